@@ -1,0 +1,82 @@
+"""Every error batchgraph raises on purpose.
+
+    BatchgraphError                 what the CLI turns into a message (and exit code 2)
+    ├── InputError                  the input file is wrong; nothing was sent
+    ├── ConfigError                 a missing key, an unknown provider or model, a bad option
+    ├── ProviderCallError           a provider refused or failed (carries provider and batch id)
+    ├── JobNotFound                 no such job in the store
+    ├── JobBusy                     another process holds the job's lock
+    └── CostLimitExceeded           the estimate is over --max-cost; nothing was sent
+
+Each message says what went wrong, where, and what to do next.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+class BatchgraphError(Exception):
+    """Base of all batchgraph errors; its message is meant for the user."""
+
+
+@dataclass(frozen=True, slots=True)
+class InputProblem:
+    """One bad line of an input file, with the fix."""
+
+    line: int
+    problem: str
+    fix: str
+
+    def __str__(self) -> str:
+        return f"line {self.line}: {self.problem} — {self.fix}"
+
+
+class InputError(BatchgraphError):
+    """The input has bad lines; carries each of them. Raised before anything is sent."""
+
+    def __init__(self, source: str, problems: list[InputProblem], more: int = 0) -> None:
+        self.source = source
+        self.problems = problems
+        self.more = more
+        lines = "\n".join(f"  {p}" for p in problems)
+        tail = f"\n  … and {more} more bad lines" if more else ""
+        count = len(problems) + more
+        noun = "line" if count == 1 else "lines"
+        super().__init__(f"{source}: {count} bad {noun}; nothing was sent.\n{lines}{tail}")
+
+
+class ConfigError(BatchgraphError):
+    """A setting is missing or wrong (API key, provider, model, option)."""
+
+
+class ProviderCallError(BatchgraphError):
+    """A provider call failed in a way retrying will not fix."""
+
+    def __init__(self, provider: str, message: str, batch_id: str | None = None) -> None:
+        self.provider = provider
+        self.batch_id = batch_id
+        where = f" (batch {batch_id})" if batch_id else ""
+        super().__init__(f"{provider}{where}: {message}")
+
+
+class JobNotFound(BatchgraphError):
+    """No job with that id in the store."""
+
+    def __init__(self, job_id: str) -> None:
+        self.job_id = job_id
+        super().__init__(f"no job {job_id!r} in this database; `batchgraph list` shows the jobs")
+
+
+class JobBusy(BatchgraphError):
+    """Another process is advancing this job right now."""
+
+    def __init__(self, job_id: str) -> None:
+        self.job_id = job_id
+        super().__init__(
+            f"job {job_id} is being advanced by another process; try again in a moment"
+        )
+
+
+class CostLimitExceeded(BatchgraphError):
+    """The job's estimated cost is over the limit the user set."""

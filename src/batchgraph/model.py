@@ -1,0 +1,140 @@
+"""The provider-neutral request and result types.
+
+Every reader produces `Request`s and every provider adapter turns its own result lines into
+`Result`s, so the rest of batchgraph never sees a provider's wire format.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Any
+
+JSON = Any
+"""A value that came from or goes to JSON."""
+
+
+class Kind(StrEnum):
+    """What a request asks for: a chat answer or an embedding."""
+
+    CHAT = "chat"
+    EMBEDDING = "embedding"
+
+
+@dataclass(frozen=True, slots=True)
+class OutputSchema:
+    """A JSON schema the answer must follow (structured output)."""
+
+    name: str
+    schema: dict[str, JSON]
+
+
+@dataclass(frozen=True, slots=True)
+class Request:
+    """One unit of work, fully resolved (job defaults already applied).
+
+    `id` is the user's own id; `line` is where it came from (1-based line or row number), so that
+    every message about it can point at the input.
+    """
+
+    id: str
+    line: int
+    model: str
+    kind: Kind = Kind.CHAT
+    messages: tuple[dict[str, str], ...] = ()
+    system: str | None = None
+    input: str | None = None
+    max_tokens: int | None = None
+    temperature: float | None = None
+    output_schema: OutputSchema | None = None
+
+    def to_json(self) -> dict[str, JSON]:
+        """A compact JSON form, for the store."""
+        out: dict[str, JSON] = {"id": self.id, "line": self.line, "model": self.model}
+        if self.kind is not Kind.CHAT:
+            out["kind"] = self.kind.value
+        if self.messages:
+            out["messages"] = list(self.messages)
+        for key in ("system", "input", "max_tokens", "temperature"):
+            value = getattr(self, key)
+            if value is not None:
+                out[key] = value
+        if self.output_schema is not None:
+            out["output_schema"] = {
+                "name": self.output_schema.name,
+                "schema": self.output_schema.schema,
+            }
+        return out
+
+    @classmethod
+    def from_json(cls, data: dict[str, JSON]) -> Request:
+        schema = data.get("output_schema")
+        return cls(
+            id=data["id"],
+            line=data["line"],
+            model=data["model"],
+            kind=Kind(data.get("kind", Kind.CHAT.value)),
+            messages=tuple(data.get("messages", ())),
+            system=data.get("system"),
+            input=data.get("input"),
+            max_tokens=data.get("max_tokens"),
+            temperature=data.get("temperature"),
+            output_schema=OutputSchema(schema["name"], schema["schema"]) if schema else None,
+        )
+
+
+class Outcome(StrEnum):
+    """How one request ended at the provider."""
+
+    SUCCEEDED = "succeeded"
+    FAILED = "failed"
+    EXPIRED = "expired"
+    CANCELLED = "cancelled"
+    MISSING = "missing"
+    """The provider's results never mentioned the request."""
+
+
+@dataclass(frozen=True, slots=True)
+class Usage:
+    """Tokens a request consumed; cached tokens are part of `input_tokens`."""
+
+    input_tokens: int = 0
+    output_tokens: int = 0
+    cached_tokens: int = 0
+
+    def __add__(self, other: Usage) -> Usage:
+        return Usage(
+            self.input_tokens + other.input_tokens,
+            self.output_tokens + other.output_tokens,
+            self.cached_tokens + other.cached_tokens,
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class ProviderError:
+    """A provider's error for one request, with its original body kept in `raw`."""
+
+    code: str
+    message: str
+    raw: JSON = None
+    retryable: bool = False
+    """True when sending the request again may succeed (server error, rate limit, overload)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Result:
+    """One request's result, the same shape for every provider.
+
+    `custom_id` is the id the request carried in the batch (see `providers.base.WireItem`).
+    """
+
+    custom_id: str
+    outcome: Outcome
+    batch_id: str
+    text: str | None = None
+    parsed: JSON = None
+    embedding: list[float] | None = None
+    stop_reason: str | None = None
+    model: str | None = None
+    usage: Usage = field(default_factory=Usage)
+    error: ProviderError | None = None

@@ -1,0 +1,149 @@
+"""The one interface every provider adapter implements.
+
+An adapter turns a chunk of `WireItem`s into one provider batch, reads that batch's status as a
+`BatchStatus`, streams its results as `Result`s and can cancel it. It also finds a batch by its
+`BatchTag`, so that a crash between "created" and "saved" never leads to paying twice.
+"""
+
+from __future__ import annotations
+
+import re
+from abc import ABC, abstractmethod
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from enum import StrEnum
+from typing import ClassVar
+
+from batchgraph.model import Outcome, Request, Result
+from batchgraph.providers.settings import ProviderSettings
+
+
+@dataclass(frozen=True, slots=True)
+class Caps:
+    """What one provider batch may hold; planners stay under these."""
+
+    max_requests: int
+    max_bytes: int
+
+
+@dataclass(frozen=True, slots=True)
+class BatchTag:
+    """Names one provider batch as (job, chunk, attempt); put into metadata or custom ids."""
+
+    job_id: str
+    chunk: int
+    attempt: int
+
+    def label(self) -> str:
+        """A short string usable as metadata value and as an Anthropic custom_id prefix."""
+        return f"bg{self.job_id}c{self.chunk}a{self.attempt}"
+
+    _LABEL = re.compile(r"^bg(?P<job>[A-Za-z0-9]+)c(?P<chunk>\d+)a(?P<attempt>\d+)$")
+
+    @classmethod
+    def parse(cls, label: str) -> BatchTag | None:
+        match = cls._LABEL.match(label)
+        if match is None:
+            return None
+        return cls(match["job"], int(match["chunk"]), int(match["attempt"]))
+
+
+@dataclass(frozen=True, slots=True)
+class WireItem:
+    """A request as it goes into a batch: `custom_id` is ours (safe for every provider)."""
+
+    custom_id: str
+    request: Request
+
+
+class BatchState(StrEnum):
+    """One status vocabulary over the three providers' state machines."""
+
+    PENDING = "pending"
+    """Accepted, not started (OpenAI validating, Mistral QUEUED)."""
+    RUNNING = "running"
+    FINALIZING = "finalizing"
+    CANCELLING = "cancelling"
+    COMPLETED = "completed"
+    FAILED = "failed"
+    """The batch as a whole was refused (e.g. OpenAI validation failed)."""
+    EXPIRED = "expired"
+    CANCELLED = "cancelled"
+
+    @property
+    def terminal(self) -> bool:
+        return self in _TERMINAL
+
+
+_TERMINAL = {BatchState.COMPLETED, BatchState.FAILED, BatchState.EXPIRED, BatchState.CANCELLED}
+
+
+@dataclass(frozen=True, slots=True)
+class BatchStatus:
+    """Where one provider batch stands, normalised; `raw_status` keeps the provider's word."""
+
+    batch_id: str
+    state: BatchState
+    raw_status: str
+    total: int
+    succeeded: int
+    failed: int
+    errors: tuple[str, ...] = ()
+
+    @property
+    def done(self) -> bool:
+        return self.state.terminal
+
+
+class Provider(ABC):
+    """A provider's Batch API, built on its official SDK."""
+
+    name: ClassVar[str]
+    caps: ClassVar[Caps]
+
+    def __init__(self, settings: ProviderSettings) -> None:
+        self.settings = settings
+
+    @abstractmethod
+    def wire_size(self, item: WireItem) -> int:
+        """Bytes the item takes in the batch (a JSONL line or a JSON array element)."""
+
+    @abstractmethod
+    def create_batch(self, items: Sequence[WireItem], tag: BatchTag) -> str:
+        """Create one batch holding `items`, tagged with `tag`; return its id.
+
+        Never retried blindly after a timeout: callers use `find_batch` first.
+        """
+
+    @abstractmethod
+    def find_batch(self, tag: BatchTag, created_after: datetime) -> str | None:
+        """The id of a batch created with `tag` since `created_after`, if there is one."""
+
+    @abstractmethod
+    def status(self, batch_id: str) -> BatchStatus:
+        """The batch's state and counts."""
+
+    @abstractmethod
+    def results(self, batch_id: str) -> Iterator[Result]:
+        """Stream the batch's results as the provider reports them (any order)."""
+
+    @abstractmethod
+    def cancel(self, batch_id: str) -> None:
+        """Ask the provider to stop the batch; finished requests stay collectable."""
+
+
+def account_for(
+    results: Iterable[Result], expected: Iterable[str], batch_id: str
+) -> Iterator[Result]:
+    """Yield each expected request exactly once: first reports win, the unreported are MISSING.
+
+    Drops duplicated lines and lines whose custom_id the batch never held.
+    """
+    pending = set(expected)
+    for result in results:
+        if result.custom_id in pending:
+            pending.discard(result.custom_id)
+            yield result
+    for custom_id in sorted(pending):
+        yield Result(custom_id=custom_id, outcome=Outcome.MISSING, batch_id=batch_id)

@@ -1,0 +1,189 @@
+"""The store: jobs, the per-request ledger and results, and the LangGraph checkpointer.
+
+One interface, two backends: SQLite (default, one file) and PostgreSQL (several workers).
+Everything that grows with the number of requests lives here, never in graph state.
+
+The ledger has one row per input request, keyed by (job_id, idx) where idx is the request's
+0-based position in the input. `str(idx)` is the custom_id sent to providers, so results map
+back to inputs without trusting any order.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import AbstractContextManager
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Any
+
+from langgraph.checkpoint.base import BaseCheckpointSaver
+
+from batchgraph.model import JSON, Request, Result, Usage
+
+
+class JobStatus(StrEnum):
+    """A job's life, as `batchgraph list` shows it."""
+
+    SUBMITTED = "submitted"
+    """Validated and written to the ledger; no batch yet."""
+    RUNNING = "running"
+    DONE = "done"
+    CANCELLED = "cancelled"
+
+
+class LedgerStatus(StrEnum):
+    """Where one request stands. The last five are outcomes (see `model.Outcome`)."""
+
+    PENDING = "pending"
+    """Waiting to be put into a chunk (first time, or again after a retryable failure)."""
+    QUEUED = "queued"
+    """In a chunk that was planned, submitted or is running."""
+    SUCCEEDED = "succeeded"
+    FAILED = "failed"
+    EXPIRED = "expired"
+    CANCELLED = "cancelled"
+    MISSING = "missing"
+
+
+class ChunkStatus(StrEnum):
+    """One chunk = one provider batch."""
+
+    PLANNED = "planned"
+    SUBMITTING = "submitting"
+    """Intent recorded; the provider may or may not have the batch (look the tag up)."""
+    SUBMITTED = "submitted"
+    """The provider has it; `batch_id` is saved."""
+    COLLECTED = "collected"
+    """Terminal at the provider and every result written to the ledger."""
+
+
+@dataclass(slots=True)
+class JobRecord:
+    """A job's settings and status. `spec` holds the options it was submitted with (no keys)."""
+
+    id: str
+    name: str
+    provider: str
+    spec: dict[str, JSON]
+    status: JobStatus = JobStatus.SUBMITTED
+    total: int = 0
+    created_at: float = 0.0
+    updated_at: float = 0.0
+    report: dict[str, JSON] | None = None
+
+
+@dataclass(slots=True)
+class ChunkRecord:
+    """One chunk of a job: which round (`attempt`), its batch, and its last known status."""
+
+    job_id: str
+    chunk: int
+    attempt: int
+    status: ChunkStatus = ChunkStatus.PLANNED
+    size: int = 0
+    batch_id: str | None = None
+    intent_at: float | None = None
+    provider_status: str | None = None
+    counts: dict[str, int] = field(default_factory=dict)
+    usage: Usage = field(default_factory=Usage)
+    model: str | None = None
+
+
+@dataclass(slots=True)
+class LedgerRow:
+    """One request and its latest outcome, as `results` writes it."""
+
+    idx: int
+    request: Request
+    status: LedgerStatus
+    attempt: int
+    chunk: int | None
+    result: Result | None
+
+
+class Store(ABC):
+    """Durable state of all jobs. Methods are synchronous; each commits before returning."""
+
+    # -- jobs -------------------------------------------------------------------------------
+    @abstractmethod
+    def create_job(self, job: JobRecord, requests: Iterable[Request]) -> int:
+        """Write the job and its ledger (idx 0..n-1 in input order) in one transaction.
+
+        Returns the request count. Either all of it is stored or nothing is.
+        """
+
+    @abstractmethod
+    def get_job(self, job_id: str) -> JobRecord:
+        """The job, or `JobNotFound`."""
+
+    @abstractmethod
+    def list_jobs(self) -> list[JobRecord]:
+        """All jobs, newest first."""
+
+    @abstractmethod
+    def set_job_status(
+        self, job_id: str, status: JobStatus, report: dict[str, JSON] | None = None
+    ) -> None: ...
+
+    # -- chunks -----------------------------------------------------------------------------
+    @abstractmethod
+    def pending_requests(self, job_id: str) -> Iterator[tuple[int, Request]]:
+        """PENDING rows in idx order, streamed."""
+
+    @abstractmethod
+    def add_chunk(self, chunk: ChunkRecord, indices: Sequence[int]) -> None:
+        """Create the chunk and move its rows to QUEUED with attempt+1, in one transaction."""
+
+    @abstractmethod
+    def list_chunks(self, job_id: str) -> list[ChunkRecord]:
+        """Every chunk of the job, by chunk number."""
+
+    @abstractmethod
+    def get_chunk(self, job_id: str, chunk: int) -> ChunkRecord: ...
+
+    @abstractmethod
+    def update_chunk(self, job_id: str, chunk: int, **changes: Any) -> ChunkRecord:
+        """Change the named fields of a chunk (status, batch_id, intent_at, …); commit."""
+
+    @abstractmethod
+    def chunk_requests(self, job_id: str, chunk: int) -> Iterator[tuple[int, Request]]:
+        """The rows in a chunk, in idx order, streamed."""
+
+    # -- results ----------------------------------------------------------------------------
+    @abstractmethod
+    def record_results(
+        self, job_id: str, chunk: int, results: Iterable[tuple[int, Result]]
+    ) -> Usage:
+        """Write each result to its ledger row (status = outcome), in bounded transactions.
+
+        Only rows still QUEUED in this chunk are changed, so replaying a collection is harmless.
+        Returns the usage summed over the results written.
+        """
+
+    @abstractmethod
+    def requeue(self, job_id: str, statuses: set[LedgerStatus], max_attempts: int) -> int:
+        """Move rows with one of `statuses` and attempt < max_attempts back to PENDING.
+
+        Failed rows are moved only when their error is retryable. Returns how many moved.
+        """
+
+    @abstractmethod
+    def counts(self, job_id: str) -> dict[LedgerStatus, int]:
+        """How many rows are in each status (every status present, zeros included)."""
+
+    @abstractmethod
+    def ledger(self, job_id: str) -> Iterator[LedgerRow]:
+        """Every row with its latest result, in input order, streamed."""
+
+    # -- coordination -----------------------------------------------------------------------
+    @abstractmethod
+    def lock(self, job_id: str) -> AbstractContextManager[None]:
+        """Hold the job's lock for the block; raise `JobBusy` at once if another holder has it."""
+
+    @abstractmethod
+    def checkpointer(self) -> BaseCheckpointSaver[Any]:
+        """The LangGraph checkpointer living in the same database."""
+
+    @abstractmethod
+    def close(self) -> None: ...
