@@ -105,6 +105,14 @@ class Provider(ABC):
     def __init__(self, settings: ProviderSettings) -> None:
         self.settings = settings
 
+    @classmethod
+    def check_request(cls, request: Request) -> str | None:
+        """Why this provider would refuse the request (with the fix), or None.
+
+        Runs during validation, before anything is sent and without credentials.
+        """
+        return None
+
     @abstractmethod
     def wire_size(self, item: WireItem) -> int:
         """Bytes the item takes in the batch (a JSONL line or a JSON array element)."""
