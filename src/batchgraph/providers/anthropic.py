@@ -1,0 +1,253 @@
+"""Anthropic Message Batches, through the official `anthropic` SDK.
+
+Requests go inline in the create call (no files). Anthropic batches take no metadata, so the
+batch tag rides in every custom_id (`<tag label>-<our custom_id>`, see `anthropic_wire`) and is
+stripped again when results are read.
+
+Reads (status, results, list, cancel) are retried by the SDK on 429, 5xx and 529 with backoff
+and `Retry-After`; creating a batch is sent exactly once, because a create that timed out may
+still have made a batch: the caller looks the tag up with `find_batch` before trying again.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Generator, Iterator, Sequence
+from datetime import UTC, datetime, timedelta
+from typing import Any, ClassVar, TypeVar
+
+import anthropic
+from anthropic.types.messages import MessageBatch
+
+from batchgraph.errors import ProviderCallError
+from batchgraph.model import Request, Result
+from batchgraph.providers import anthropic_wire as wire
+from batchgraph.providers.base import (
+    BatchState,
+    BatchStatus,
+    BatchTag,
+    Caps,
+    Provider,
+    WireItem,
+)
+from batchgraph.providers.settings import ProviderSettings
+
+T = TypeVar("T")
+
+READ_RETRIES = 4
+"""SDK retries for reads: each is safe to repeat, and batch polling should ride out blips."""
+
+CREATE_TIMEOUT = timedelta(minutes=10)
+"""How long one create call may take; a batch of ours was created within this of the intent."""
+
+CLOCK_SLACK = timedelta(minutes=5)
+"""Allowance for our clock and Anthropic's disagreeing."""
+
+TAG_ROOM = 64
+"""Bytes reserved per item for the tag prefix, which `wire_size` cannot know (ids are ≤64)."""
+
+
+class AnthropicProvider(Provider):
+    """Anthropic's Message Batches API."""
+
+    name: ClassVar[str] = "anthropic"
+    caps: ClassVar[Caps] = Caps(max_requests=100_000, max_bytes=250_000_000)
+    """Anthropic allows 100,000 requests or 256 MB; the byte cap keeps room for the envelope and
+    for either reading of "MB"."""
+
+    def __init__(self, settings: ProviderSettings) -> None:
+        super().__init__(settings)
+        self._client = anthropic.Anthropic(
+            api_key=settings.api_key, base_url=settings.base_url, max_retries=READ_RETRIES
+        )
+
+    @classmethod
+    def check_request(cls, request: Request) -> str | None:
+        return wire.check_request(request)
+
+    def wire_size(self, item: WireItem) -> int:
+        return wire.item_size(wire.request_item(item)) + TAG_ROOM
+
+    def create_batch(self, items: Sequence[WireItem], tag: BatchTag) -> str:
+        requests = [wire.request_item(item, tag) for item in items]
+        for request in requests:
+            if not wire.CUSTOM_ID.match(request["custom_id"]):
+                raise ProviderCallError(
+                    self.name,
+                    f"custom_id {request['custom_id']!r} breaks Anthropic's rule "
+                    f"{wire.CUSTOM_ID.pattern}; use a shorter job id or custom ids of letters, "
+                    "digits, _ and -",
+                )
+        once = self._client.with_options(max_retries=0, timeout=CREATE_TIMEOUT.total_seconds())
+        batch = self._call(
+            "create a batch",
+            None,
+            lambda: once.messages.batches.create(requests=requests),  # type: ignore[arg-type]
+        )
+        return batch.id
+
+    def find_batch(self, tag: BatchTag, created_after: datetime) -> str | None:
+        """The batch holding `tag`'s custom ids, created since `created_after`, if any.
+
+        Custom ids are only readable in results, so only an ended batch can be proved ours (its
+        first result line carries the tag). A batch still running is taken as ours when it is the
+        only running one created within `CREATE_TIMEOUT` after `created_after` — the window in
+        which our own interrupted create call could have made it. That is a judgement: another
+        client of the same workspace creating a batch in those minutes makes it ambiguous, so
+        with two or more such batches this raises rather than guess (creating again could pay
+        twice); once they end their custom ids settle it.
+        """
+        since = _aware(created_after) - CLOCK_SLACK
+        until = _aware(created_after) + CREATE_TIMEOUT + CLOCK_SLACK
+        running: list[MessageBatch] = []
+        for batch in self._list_since(since):
+            if batch.processing_status == "ended":
+                if self._carries_tag(batch, tag):
+                    return batch.id
+            elif _aware(batch.created_at) <= until:
+                running.append(batch)
+        if len(running) > 1:
+            ids = ", ".join(b.id for b in running)
+            raise ProviderCallError(
+                self.name,
+                f"cannot tell which running batch holds {tag.label()}: {ids} were all created "
+                "when it was; Anthropic shows custom ids only once a batch ends, so try again "
+                "after they end",
+            )
+        return running[0].id if running else None
+
+    def status(self, batch_id: str) -> BatchStatus:
+        batch = self._call(
+            "read the batch",
+            batch_id,
+            lambda: self._client.messages.batches.retrieve(batch_id),
+        )
+        return batch_status(batch)
+
+    def results(self, batch_id: str) -> Iterator[Result]:
+        lines = self._stream_results(batch_id)
+        try:
+            for line in lines:
+                yield wire.parse_result_line(line, batch_id)
+        finally:
+            lines.close()
+
+    def cancel(self, batch_id: str) -> None:
+        try:
+            self._client.messages.batches.cancel(batch_id)
+        except anthropic.BadRequestError as err:
+            # Cancelling a batch that has already ended is refused; there is nothing to stop.
+            if self.status(batch_id).done:
+                return
+            raise self._failure("cancel the batch", batch_id, err) from err
+        except anthropic.APIError as err:
+            raise self._failure("cancel the batch", batch_id, err) from err
+
+    def _list_since(self, since: datetime) -> Iterator[MessageBatch]:
+        """Batches newest first, down to the first one created before `since`."""
+        page = self._call(
+            "list batches", None, lambda: self._client.messages.batches.list(limit=100)
+        )
+        while True:
+            for batch in page.data:
+                if _aware(batch.created_at) < since:
+                    return
+                yield batch
+            if not page.has_next_page():
+                return
+            page = self._call("list batches", None, page.get_next_page)
+
+    def _carries_tag(self, batch: MessageBatch, tag: BatchTag) -> bool:
+        """Whether an ended batch's first result line carries `tag` (archived ones cannot tell)."""
+        if batch.archived_at is not None or not batch.results_url:
+            return False
+        lines = self._stream_results(batch.id)
+        try:
+            first = next(lines, None)
+        finally:
+            lines.close()
+        if first is None:
+            return False
+        found, _ = wire.split_custom_id(str(first.get("custom_id", "")))
+        return found == tag
+
+    def _stream_results(self, batch_id: str) -> Generator[dict[str, Any], None, None]:
+        """The batch's result lines as dicts, read as they arrive."""
+        try:
+            with self._client.messages.batches.with_streaming_response.results(batch_id) as resp:
+                for line in resp.iter_lines():
+                    if line.strip():
+                        yield json.loads(line)
+        except anthropic.AnthropicError as err:
+            raise self._failure("read the results", batch_id, err) from err
+        except json.JSONDecodeError as err:
+            raise ProviderCallError(
+                self.name, f"a results line is not JSON ({err})", batch_id
+            ) from err
+
+    def _call(self, what: str, batch_id: str | None, call: Callable[[], T]) -> T:
+        try:
+            return call()
+        except anthropic.AnthropicError as err:
+            raise self._failure(what, batch_id, err) from err
+
+    def _failure(
+        self, what: str, batch_id: str | None, err: anthropic.AnthropicError
+    ) -> ProviderCallError:
+        return ProviderCallError(self.name, f"could not {what}: {describe(err)}", batch_id)
+
+
+def batch_status(batch: MessageBatch) -> BatchStatus:
+    """Our status for an Anthropic batch.
+
+    An ended batch is CANCELLED when a cancel was asked for, EXPIRED when any request ran out of
+    time, else COMPLETED. While it runs, every request counts as processing (Anthropic moves
+    them all at the end), so `failed` stays 0 until then; afterwards it is every request that
+    did not succeed (errored, expired or cancelled).
+    """
+    counts = batch.request_counts
+    total = counts.processing + counts.succeeded + counts.errored + counts.canceled + counts.expired
+    errors: tuple[str, ...] = ()
+    if batch.processing_status == "in_progress":
+        state = BatchState.RUNNING
+    elif batch.processing_status == "canceling":
+        state = BatchState.CANCELLING
+    elif batch.cancel_initiated_at is not None:
+        state = BatchState.CANCELLED
+    elif counts.expired:
+        state = BatchState.EXPIRED
+    else:
+        state = BatchState.COMPLETED
+    if batch.archived_at is not None:
+        errors = (f"results were archived at {batch.archived_at:%Y-%m-%d %H:%M} UTC and are gone",)
+    return BatchStatus(
+        batch_id=batch.id,
+        state=state,
+        raw_status=batch.processing_status,
+        total=total,
+        succeeded=counts.succeeded,
+        failed=total - counts.succeeded - counts.processing,
+        errors=errors,
+    )
+
+
+def describe(err: anthropic.AnthropicError) -> str:
+    """An SDK error as one line: HTTP status, Anthropic's error type and message, request id."""
+    if isinstance(err, anthropic.APIStatusError):
+        body = err.body if isinstance(err.body, dict) else {}
+        inner = body.get("error")
+        if not isinstance(inner, dict):
+            inner = {}
+        kind = inner.get("type") or "error"
+        message = inner.get("message") or err.message
+        request_id = f" (request id {err.request_id})" if err.request_id else ""
+        hint = " — check the API key" if err.status_code == 401 else ""
+        return f"HTTP {err.status_code} {kind}: {message}{request_id}{hint}"
+    if isinstance(err, anthropic.APIConnectionError):
+        return f"could not reach Anthropic ({err}); check the network and base URL"
+    return str(err)
+
+
+def _aware(moment: datetime) -> datetime:
+    """Naive datetimes are taken as UTC, so they compare with Anthropic's timestamps."""
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)

@@ -1,0 +1,192 @@
+"""Anthropic's wire format: our `Request` as a Message Batches request item, a result line as a
+`Result`.
+
+Pure translation, no network: the adapter in `anthropic.py` sends and receives, this module only
+says what the bytes mean. Anthropic batches carry no metadata, so the batch tag travels inside
+every custom_id as `<tag label>-<our custom_id>`.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from typing import Any
+
+from batchgraph.model import JSON, Kind, Outcome, ProviderError, Request, Result, Usage
+from batchgraph.providers.base import BatchTag, WireItem
+
+DEFAULT_MAX_TOKENS = 1024
+"""Anthropic requires `max_tokens`; requests that name none get this much room."""
+
+CUSTOM_ID = re.compile(r"^[a-zA-Z0-9_-]{1,64}$")
+"""Anthropic's rule for a request's custom_id."""
+
+_TOOL_NAME_UNSAFE = re.compile(r"[^a-zA-Z0-9_-]")
+_SYSTEM_ROLES = frozenset({"system", "developer"})
+_CHAT_ROLES = frozenset({"user", "assistant"})
+_RETRYABLE = frozenset({"api_error", "overloaded_error", "rate_limit_error", "timeout_error"})
+
+
+def check_request(request: Request) -> str | None:
+    """Why Anthropic would refuse `request`, with the fix; None when it would accept it."""
+    if request.kind is Kind.EMBEDDING:
+        return (
+            "Anthropic has no embeddings API; send embedding requests with "
+            "--provider openai or --provider mistral"
+        )
+    if not request.model:
+        return "no model given; name a Claude model, e.g. claude-haiku-4-5"
+    if request.max_tokens is not None and request.max_tokens < 1:
+        return f"max_tokens is {request.max_tokens}; Anthropic needs at least 1"
+    if request.temperature is not None and not 0 <= request.temperature <= 1:
+        return f"temperature is {request.temperature}; Anthropic accepts 0 to 1"
+    roles = {message.get("role") for message in request.messages}
+    unknown = roles - _CHAT_ROLES - _SYSTEM_ROLES
+    if unknown:
+        names = ", ".join(sorted(str(role) for role in unknown))
+        return f"message role {names} is not supported; use user, assistant or system"
+    if not any(m.get("role") in _CHAT_ROLES for m in request.messages) and not request.input:
+        return "no user message; give at least one message with role user"
+    schema = request.output_schema
+    if schema is not None and schema.schema.get("type", "object") != "object":
+        return (
+            f"output schema {schema.name!r} has type {schema.schema.get('type')!r}; Anthropic "
+            'returns structured output as tool input, which must be an object: wrap it in {"type": '
+            '"object", "properties": {...}}'
+        )
+    return None
+
+
+def wire_custom_id(tag: BatchTag, custom_id: str) -> str:
+    """The custom_id sent to Anthropic: the tag's label, a dash, then our own id."""
+    return f"{tag.label()}-{custom_id}"
+
+
+def split_custom_id(wire_id: str) -> tuple[BatchTag | None, str]:
+    """The tag and our custom_id inside a wire custom_id (tag None when it carries none).
+
+    A label never holds a dash, so the first dash ends it.
+    """
+    label, dash, rest = wire_id.partition("-")
+    tag = BatchTag.parse(label) if dash else None
+    return (tag, rest) if tag is not None else (None, wire_id)
+
+
+def request_item(item: WireItem, tag: BatchTag | None = None) -> dict[str, JSON]:
+    """The `{custom_id, params}` element of a create call's `requests` array."""
+    custom_id = item.custom_id if tag is None else wire_custom_id(tag, item.custom_id)
+    return {"custom_id": custom_id, "params": message_params(item.request)}
+
+
+def message_params(request: Request) -> dict[str, JSON]:
+    """A non-streaming Messages API body for `request`."""
+    system = [m["content"] for m in request.messages if m.get("role") in _SYSTEM_ROLES]
+    if request.system:
+        system.insert(0, request.system)
+    messages = [
+        {"role": m["role"], "content": m["content"]}
+        for m in request.messages
+        if m.get("role") in _CHAT_ROLES
+    ]
+    if not messages and request.input:
+        messages = [{"role": "user", "content": request.input}]
+    params: dict[str, JSON] = {
+        "model": request.model,
+        "max_tokens": request.max_tokens or DEFAULT_MAX_TOKENS,
+        "messages": messages,
+    }
+    if system:
+        params["system"] = "\n\n".join(system)
+    if request.temperature is not None:
+        params["temperature"] = request.temperature
+    if request.output_schema is not None:
+        name = tool_name(request.output_schema.name)
+        params["tools"] = [
+            {
+                "name": name,
+                "description": f"Record the answer as {request.output_schema.name}.",
+                "input_schema": request.output_schema.schema,
+            }
+        ]
+        params["tool_choice"] = {"type": "tool", "name": name}
+    return params
+
+
+def tool_name(schema_name: str) -> str:
+    """A tool name Anthropic accepts (`^[a-zA-Z0-9_-]{1,64}$`) made from a schema's name."""
+    return _TOOL_NAME_UNSAFE.sub("_", schema_name)[:64] or "answer"
+
+
+def item_size(item: dict[str, JSON]) -> int:
+    """Bytes the item adds to the create call's body, as the SDK encodes it, plus its comma."""
+    return len(json.dumps(item, ensure_ascii=False, separators=(",", ":")).encode()) + 1
+
+
+def parse_result_line(line: dict[str, Any], batch_id: str) -> Result:
+    """One results line as a `Result`; `custom_id` is ours, the tag prefix stripped."""
+    _, custom_id = split_custom_id(str(line.get("custom_id", "")))
+    result = line.get("result") or {}
+    kind = result.get("type")
+    if kind == "succeeded":
+        return _succeeded(custom_id, batch_id, result.get("message") or {})
+    if kind == "expired":
+        return Result(custom_id=custom_id, outcome=Outcome.EXPIRED, batch_id=batch_id)
+    if kind == "canceled":
+        return Result(custom_id=custom_id, outcome=Outcome.CANCELLED, batch_id=batch_id)
+    if kind == "errored":
+        error = _error(result.get("error"))
+    else:
+        error = ProviderError(
+            code="unexpected_result",
+            message=f"result type {kind!r} is not one Anthropic documents",
+            raw=result,
+            retryable=True,
+        )
+    return Result(custom_id=custom_id, outcome=Outcome.FAILED, batch_id=batch_id, error=error)
+
+
+def _succeeded(custom_id: str, batch_id: str, message: dict[str, Any]) -> Result:
+    blocks = message.get("content") or []
+    tool_inputs = [b.get("input") for b in blocks if b.get("type") == "tool_use"]
+    parsed: JSON = tool_inputs[0] if tool_inputs else None
+    if tool_inputs:
+        text: str | None = json.dumps(parsed, ensure_ascii=False)
+    else:
+        text = "".join(str(b.get("text", "")) for b in blocks if b.get("type") == "text")
+    return Result(
+        custom_id=custom_id,
+        outcome=Outcome.SUCCEEDED,
+        batch_id=batch_id,
+        text=text,
+        parsed=parsed,
+        stop_reason=message.get("stop_reason"),
+        model=message.get("model"),
+        usage=usage(message.get("usage") or {}),
+    )
+
+
+def usage(raw: dict[str, Any]) -> Usage:
+    """Anthropic counts cache reads and writes apart from `input_tokens`; ours includes them."""
+    cache_read = raw.get("cache_read_input_tokens") or 0
+    cache_write = raw.get("cache_creation_input_tokens") or 0
+    return Usage(
+        input_tokens=(raw.get("input_tokens") or 0) + cache_read + cache_write,
+        output_tokens=raw.get("output_tokens") or 0,
+        cached_tokens=cache_read,
+    )
+
+
+def _error(body: Any) -> ProviderError:
+    """An errored line's ErrorResponse (`{"type":"error","error":{type,message},…}`)."""
+    inner = body.get("error") if isinstance(body, dict) else None
+    if not isinstance(inner, dict):
+        return ProviderError(
+            code="unknown_error", message="errored without an error body", raw=body, retryable=True
+        )
+    code = str(inner.get("type") or "unknown_error")
+    return ProviderError(
+        code=code,
+        message=str(inner.get("message") or code),
+        raw=body,
+        retryable=code in _RETRYABLE,
+    )
