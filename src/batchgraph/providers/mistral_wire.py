@@ -1,0 +1,208 @@
+"""Mistral's batch wire format: request bodies going in, result lines coming out.
+
+Pure functions with no I/O, so they can be read against the provider documentation at once.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterable
+from typing import IO
+
+from batchgraph.model import JSON, Kind, Outcome, ProviderError, Request, Result, Usage
+from batchgraph.providers.base import WireItem
+
+ENDPOINTS = {Kind.CHAT: "/v1/chat/completions", Kind.EMBEDDING: "/v1/embeddings"}
+TEMPERATURE_RANGE = (0.0, 1.5)
+ROLES = ("system", "user", "assistant", "tool")
+
+
+# -- requests ----------------------------------------------------------------------------
+
+
+def check_request(request: Request) -> str | None:
+    """What Mistral would refuse in this request, with the fix (see `Provider.check_request`)."""
+    low, high = TEMPERATURE_RANGE
+    if request.temperature is not None and not low <= request.temperature <= high:
+        return (
+            f"Mistral accepts temperature from {low} to {high}, not {request.temperature}; "
+            "set a temperature in that range (0.0–0.7 is recommended)"
+        )
+    if request.max_tokens is not None and request.max_tokens < 1:
+        return "Mistral needs max_tokens of at least 1; raise it or leave it out"
+    if request.kind is Kind.EMBEDDING:
+        return None if request.input else "a Mistral embedding request needs a non-empty `input`"
+    if not request.messages:
+        return "a Mistral chat request needs at least one message; add a user message"
+    for message in request.messages:
+        role = message.get("role")
+        if role not in ROLES:
+            return (
+                f"Mistral does not know the message role {role!r}; use one of "
+                f"{', '.join(ROLES)} (put instructions in `system`)"
+            )
+    if request.messages[-1].get("role") == "assistant":
+        return "Mistral needs the last message to come from the user; end with a user message"
+    return None
+
+
+def request_body(request: Request) -> dict[str, JSON]:
+    """The body Mistral's endpoint takes; the model is named once, on the job."""
+    if request.kind is Kind.EMBEDDING:
+        return {"input": request.input}
+    messages: list[dict[str, str]] = []
+    if request.system is not None:
+        messages.append({"role": "system", "content": request.system})
+    messages.extend(request.messages)
+    body: dict[str, JSON] = {"messages": messages}
+    if request.max_tokens is not None:
+        body["max_tokens"] = request.max_tokens
+    if request.temperature is not None:
+        body["temperature"] = request.temperature
+    if request.output_schema is not None:
+        body["response_format"] = {
+            "type": "json_schema",
+            "json_schema": {
+                "name": request.output_schema.name,
+                "schema": request.output_schema.schema,
+                "strict": True,
+            },
+        }
+    return body
+
+
+def jsonl_line(item: WireItem) -> bytes:
+    """The item as one line of the batch input file, newline included."""
+    line = {"custom_id": item.custom_id, "body": request_body(item.request)}
+    return json.dumps(line, ensure_ascii=False, separators=(",", ":")).encode() + b"\n"
+
+
+def write_jsonl(items: Iterable[WireItem], out: IO[bytes]) -> None:
+    for item in items:
+        out.write(jsonl_line(item))
+
+
+def asks_for_schema(line: str) -> str | None:
+    """The custom_id of an input line whose body asks for a JSON schema, else None."""
+    entry = json.loads(line)
+    body = entry.get("body") if isinstance(entry, dict) else None
+    response_format = body.get("response_format") if isinstance(body, dict) else None
+    if isinstance(response_format, dict) and response_format.get("type") == "json_schema":
+        return str(entry.get("custom_id"))
+    return None
+
+
+# -- results -----------------------------------------------------------------------------
+
+
+def parse_result_line(
+    line: str, batch_id: str, embeddings: bool, wants_json: Callable[[str], bool]
+) -> Result | None:
+    """One output- or error-file line as a `Result` (None for a line without a custom_id).
+
+    A line is failed when `error` is set or the status is ≥ 400, as in `mistralai.extra.batch`.
+    """
+    entry: dict[str, JSON] = json.loads(line)
+    custom_id = entry.get("custom_id")
+    if custom_id is None:
+        return None
+    response = entry.get("response") or {}
+    status_code = response.get("status_code")
+    body = response.get("body")
+    error = entry.get("error")
+    if error is not None or (status_code is not None and status_code >= 400):
+        return Result(
+            custom_id=custom_id,
+            outcome=Outcome.FAILED,
+            batch_id=batch_id,
+            error=provider_error(status_code, body, error, entry),
+        )
+    body = body if isinstance(body, dict) else {}
+    if embeddings:
+        data = body.get("data") or [{}]
+        return Result(
+            custom_id=custom_id,
+            outcome=Outcome.SUCCEEDED,
+            batch_id=batch_id,
+            embedding=data[0].get("embedding"),
+            model=body.get("model"),
+            usage=usage_of(body.get("usage")),
+        )
+    choice = (body.get("choices") or [{}])[0]
+    text = text_of((choice.get("message") or {}).get("content"))
+    return Result(
+        custom_id=custom_id,
+        outcome=Outcome.SUCCEEDED,
+        batch_id=batch_id,
+        text=text,
+        parsed=_parse_json(text) if wants_json(custom_id) else None,
+        stop_reason=choice.get("finish_reason"),
+        model=body.get("model"),
+        usage=usage_of(body.get("usage")),
+    )
+
+
+def text_of(content: JSON) -> str | None:
+    """Message content is a string, or a list of chunks (reasoning models add `thinking`)."""
+    if content is None or isinstance(content, str):
+        return content
+    return "".join(
+        chunk.get("text", "")
+        for chunk in content
+        if isinstance(chunk, dict) and chunk.get("type") == "text"
+    )
+
+
+def _parse_json(text: str | None) -> JSON:
+    """The structured answer; None when the text is not JSON (e.g. cut off by max_tokens)."""
+    if text is None:
+        return None
+    try:
+        return json.loads(text)
+    except ValueError:
+        return None
+
+
+def usage_of(usage: JSON) -> Usage:
+    if not isinstance(usage, dict):
+        return Usage()
+    details = usage.get("prompt_tokens_details") or {}
+    return Usage(
+        input_tokens=int(usage.get("prompt_tokens") or 0),
+        output_tokens=int(usage.get("completion_tokens") or 0),
+        cached_tokens=int(details.get("cached_tokens") or 0),
+    )
+
+
+def provider_error(status_code: int | None, body: JSON, error: JSON, raw: JSON) -> ProviderError:
+    """A failed line's error; retryable for rate limits and server errors."""
+    source = error if error is not None else body
+    code: JSON = None
+    message: JSON = None
+    if isinstance(source, dict):
+        code = source.get("code") or source.get("type")
+        message = source.get("message") or source.get("detail")
+    elif source is not None:
+        message = source
+    if code is None:
+        code = f"http_{status_code}" if status_code is not None else "error"
+    retryable = status_code is not None and (status_code == 429 or status_code >= 500)
+    return ProviderError(
+        code=str(code), message=message_text(message, status_code), raw=raw, retryable=retryable
+    )
+
+
+def message_text(message: JSON, status_code: int | None) -> str:
+    """Mistral's messages are strings or FastAPI-style `{"detail": [{loc, msg}, …]}`."""
+    if isinstance(message, dict) and "detail" in message:
+        message = message["detail"]
+    if isinstance(message, list):
+        return "; ".join(
+            f"{'.'.join(str(p) for p in d.get('loc', []))}: {d.get('msg', d)}"
+            if isinstance(d, dict)
+            else str(d)
+            for d in message
+        )
+    if message is None:
+        return f"request failed with HTTP {status_code}"
+    return str(message)
