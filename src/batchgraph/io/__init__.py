@@ -1,0 +1,39 @@
+"""Requests in, results out: readers for JSONL (plain and OpenAI batch), CSV and Parquet inputs,
+and writers for results.
+
+    validate_input(path, options, check)  read every line, raise InputError naming the bad ones
+    read_requests(path, options)          stream the requests of a validated input
+    write_results(rows, out_path, ...)    one record per input, in input order, all or nothing
+
+Uses nothing of batchgraph but the shared types and errors.
+"""
+
+from batchgraph.io.options import InputFormat, ReadOptions, load_output_schema
+from batchgraph.io.reading import (
+    InputSummary,
+    ModelTally,
+    RequestCheck,
+    estimate_input_tokens,
+    read_requests,
+    resolve_format,
+    validate_input,
+)
+from batchgraph.io.records import RESULT_COLUMNS
+from batchgraph.io.template import PromptTemplate
+from batchgraph.io.writers import write_results
+
+__all__ = [
+    "RESULT_COLUMNS",
+    "InputFormat",
+    "InputSummary",
+    "ModelTally",
+    "PromptTemplate",
+    "ReadOptions",
+    "RequestCheck",
+    "estimate_input_tokens",
+    "load_output_schema",
+    "read_requests",
+    "resolve_format",
+    "validate_input",
+    "write_results",
+]

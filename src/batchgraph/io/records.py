@@ -1,0 +1,50 @@
+"""The shape of one results record, the same for every output format."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from batchgraph.model import JSON
+
+if TYPE_CHECKING:
+    from batchgraph.store.base import LedgerRow
+
+RESULT_COLUMNS = (
+    "id",
+    "status",
+    "text",
+    "parsed",
+    "embedding",
+    "stop_reason",
+    "model",
+    "input_tokens",
+    "output_tokens",
+    "cached_tokens",
+    "attempts",
+    "error_code",
+    "error_message",
+    "batch_id",
+)
+
+
+def result_record(row: LedgerRow) -> dict[str, JSON]:
+    """One ledger row as a flat record; fields without a value are None."""
+    result = row.result
+    usage = result.usage if result is not None else None
+    error = result.error if result is not None else None
+    return {
+        "id": row.request.id,
+        "status": row.status.value,
+        "text": result.text if result else None,
+        "parsed": result.parsed if result else None,
+        "embedding": result.embedding if result else None,
+        "stop_reason": result.stop_reason if result else None,
+        "model": (result.model if result else None) or row.request.model,
+        "input_tokens": usage.input_tokens if usage else None,
+        "output_tokens": usage.output_tokens if usage else None,
+        "cached_tokens": usage.cached_tokens if usage else None,
+        "attempts": row.attempt,
+        "error_code": error.code if error else None,
+        "error_message": error.message if error else None,
+        "batch_id": result.batch_id if result else None,
+    }
