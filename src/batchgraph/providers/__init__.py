@@ -13,8 +13,10 @@ from batchgraph.providers.settings import (
 )
 
 
-def _adapter_class(provider: str) -> type[Provider]:
+def adapter_class(name: str) -> type[Provider]:
+    """The adapter class for a provider name (`openai`, `sandbox-openai`, …), no credentials."""
     # Imported lazily so that a command only pays for the SDK it uses.
+    provider, _ = split_provider_name(name)
     if provider == "openai":
         from batchgraph.providers.openai import OpenAIProvider
 
@@ -48,7 +50,7 @@ def open_provider(
         settings = ProviderSettings(provider, SANDBOX_API_KEY, sandbox_base_url(provider, url))
     else:
         settings = resolve_settings(provider, api_key, base_url)
-    return _adapter_class(provider)(settings)
+    return adapter_class(provider)(settings)
 
 
 def sandbox_base_url(provider: str, server_url: str) -> str:
@@ -58,4 +60,4 @@ def sandbox_base_url(provider: str, server_url: str) -> str:
     return base_url_for(provider, server_url)
 
 
-__all__ = ["Provider", "open_provider", "sandbox_base_url"]
+__all__ = ["Provider", "adapter_class", "open_provider", "sandbox_base_url"]

@@ -1,0 +1,141 @@
+"""The Python API: submit a job, tick it, run it to the end, read its status and results.
+
+bg = Batchgraph.open()                      # .batchgraph/ in the current directory
+job_id = bg.submit("reviews.csv", provider="sandbox-openai", model="gpt-4o-mini",
+                   prompt_template="Classify: {text}")
+bg.tick(job_id)                             # one step; returns at once
+bg.run(job_id)                              # until every request has its final state
+bg.write_results(job_id, "out.jsonl")
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from batchgraph.graph.build import compile_graph
+from batchgraph.graph.deps import Deps, ProviderFactory
+from batchgraph.io import ReadOptions, write_results
+from batchgraph.jobs import DEFAULT_MAX_ATTEMPTS, create_job, read_options_from
+from batchgraph.runner.tick import tick_graph
+from batchgraph.store import open_store
+from batchgraph.store.base import ChunkRecord, ChunkStatus, JobRecord, JobStatus, LedgerRow
+
+DEFAULT_DATA_DIR = Path(".batchgraph")
+
+
+def default_data_dir() -> Path:
+    return Path(os.environ.get("BATCHGRAPH_HOME", DEFAULT_DATA_DIR))
+
+
+@dataclass(frozen=True, slots=True)
+class JobView:
+    """A job with its chunks and ledger counts, for status displays."""
+
+    job: JobRecord
+    chunks: list[ChunkRecord]
+    counts: dict[str, int]
+
+    @property
+    def finished(self) -> bool:
+        return self.job.report is not None
+
+
+class Batchgraph:
+    """One store and the graph over it."""
+
+    def __init__(self, deps: Deps) -> None:
+        self.deps = deps
+        self.store = deps.store
+        self._graph: Any = None
+
+    @classmethod
+    def open(
+        cls,
+        db: str | None = None,
+        data_dir: Path | None = None,
+        provider_factory: ProviderFactory | None = None,
+    ) -> Batchgraph:
+        """Open the store at `db` (a SQLite path or a postgresql:// URL; `BATCHGRAPH_DB`)."""
+        home = data_dir or default_data_dir()
+        store = open_store(db or os.environ.get("BATCHGRAPH_DB") or str(home / "batchgraph.db"))
+        return cls(Deps(store=store, data_dir=home, provider_factory=provider_factory))
+
+    def close(self) -> None:
+        self.store.close()
+
+    def __enter__(self) -> Batchgraph:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    @property
+    def graph(self) -> Any:
+        if self._graph is None:
+            self._graph = compile_graph(self.deps)
+        return self._graph
+
+    def submit(
+        self,
+        input: str | Path,
+        *,
+        provider: str,
+        options: ReadOptions | None = None,
+        name: str | None = None,
+        max_attempts: int = DEFAULT_MAX_ATTEMPTS,
+    ) -> str:
+        """Validate and store a new job, then take its first step (plan and submit)."""
+        job_id = create_job(
+            self.deps,
+            input=input,
+            provider=provider,
+            options=options,
+            name=name,
+            max_attempts=max_attempts,
+        )
+        self.tick(job_id)
+        return job_id
+
+    def tick(self, job_id: str) -> dict[str, Any]:
+        """One step under the job's lock: submit what is unsent, check, collect, retry."""
+        self.store.get_job(job_id)
+        with self.store.lock(job_id):
+            return tick_graph(self.graph, job_id)
+
+    def view(self, job_id: str) -> JobView:
+        job = self.store.get_job(job_id)
+        counts = {status.value: n for status, n in self.store.counts(job_id).items()}
+        return JobView(job, self.store.list_chunks(job_id), counts)
+
+    def jobs(self) -> list[JobRecord]:
+        return self.store.list_jobs()
+
+    def ledger(self, job_id: str) -> Iterator[LedgerRow]:
+        return self.store.ledger(job_id)
+
+    def write_results(self, job_id: str, out: str | Path) -> Path:
+        """One record per input, in input order, errors included; table inputs keep columns."""
+        job = self.store.get_job(job_id)
+        path = Path(out)
+        write_results(
+            self.store.ledger(job_id),
+            path,
+            input_path=Path(job.spec["input"]),
+            read_options=read_options_from(job.spec),
+        )
+        return path
+
+    def cancel(self, job_id: str) -> JobView:
+        """Cancel the job's running batches; finished results stay and are collected."""
+        job = self.store.get_job(job_id)
+        with self.store.lock(job_id):
+            provider = self.deps.provider(job)
+            for chunk in self.store.list_chunks(job_id):
+                if chunk.status is ChunkStatus.SUBMITTED and chunk.batch_id:
+                    provider.cancel(chunk.batch_id)
+            self.store.set_job_status(job_id, JobStatus.CANCELLED)
+        return self.view(job_id)

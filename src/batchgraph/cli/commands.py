@@ -1,0 +1,257 @@
+"""The job commands. Each parses its arguments and makes one library call."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.panel import Panel
+
+from batchgraph.api import Batchgraph
+from batchgraph.cli.estimate import estimate_table, guard_cost
+from batchgraph.cli.output import console, friendly, usd
+from batchgraph.cli.progress import JobProgress
+from batchgraph.cli.views import chunks_table, cost_table, counts_table, jobs_table
+from batchgraph.errors import ConfigError
+from batchgraph.io import ReadOptions
+from batchgraph.model import Kind
+from batchgraph.report import build_report
+from batchgraph.runner.loop import Backoff, run_job
+
+DbOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--db",
+        envvar="BATCHGRAPH_DB",
+        help="SQLite file or postgresql:// URL. Default: .batchgraph/batchgraph.db",
+    ),
+]
+JobArg = Annotated[str, typer.Argument(help="The job id that `submit` printed.")]
+
+
+def _open(db: str | None) -> Batchgraph:
+    return Batchgraph.open(db)
+
+
+def job_command(wait: bool) -> Any:
+    """`submit` (wait=False) and `run` (wait=True) share every option."""
+
+    @friendly
+    def command(
+        file: Annotated[
+            Path | None,
+            typer.Argument(help="Input: .jsonl (plain or OpenAI batch format), .csv or .parquet."),
+        ] = None,
+        provider: Annotated[
+            str | None,
+            typer.Option(
+                "--provider",
+                "-p",
+                envvar="BATCHGRAPH_PROVIDER",
+                help="openai, anthropic, mistral — or sandbox-openai, sandbox-anthropic, "
+                "sandbox-mistral to try everything offline.",
+            ),
+        ] = None,
+        model: Annotated[
+            str | None, typer.Option("--model", "-m", help="Model for lines that name none.")
+        ] = None,
+        prompt_template: Annotated[
+            str | None,
+            typer.Option(help="For tables: the prompt, with {column} placeholders."),
+        ] = None,
+        id_column: Annotated[
+            str | None,
+            typer.Option(help="For tables: the column holding ids (default: row number)."),
+        ] = None,
+        system: Annotated[str | None, typer.Option(help="System prompt for every request.")] = None,
+        json_schema: Annotated[
+            Path | None,
+            typer.Option(help="A JSON schema file: answers come back as JSON that follows it."),
+        ] = None,
+        max_tokens: Annotated[int | None, typer.Option(help="Answer length limit.")] = None,
+        temperature: Annotated[float | None, typer.Option(help="Sampling temperature.")] = None,
+        embeddings: Annotated[
+            bool, typer.Option("--embeddings", help="Embed the prompts instead of chatting.")
+        ] = False,
+        name: Annotated[str | None, typer.Option(help="A name to find the job by.")] = None,
+        max_attempts: Annotated[
+            int, typer.Option(help="Sends per request, first one included, before giving up.")
+        ] = 3,
+        dry_run: Annotated[
+            bool, typer.Option("--dry-run", help="Validate and estimate cost; send nothing.")
+        ] = False,
+        max_cost: Annotated[
+            float | None,
+            typer.Option(help="Refuse the job if its estimated batch cost is above this (USD)."),
+        ] = None,
+        job: Annotated[
+            str | None, typer.Option("--job", help="run: resume this job instead of a new file.")
+        ] = None,
+        output: Annotated[
+            Path | None,
+            typer.Option(
+                "--output", "-o", help="run: write results here (.jsonl, .csv, .parquet)."
+            ),
+        ] = None,
+        poll_max: Annotated[
+            float, typer.Option(help="run: longest pause between checks, in seconds.")
+        ] = 60.0,
+        db: DbOpt = None,
+    ) -> None:
+        if not wait and (job or output):
+            raise ConfigError("--job and --output belong to `batchgraph run`")
+        with _open(db) as bg:
+            if job is None:
+                if file is None:
+                    raise ConfigError("give an input FILE (or --job JOB to resume a job)")
+                if provider is None:
+                    raise ConfigError(
+                        "choose a provider with --provider: openai, anthropic or mistral "
+                        "(or sandbox-openai to try offline)"
+                    )
+                options = ReadOptions(
+                    model=model,
+                    system=system,
+                    max_tokens=max_tokens,
+                    temperature=temperature,
+                    template=prompt_template,
+                    id_column=id_column,
+                    kind=Kind.EMBEDDING if embeddings else None,
+                )
+                if json_schema is not None:
+                    options = options.with_schema_file(json_schema)
+                estimate = guard_cost(file, provider, options, max_cost)
+                if dry_run:
+                    console.print(estimate_table(estimate))
+                    return
+                job = bg.submit(
+                    file, provider=provider, options=options, name=name, max_attempts=max_attempts
+                )
+                if not wait:
+                    console.print(job)
+                    console.print(
+                        f"[dim]submitted; check with [bold]batchgraph status {job}[/], "
+                        f"collect with [bold]batchgraph collect {job}[/][/]",
+                        highlight=False,
+                    )
+                    return
+            _wait(bg, job, output, poll_max)
+
+    return command
+
+
+def _wait(bg: Batchgraph, job_id: str, output: Path | None, poll_max: float) -> None:
+    view = bg.view(job_id)
+    try:
+        with JobProgress(job_id, view.job.total) as progress:
+            view = run_job(bg, job_id, Backoff(initial=0.5, cap=poll_max), progress)
+    except KeyboardInterrupt:
+        console.print(
+            f"\nstopped; the job is safe. Resume with [bold]batchgraph run --job {job_id}[/]"
+        )
+        raise typer.Exit(130) from None
+    _print_report(bg, job_id)
+    if output is not None:
+        path = bg.write_results(job_id, output)
+        console.print(f"results: {path}")
+
+
+def _print_report(bg: Batchgraph, job_id: str) -> None:
+    view = bg.view(job_id)
+    report = view.job.report or build_report(bg.store, view.job)
+    console.print(counts_table(view))
+    verdict = (
+        "every request accounted for" if report["accounted"] else "[red]counts do not add up[/]"
+    )
+    console.print(
+        Panel.fit(
+            f"{verdict}; batch cost {usd(report['batch_usd'])} against "
+            f"{usd(report['sync_usd'])} synchronous (saved {usd(report['saving_usd'])})",
+            title=f"job {job_id}",
+        )
+    )
+
+
+@friendly
+def status(
+    job: Annotated[str | None, typer.Argument(help="A job id; without it, all jobs.")] = None,
+    db: DbOpt = None,
+) -> None:
+    """All jobs as a table, or one job's batches, request counts and cost."""
+    with _open(db) as bg:
+        if job is None:
+            console.print(jobs_table(bg.jobs()))
+            return
+        view = bg.view(job)
+        head = view.job
+        console.print(f"[bold]{head.id}[/] {head.name} · {head.provider} · {head.status.value}")
+        console.print(chunks_table(view))
+        console.print(counts_table(view))
+        console.print(cost_table(view.job.report or build_report(bg.store, view.job)))
+
+
+@friendly
+def list_jobs(db: DbOpt = None) -> None:
+    """All jobs, newest first."""
+    with _open(db) as bg:
+        console.print(jobs_table(bg.jobs()))
+
+
+@friendly
+def collect(job: JobArg, db: DbOpt = None) -> None:
+    """One step: check the job's batches and collect what is ready (returns at once)."""
+    with _open(db) as bg:
+        bg.tick(job)
+        view = bg.view(job)
+        console.print(chunks_table(view))
+        console.print(counts_table(view))
+        if view.finished:
+            console.print(
+                f"[green]done.[/] write the results with: batchgraph results {job} -o out.jsonl"
+            )
+
+
+@friendly
+def results(
+    job: JobArg,
+    output: Annotated[
+        Path, typer.Option("--output", "-o", help="Where: .jsonl, .csv or .parquet.")
+    ],
+    db: DbOpt = None,
+) -> None:
+    """Write one record per input, in input order, errors included."""
+    with _open(db) as bg:
+        view = bg.view(job)
+        if not view.finished:
+            console.print(
+                "[yellow]the job is not finished; unfinished requests are written as queued[/]"
+            )
+        console.print(f"results: {bg.write_results(job, output)}")
+
+
+@friendly
+def cancel(job: JobArg, db: DbOpt = None) -> None:
+    """Cancel the job's batches; what already finished is still collected."""
+    with _open(db) as bg:
+        view = bg.cancel(job)
+        console.print(chunks_table(view))
+        console.print(f"cancelling; run [bold]batchgraph collect {job}[/] to collect what finished")
+
+
+@friendly
+def cost(
+    job: JobArg,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the report as JSON.")] = False,
+    db: DbOpt = None,
+) -> None:
+    """The job's cost at batch price against the synchronous price, and the saving."""
+    with _open(db) as bg:
+        view = bg.view(job)
+        report = view.job.report or build_report(bg.store, view.job)
+        if as_json:
+            console.print_json(json.dumps(report))
+            return
+        console.print(cost_table(report))
+        console.print(f"saved {usd(report['saving_usd'])} against synchronous calls")

@@ -1,0 +1,88 @@
+"""Rich tables for jobs, chunks and costs."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from rich.table import Table
+
+from batchgraph.api import JobView
+from batchgraph.cli.output import usd
+from batchgraph.store.base import JobRecord
+
+OUTCOME_STYLES = {
+    "succeeded": "green",
+    "failed": "red",
+    "expired": "yellow",
+    "cancelled": "magenta",
+    "missing": "red",
+    "queued": "cyan",
+    "pending": "dim",
+}
+
+
+def age(timestamp: float) -> str:
+    seconds = max(0, int(time.time() - timestamp))
+    for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
+        if seconds >= size:
+            return f"{seconds // size}{unit} ago"
+    return f"{seconds}s ago"
+
+
+def jobs_table(jobs: list[JobRecord]) -> Table:
+    table = Table(title="Jobs", title_justify="left")
+    for column in ("job", "name", "provider", "status", "requests", "created"):
+        table.add_column(column, justify="right" if column == "requests" else "left")
+    for job in jobs:
+        table.add_row(
+            job.id, job.name, job.provider, job.status.value, f"{job.total:,}", age(job.created_at)
+        )
+    return table
+
+
+def counts_table(view: JobView) -> Table:
+    table = Table(title=f"Requests ({view.job.total:,})", title_justify="left")
+    table.add_column("state")
+    table.add_column("requests", justify="right")
+    for state, n in view.counts.items():
+        if n:
+            style = OUTCOME_STYLES.get(state, "")
+            table.add_row(f"[{style}]{state}[/]", f"{n:,}")
+    return table
+
+
+def chunks_table(view: JobView) -> Table:
+    table = Table(title=f"Batches ({len(view.chunks)})", title_justify="left")
+    for column in ("chunk", "round", "requests", "batch id", "provider status", "ours"):
+        table.add_column(
+            column, justify="right" if column in ("chunk", "round", "requests") else "left"
+        )
+    for chunk in view.chunks:
+        table.add_row(
+            str(chunk.chunk),
+            str(chunk.attempt),
+            f"{chunk.size:,}",
+            chunk.batch_id or "-",
+            chunk.provider_status or "-",
+            chunk.status.value,
+        )
+    return table
+
+
+def cost_table(report: dict[str, Any]) -> Table:
+    table = Table(title="Cost", title_justify="left")
+    for column in ("model", "input tok", "output tok", "cached tok", "batch", "synchronous"):
+        table.add_column(column, justify="left" if column == "model" else "right")
+    for row in report["models"]:
+        table.add_row(
+            row["model"],
+            f"{row['input_tokens']:,}",
+            f"{row['output_tokens']:,}",
+            f"{row['cached_tokens']:,}",
+            usd(row["batch_usd"]),
+            usd(row["sync_usd"]),
+        )
+    table.add_section()
+    table.add_row("total", "", "", "", usd(report["batch_usd"]), usd(report["sync_usd"]))
+    return table

@@ -1,0 +1,115 @@
+"""The job graph: START routes on where the job stands, one invocation is one tick.
+
+    START ─► intake? ─► plan ─► submit_chunk ×N (Send) ─► check ─► collect_chunk ×N (Send)
+                          ▲                                 │ nothing finished: END
+                          └─────────── settle ◄─────────────┘
+                           (retry)       │ waiting: END
+                                         └─► report ─► END
+
+Nothing sleeps inside the graph: a tick that finds batches still running ends, and the runner
+(or a cron, or a LangGraph server run) ticks again later.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from langgraph.graph import END, START, StateGraph
+from langgraph.graph.state import CompiledStateGraph
+from langgraph.types import Send
+
+from batchgraph.graph.deps import Deps
+from batchgraph.graph.nodes import JobNodes
+from batchgraph.graph.state import ChunkTask, JobState
+from batchgraph.io import ReadOptions
+from batchgraph.jobs import DEFAULT_MAX_ATTEMPTS, create_job
+from batchgraph.providers.base import BatchState
+from batchgraph.store.base import ChunkStatus, JobStatus, LedgerStatus
+
+Route = str | list[Send]
+
+
+def build_graph(deps: Deps) -> StateGraph[JobState, Any, JobState, JobState]:
+    """The uncompiled graph; compile it with the store's checkpointer (or let a server)."""
+    nodes = JobNodes(deps)
+    store = deps.store
+
+    def intake(state: JobState) -> dict[str, Any]:
+        """Create the job described by `new_job` (the LangGraph-server way to submit)."""
+        spec = dict(state.get("new_job") or {})
+        job_id = create_job(
+            deps,
+            input=spec["input"],
+            provider=spec["provider"],
+            options=ReadOptions.from_json(spec.get("read", {})),
+            name=spec.get("name"),
+            max_attempts=int(spec.get("max_attempts", DEFAULT_MAX_ATTEMPTS)),
+        )
+        return {"job_id": job_id, "new_job": None}
+
+    def sends(job_id: str, node: str, chunks: list[int]) -> list[Send]:
+        return [Send(node, ChunkTask(job_id=job_id, chunk=n)) for n in chunks]
+
+    def route_start(state: JobState) -> Route:
+        if not state.get("job_id"):
+            return "intake" if state.get("new_job") else END
+        return route_job(state["job_id"])
+
+    def route_job(job_id: str) -> Route:
+        job = store.get_job(job_id)
+        if job.report is not None:
+            return END
+        chunks = store.list_chunks(job_id)
+        cancelled = job.status is JobStatus.CANCELLED
+        if not cancelled and store.counts(job_id)[LedgerStatus.PENDING]:
+            return "plan"
+        unsent = [
+            c.chunk for c in chunks if c.status in (ChunkStatus.PLANNED, ChunkStatus.SUBMITTING)
+        ]
+        if unsent and not cancelled:
+            return sends(job_id, "submit_chunk", unsent)
+        if any(c.status is ChunkStatus.SUBMITTED for c in chunks):
+            return "check"
+        return "settle"
+
+    def route_after_plan(state: JobState) -> Route:
+        return route_job(state["job_id"])
+
+    def route_after_check(state: JobState) -> Route:
+        finished = [
+            int(key)
+            for key, view in state.get("chunks", {}).items()
+            if view.get("status") == ChunkStatus.SUBMITTED.value
+            and view.get("state") in {s.value for s in BatchState if s.terminal}
+        ]
+        return sends(state["job_id"], "collect_chunk", finished) if finished else END
+
+    def route_after_settle(state: JobState) -> Route:
+        phase = state.get("phase")
+        if phase == "retrying":
+            return "plan"
+        return "report" if phase == "reporting" else END
+
+    graph = StateGraph(JobState)
+    graph.add_node("intake", intake)
+    graph.add_node("plan", nodes.plan)
+    graph.add_node("submit_chunk", nodes.submit_chunk)  # type: ignore[arg-type]
+    graph.add_node("check", nodes.check)
+    graph.add_node("collect_chunk", nodes.collect_chunk)  # type: ignore[arg-type]
+    graph.add_node("settle", nodes.settle)
+    graph.add_node("report", nodes.report)
+    targets = ["intake", "plan", "submit_chunk", "check", "settle", END]
+    graph.add_conditional_edges(START, route_start, targets)
+    graph.add_edge("intake", "plan")
+    graph.add_conditional_edges("plan", route_after_plan, targets)
+    graph.add_edge("submit_chunk", "check")
+    graph.add_conditional_edges("check", route_after_check, ["collect_chunk", END])
+    graph.add_edge("collect_chunk", "settle")
+    graph.add_conditional_edges("settle", route_after_settle, ["plan", "report", END])
+    graph.add_edge("report", END)
+    return graph
+
+
+def compile_graph(deps: Deps) -> CompiledStateGraph[JobState, Any, JobState, JobState]:
+    """The graph with the store's own checkpointer, as the runner uses it."""
+    return build_graph(deps).compile(checkpointer=deps.store.checkpointer())

@@ -1,0 +1,178 @@
+"""The graph's nodes: small steps that call the provider and write to the store.
+
+The store is the truth; every node first reads where its chunk stands there, so running a node
+again after a crash repeats nothing that was already done — above all, no batch is created
+twice: the intent is committed before the provider is called, and a chunk found in the
+SUBMITTING state is looked up by its tag before anything new is created.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from typing import Any
+
+from batchgraph.graph.deps import Deps
+from batchgraph.graph.planning import plan_chunks
+from batchgraph.graph.state import ChunkTask, ChunkView, JobState
+from batchgraph.model import Outcome, ProviderError, Result
+from batchgraph.providers.base import BatchState, BatchStatus, BatchTag, WireItem, account_for
+from batchgraph.report import build_report
+from batchgraph.store.base import ChunkRecord, ChunkStatus, JobStatus, LedgerStatus
+
+LOOKUP_SKEW_SECONDS = 600.0
+"""How far before the recorded intent a tag lookup searches (clock skew, slow creates)."""
+
+RETRY_STATUSES = {LedgerStatus.FAILED, LedgerStatus.EXPIRED, LedgerStatus.MISSING}
+
+
+def chunk_view(chunk: ChunkRecord, state: BatchState | None = None) -> ChunkView:
+    """The small picture of a chunk that graph state carries."""
+    view: ChunkView = {
+        "chunk": chunk.chunk,
+        "attempt": chunk.attempt,
+        "size": chunk.size,
+        "status": chunk.status.value,
+        "batch_id": chunk.batch_id,
+        "provider_status": chunk.provider_status,
+    }
+    if state is not None:
+        view["state"] = state.value
+    return view
+
+
+class JobNodes:
+    """The node functions, bound to their dependencies."""
+
+    def __init__(self, deps: Deps) -> None:
+        self.deps = deps
+        self.store = deps.store
+
+    def plan(self, state: JobState) -> dict[str, Any]:
+        """Put every PENDING request into a chunk under the provider's caps."""
+        job = self.store.get_job(state["job_id"])
+        provider = self.deps.provider(job)
+        existing = self.store.list_chunks(job.id)
+        attempt = max((c.attempt for c in existing), default=0) + 1
+        number = len(existing)
+        views: dict[str, ChunkView] = {}
+        for planned in plan_chunks(self.store.pending_requests(job.id), provider):
+            record = ChunkRecord(
+                job_id=job.id,
+                chunk=number,
+                attempt=attempt,
+                size=len(planned.indices),
+                model=planned.model,
+            )
+            self.store.add_chunk(record, planned.indices)
+            views[str(number)] = chunk_view(record)
+            number += 1
+        if job.status is JobStatus.SUBMITTED:
+            self.store.set_job_status(job.id, JobStatus.RUNNING)
+        return {"chunks": views, "phase": "submitting"}
+
+    def submit_chunk(self, task: ChunkTask) -> dict[str, Any]:
+        """Create the chunk's batch exactly once, saving its id the moment it exists."""
+        job = self.store.get_job(task["job_id"])
+        chunk = self.store.get_chunk(job.id, task["chunk"])
+        if chunk.status not in (ChunkStatus.PLANNED, ChunkStatus.SUBMITTING):
+            return {}
+        provider = self.deps.provider(job)
+        tag = BatchTag(job.id, chunk.chunk, chunk.attempt)
+        if chunk.status is ChunkStatus.SUBMITTING and chunk.intent_at is not None:
+            since = datetime.fromtimestamp(chunk.intent_at - LOOKUP_SKEW_SECONDS, UTC)
+            found = provider.find_batch(tag, since)
+            if found is not None:
+                saved = self.store.update_chunk(
+                    job.id, chunk.chunk, status=ChunkStatus.SUBMITTED, batch_id=found
+                )
+                return {"chunks": {str(chunk.chunk): chunk_view(saved)}}
+        self.store.update_chunk(
+            job.id, chunk.chunk, status=ChunkStatus.SUBMITTING, intent_at=time.time()
+        )
+        items = [
+            WireItem(str(idx), request)
+            for idx, request in self.store.chunk_requests(job.id, chunk.chunk)
+        ]
+        batch_id = provider.create_batch(items, tag)
+        saved = self.store.update_chunk(
+            job.id, chunk.chunk, status=ChunkStatus.SUBMITTED, batch_id=batch_id
+        )
+        return {"chunks": {str(chunk.chunk): chunk_view(saved)}}
+
+    def check(self, state: JobState) -> dict[str, Any]:
+        """Ask the provider where each submitted batch stands."""
+        job = self.store.get_job(state["job_id"])
+        provider = self.deps.provider(job)
+        views: dict[str, ChunkView] = {}
+        for chunk in self.store.list_chunks(job.id):
+            if chunk.status is not ChunkStatus.SUBMITTED or chunk.batch_id is None:
+                continue
+            status = provider.status(chunk.batch_id)
+            saved = self.store.update_chunk(
+                job.id,
+                chunk.chunk,
+                provider_status=status.raw_status,
+                counts=_counts(status),
+            )
+            views[str(chunk.chunk)] = chunk_view(saved, status.state)
+        return {"chunks": views, "phase": "waiting"}
+
+    def collect_chunk(self, task: ChunkTask) -> dict[str, Any]:
+        """Write every result of a finished batch to the ledger; unreported ones as MISSING."""
+        job = self.store.get_job(task["job_id"])
+        chunk = self.store.get_chunk(job.id, task["chunk"])
+        if chunk.status is not ChunkStatus.SUBMITTED or chunk.batch_id is None:
+            return {}
+        provider = self.deps.provider(job)
+        status = provider.status(chunk.batch_id)
+        expected = [str(idx) for idx, _ in self.store.chunk_requests(job.id, chunk.chunk)]
+        if status.state is BatchState.FAILED:
+            stream: Iterator[Result] = _batch_failure(expected, status)
+        else:
+            stream = account_for(provider.results(chunk.batch_id), expected, chunk.batch_id)
+        usage = self.store.record_results(
+            job.id, chunk.chunk, ((int(r.custom_id), r) for r in stream)
+        )
+        saved = self.store.update_chunk(
+            job.id,
+            chunk.chunk,
+            status=ChunkStatus.COLLECTED,
+            usage=usage,
+            provider_status=status.raw_status,
+            counts=_counts(status),
+        )
+        return {"chunks": {str(chunk.chunk): chunk_view(saved, status.state)}}
+
+    def settle(self, state: JobState) -> dict[str, Any]:
+        """Once every batch is collected, send retryable failures again or finish."""
+        job = self.store.get_job(state["job_id"])
+        chunks = self.store.list_chunks(job.id)
+        if any(c.status is not ChunkStatus.COLLECTED for c in chunks):
+            return {"phase": "waiting"}
+        if job.status is JobStatus.CANCELLED:
+            return {"phase": "reporting"}
+        max_attempts = int(job.spec.get("max_attempts", 3))
+        moved = self.store.requeue(job.id, RETRY_STATUSES, max_attempts)
+        return {"phase": "retrying" if moved else "reporting"}
+
+    def report(self, state: JobState) -> dict[str, Any]:
+        """Count every request's final state and the cost; mark the job done."""
+        job = self.store.get_job(state["job_id"])
+        report = build_report(self.store, job)
+        final = JobStatus.CANCELLED if job.status is JobStatus.CANCELLED else JobStatus.DONE
+        self.store.set_job_status(job.id, final, report)
+        return {"phase": "done", "report": report, "counts": report["counts"]}
+
+
+def _counts(status: BatchStatus) -> dict[str, int]:
+    return {"total": status.total, "succeeded": status.succeeded, "failed": status.failed}
+
+
+def _batch_failure(expected: list[str], status: BatchStatus) -> Iterator[Result]:
+    """A batch refused as a whole fails each of its requests with the batch's errors."""
+    message = "; ".join(status.errors) or f"the batch ended {status.raw_status}"
+    error = ProviderError(code="batch_failed", message=message, raw=list(status.errors))
+    for custom_id in expected:
+        yield Result(custom_id, Outcome.FAILED, status.batch_id, error=error)

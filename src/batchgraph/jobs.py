@@ -1,0 +1,70 @@
+"""Creating a job: validate every line, then write the job and its ledger in one transaction.
+
+Nothing is sent to a provider here; the first tick plans and submits.
+"""
+
+from __future__ import annotations
+
+import secrets
+import time
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from batchgraph.errors import ConfigError
+from batchgraph.io import InputSummary, ReadOptions, read_requests, validate_input
+from batchgraph.providers import adapter_class
+from batchgraph.store.base import JobRecord
+
+if TYPE_CHECKING:
+    from batchgraph.graph.deps import Deps
+
+DEFAULT_MAX_ATTEMPTS = 3
+
+
+def new_job_id() -> str:
+    """Short, unique and safe inside provider tags (letters and digits only)."""
+    return secrets.token_hex(6)
+
+
+def read_options_from(spec: dict[str, Any]) -> ReadOptions:
+    """The reader options a job was submitted with (stored in its spec)."""
+    return ReadOptions.from_json(spec["read"])
+
+
+def check_input(path: Path, provider: str, options: ReadOptions) -> InputSummary:
+    """Read every line and refuse the file, naming each bad line, before anything is sent."""
+    if not path.is_file():
+        raise ConfigError(f"input file {path} does not exist")
+    return validate_input(path, options, check=adapter_class(provider).check_request)
+
+
+def create_job(
+    deps: Deps,
+    *,
+    input: str | Path,
+    provider: str,
+    options: ReadOptions | None = None,
+    name: str | None = None,
+    max_attempts: int = DEFAULT_MAX_ATTEMPTS,
+) -> str:
+    """Validate `input` and store it as a new job; return the job id.
+
+    `options` are the reader's defaults and layout (model, system, template, …).
+    """
+    path = Path(input).resolve()
+    options = options or ReadOptions()
+    summary = check_input(path, provider, options)
+    if max_attempts < 1:
+        raise ConfigError("--max-attempts must be at least 1")
+    now = time.time()
+    job = JobRecord(
+        id=new_job_id(),
+        name=name or path.stem,
+        provider=provider,
+        spec={"input": str(path), "read": options.to_json(), "max_attempts": max_attempts},
+        total=summary.count,
+        created_at=now,
+        updated_at=now,
+    )
+    deps.store.create_job(job, read_requests(path, options))
+    return job.id
