@@ -12,6 +12,26 @@ app = typer.Typer(
 )
 
 
+def _register() -> None:
+    from batchgraph.cli import commands
+
+    app.command("submit", help="Validate FILE, submit it as batches, print the job id and return.")(
+        commands.job_command(wait=False)
+    )
+    app.command("run", help="Submit FILE (or resume --job) and wait until every request is done.")(
+        commands.job_command(wait=True)
+    )
+    app.command("status")(commands.status)
+    app.command("collect")(commands.collect)
+    app.command("results")(commands.results)
+    app.command("cancel")(commands.cancel)
+    app.command("list")(commands.list_jobs)
+    app.command("cost")(commands.cost)
+
+
+_register()
+
+
 def main() -> None:
     """Console-script entry point."""
     app()
