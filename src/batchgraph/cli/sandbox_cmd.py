@@ -1,0 +1,75 @@
+"""`batchgraph sandbox`: serve the provider sandbox in the foreground."""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from batchgraph.sandbox.config import SandboxConfig
+from batchgraph.sandbox.server import start_sandbox
+from batchgraph.sandbox.urls import PREFIXES
+
+
+def sandbox(
+    host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port (0 picks a free one).")] = 8765,
+    data_dir: Annotated[
+        Path, typer.Option(help="Where files and batches are kept (survives restarts).")
+    ] = Path(".batchgraph/sandbox"),
+    time_scale: Annotated[
+        str, typer.Option(help="Virtual seconds per real second, or 'instant'.")
+    ] = "1",
+    processing_seconds: Annotated[
+        float, typer.Option(help="Virtual seconds a batch takes to finish.")
+    ] = 4.0,
+    failure_rate: Annotated[
+        float, typer.Option(help="Share of requests failing with a provider error.")
+    ] = 0.0,
+    fail_ids: Annotated[
+        str | None, typer.Option(help="Requests whose custom_id matches this regex fail.")
+    ] = None,
+    expire_fraction: Annotated[
+        float | None,
+        typer.Option(help="Batches expire with only this share of requests finished."),
+    ] = None,
+    rate_limit: Annotated[int, typer.Option(help="Answer every n-th call with 429 (0 = off).")] = 0,
+    server_error_rate: Annotated[
+        float, typer.Option(help="Share of calls answered with a transient 500.")
+    ] = 0.0,
+    latency: Annotated[float, typer.Option(help="Seconds added to every call.")] = 0.0,
+    save_config: Annotated[
+        bool,
+        typer.Option(help="Save these settings in the data directory for embedded sandboxes."),
+    ] = False,
+) -> None:
+    """Serve the OpenAI, Anthropic and Mistral batch APIs locally (any non-empty API key)."""
+    instant = time_scale == "instant"
+    config = SandboxConfig(
+        time_scale=math.inf if instant else float(time_scale),
+        processing_seconds=0.0 if instant else processing_seconds,
+        failure_rate=failure_rate,
+        fail_ids=fail_ids,
+        expire_fraction=expire_fraction,
+        rate_limit_every=rate_limit,
+        server_error_rate=server_error_rate,
+        latency=latency,
+    )
+    handle, thread = start_sandbox(data_dir, config, host=host, port=port)
+    if save_config:
+        handle.ctx.save_config()
+    typer.echo(f"batchgraph sandbox on {handle.url} (data in {data_dir}); Ctrl-C stops it")
+    for provider in PREFIXES:
+        typer.echo(f"  {provider:<9} base URL: {handle.base_url(provider)}")
+    typer.echo("  API key: any non-empty value")
+    try:
+        while thread.is_alive():
+            thread.join(timeout=0.5)
+    except KeyboardInterrupt:
+        handle.stop()
+        thread.join(timeout=5)
+
+
+__all__ = ["sandbox"]

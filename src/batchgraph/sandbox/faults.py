@@ -1,0 +1,100 @@
+"""Checks and faults in front of every provider route, answered in that provider's error shape:
+a missing key (401), rate limits (429 with Retry-After), transient 5xx blips and latency.
+
+Faults are deterministic for a given sequence of calls, and never hit two calls in a row, so an
+SDK's own retries always get through.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import math
+import threading
+from collections.abc import Mapping
+
+from starlette.datastructures import Headers
+from starlette.responses import Response
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+from batchgraph.sandbox.context import ErrorKind, ProviderModule, SandboxContext
+from batchgraph.sandbox.fate import unit
+
+
+class FaultMiddleware:
+    """Pure ASGI middleware (so streamed downloads stay streamed)."""
+
+    def __init__(
+        self, app: ASGIApp, ctx: SandboxContext, providers: Mapping[str, ProviderModule]
+    ) -> None:
+        self.app = app
+        self.ctx = ctx
+        self.providers = providers
+        self._lock = threading.Lock()
+        self._calls = 0
+        self._last_faulted = False
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        module = self._provider_of(scope) if scope["type"] == "http" else None
+        if module is None:
+            await self.app(scope, receive, send)
+            return
+        response = self._refusal(module, Headers(scope=scope))
+        config = self.ctx.config
+        if config.latency > 0:
+            await asyncio.sleep(config.latency)
+        if response is None:
+            response = self._fault(module)
+        if response is None:
+            await self.app(scope, receive, send)
+        else:
+            await response(scope, receive, send)
+
+    def _provider_of(self, scope: Scope) -> ProviderModule | None:
+        from batchgraph.sandbox.urls import PREFIXES
+
+        path: str = scope["path"]
+        for name, prefix in PREFIXES.items():
+            if (path == prefix or path.startswith(prefix + "/")) and name in self.providers:
+                return self.providers[name]
+        return None
+
+    @staticmethod
+    def _refusal(module: ProviderModule, headers: Headers) -> Response | None:
+        """401 unless the call carries a non-empty key (Bearer token or x-api-key)."""
+        bearer = headers.get("authorization", "").removeprefix("Bearer").strip()
+        if bearer or headers.get("x-api-key", "").strip():
+            return None
+        return module.error_response(
+            401, ErrorKind.UNAUTHORIZED, "No API key provided. Pass any non-empty key."
+        )
+
+    def _fault(self, module: ProviderModule) -> Response | None:
+        config = self.ctx.config
+        with self._lock:
+            self._calls += 1
+            call = self._calls
+            if self._last_faulted:
+                self._last_faulted = False
+                return None
+            every = config.rate_limit_every
+            if every > 0 and call % every == 0:
+                self._last_faulted = True
+                return _rate_limited(module, config.rate_limit_retry_after)
+            rate = config.server_error_rate
+            if rate > 0 and unit(config.seed, "blip", str(call)) < rate:
+                self._last_faulted = True
+                return module.error_response(
+                    500,
+                    ErrorKind.SERVER_ERROR,
+                    "The server had an error while processing your request. Sorry about that!",
+                )
+        return None
+
+
+def _rate_limited(module: ProviderModule, retry_after: float) -> Response:
+    response = module.error_response(
+        429, ErrorKind.RATE_LIMITED, "Rate limit reached for requests. Please try again later."
+    )
+    response.headers["retry-after"] = str(max(0, math.ceil(retry_after)))
+    response.headers["retry-after-ms"] = str(int(retry_after * 1000))
+    return response
