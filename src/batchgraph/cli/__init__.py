@@ -13,7 +13,7 @@ app = typer.Typer(
 
 
 def _register() -> None:
-    from batchgraph.cli import commands
+    from batchgraph.cli import commands, sandbox_cmd
 
     app.command("submit", help="Validate FILE, submit it as batches, print the job id and return.")(
         commands.job_command(wait=False)
@@ -27,6 +27,7 @@ def _register() -> None:
     app.command("cancel")(commands.cancel)
     app.command("list")(commands.list_jobs)
     app.command("cost")(commands.cost)
+    app.command("sandbox")(sandbox_cmd.sandbox)
 
 
 _register()
