@@ -1,0 +1,180 @@
+"""Results are written one record per input, in input order, all or nothing."""
+
+from __future__ import annotations
+
+import csv
+import json
+from collections.abc import Iterator
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+
+from batchgraph.errors import ConfigError, InputError
+from batchgraph.io import RESULT_COLUMNS, ReadOptions, write_results
+from batchgraph.model import Kind, Outcome, ProviderError, Request, Result, Usage
+from batchgraph.store.base import LedgerRow, LedgerStatus
+
+
+def succeeded(idx: int, request_id: str, text: str = "4") -> LedgerRow:
+    request = Request(id=request_id, line=idx + 1, model="gpt-4o-mini")
+    result = Result(
+        custom_id=str(idx),
+        outcome=Outcome.SUCCEEDED,
+        batch_id="batch_1",
+        text=text,
+        parsed={"answer": 4},
+        stop_reason="stop",
+        model="gpt-4o-mini-2024-07-18",
+        usage=Usage(input_tokens=12, output_tokens=3, cached_tokens=2),
+    )
+    return LedgerRow(idx, request, LedgerStatus.SUCCEEDED, 1, 0, result)
+
+
+def failed(idx: int, request_id: str) -> LedgerRow:
+    request = Request(id=request_id, line=idx + 1, model="gpt-4o-mini")
+    result = Result(
+        custom_id=str(idx),
+        outcome=Outcome.FAILED,
+        batch_id="batch_2",
+        error=ProviderError("invalid_request", "max_tokens too large"),
+    )
+    return LedgerRow(idx, request, LedgerStatus.FAILED, 2, 1, result)
+
+
+def embedded(idx: int, request_id: str) -> LedgerRow:
+    request = Request(id=request_id, line=idx + 1, model="e", kind=Kind.EMBEDDING, input="x")
+    result = Result(str(idx), Outcome.SUCCEEDED, "batch_3", embedding=[0.5, -1.0])
+    return LedgerRow(idx, request, LedgerStatus.SUCCEEDED, 1, 0, result)
+
+
+def test_jsonl_results_hold_every_field_in_input_order(tmp_path: Path) -> None:
+    out = tmp_path / "results.jsonl"
+    count = write_results([succeeded(0, "a"), failed(1, "b")], out)
+    records = [json.loads(line) for line in out.read_text().splitlines()]
+    assert count == 2
+    assert records[0] == {
+        "id": "a",
+        "status": "succeeded",
+        "text": "4",
+        "parsed": {"answer": 4},
+        "embedding": None,
+        "stop_reason": "stop",
+        "model": "gpt-4o-mini-2024-07-18",
+        "input_tokens": 12,
+        "output_tokens": 3,
+        "cached_tokens": 2,
+        "attempts": 1,
+        "error_code": None,
+        "error_message": None,
+        "batch_id": "batch_1",
+    }
+    assert (records[1]["id"], records[1]["status"], records[1]["attempts"]) == ("b", "failed", 2)
+    assert records[1]["error_code"] == "invalid_request"
+    assert records[1]["error_message"] == "max_tokens too large"
+
+
+def test_a_row_without_a_result_still_gets_a_record(tmp_path: Path) -> None:
+    request = Request(id="late", line=1, model="gpt-4o")
+    out = tmp_path / "results.jsonl"
+    write_results([LedgerRow(0, request, LedgerStatus.EXPIRED, 3, 2, None)], out)
+    record = json.loads(out.read_text())
+    assert (record["status"], record["model"], record["text"]) == ("expired", "gpt-4o", None)
+
+
+def test_csv_results_write_json_fields_as_text(tmp_path: Path) -> None:
+    out = tmp_path / "results.csv"
+    write_results([succeeded(0, "a"), embedded(1, "e")], out)
+    with out.open(newline="") as handle:
+        rows = list(csv.DictReader(handle))
+    assert tuple(rows[0]) == RESULT_COLUMNS
+    assert json.loads(rows[0]["parsed"]) == {"answer": 4}
+    assert json.loads(rows[1]["embedding"]) == [0.5, -1.0]
+    assert rows[1]["text"] == ""
+
+
+def test_parquet_results_keep_embeddings_as_float_lists(tmp_path: Path) -> None:
+    out = tmp_path / "results.parquet"
+    write_results([embedded(0, "e"), succeeded(1, "a")], out)
+    table = pq.read_table(out)
+    assert table.column_names == list(RESULT_COLUMNS)
+    assert table.schema.field("embedding").type == pa.list_(pa.float64())
+    assert table.column("embedding").to_pylist() == [[0.5, -1.0], None]
+    assert json.loads(table.column("parsed")[1].as_py()) == {"answer": 4}
+
+
+def test_csv_input_columns_are_kept_and_clashing_names_prefixed(tmp_path: Path) -> None:
+    source = tmp_path / "in.csv"
+    source.write_text("city,text\nParis,capital\nRome,old\n")
+    out = tmp_path / "results.csv"
+    options = ReadOptions(model="m", template="{city}")
+    write_results(
+        [succeeded(0, "1", "France"), succeeded(1, "2", "Italy")],
+        out,
+        input_path=source,
+        read_options=options,
+    )
+    with out.open(newline="") as handle:
+        rows = list(csv.DictReader(handle))
+    assert list(rows[0])[:3] == ["city", "input_text", "id"]
+    assert [(r["city"], r["input_text"], r["text"]) for r in rows] == [
+        ("Paris", "capital", "France"),
+        ("Rome", "old", "Italy"),
+    ]
+
+
+def test_parquet_input_columns_keep_their_types(tmp_path: Path) -> None:
+    source = tmp_path / "in.parquet"
+    pq.write_table(pa.table({"sku": ["s1", "s2"], "qty": pa.array([3, 4], pa.int32())}), source)
+    out = tmp_path / "results.parquet"
+    options = ReadOptions(model="m", template="{sku}", id_column="sku")
+    write_results(
+        [succeeded(0, "s1"), succeeded(1, "s2")], out, input_path=source, read_options=options
+    )
+    table = pq.read_table(out)
+    assert table.schema.field("qty").type == pa.int32()
+    assert table.column("qty").to_pylist() == [3, 4]
+    assert table.column("id").to_pylist() == ["s1", "s2"]
+
+
+def test_an_input_that_no_longer_matches_the_results_is_refused(tmp_path: Path) -> None:
+    source = tmp_path / "in.csv"
+    source.write_text("prompt\nhello\n")
+    out = tmp_path / "results.csv"
+    with pytest.raises(InputError, match="pass the input file the job was submitted with"):
+        write_results(
+            [succeeded(0, "1"), succeeded(1, "2")],
+            out,
+            input_path=source,
+            read_options=ReadOptions(model="m"),
+        )
+    assert not out.exists()
+
+
+def test_a_crash_while_writing_leaves_the_old_file_and_no_temporary(tmp_path: Path) -> None:
+    out = tmp_path / "results.jsonl"
+    out.write_text("previous results\n")
+
+    def rows() -> Iterator[LedgerRow]:
+        yield succeeded(0, "a")
+        raise RuntimeError("store went away")
+
+    with pytest.raises(RuntimeError):
+        write_results(rows(), out)
+    assert out.read_text() == "previous results\n"
+    assert [p.name for p in tmp_path.iterdir()] == ["results.jsonl"]
+
+
+def test_an_unknown_output_extension_names_the_known_ones(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match=r"\.jsonl, \.csv, \.parquet"):
+        write_results([], tmp_path / "results.xlsx")
+
+
+def test_many_rows_are_written_to_parquet_in_several_row_groups(tmp_path: Path) -> None:
+    out = tmp_path / "results.parquet"
+    count = write_results((succeeded(n, f"r{n}") for n in range(25_000)), out)
+    assert count == 25_000
+    parquet = pq.ParquetFile(out)
+    assert parquet.metadata.num_row_groups == 3
+    assert parquet.read_row_group(2).column("id")[-1].as_py() == "r24999"
