@@ -15,7 +15,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from enum import StrEnum
-from typing import Any
+from typing import Any, Self
 
 from langgraph.checkpoint.base import BaseCheckpointSaver
 
@@ -110,7 +110,9 @@ class Store(ABC):
     def create_job(self, job: JobRecord, requests: Iterable[Request]) -> int:
         """Write the job and its ledger (idx 0..n-1 in input order) in one transaction.
 
-        Returns the request count. Either all of it is stored or nothing is.
+        Returns the request count. Either all of it is stored or nothing is. Refuses (with
+        `ConfigError`) a spec holding anything that looks like a credential, and (with
+        `ValueError`) a job id that exists already.
         """
 
     @abstractmethod
@@ -124,7 +126,8 @@ class Store(ABC):
     @abstractmethod
     def set_job_status(
         self, job_id: str, status: JobStatus, report: dict[str, JSON] | None = None
-    ) -> None: ...
+    ) -> None:
+        """Set the status, and the report when one is given (None keeps the stored one)."""
 
     # -- chunks -----------------------------------------------------------------------------
     @abstractmethod
@@ -133,14 +136,19 @@ class Store(ABC):
 
     @abstractmethod
     def add_chunk(self, chunk: ChunkRecord, indices: Sequence[int]) -> None:
-        """Create the chunk and move its rows to QUEUED with attempt+1, in one transaction."""
+        """Create the chunk and move its rows to QUEUED with attempt+1, in one transaction.
+
+        Raises `ValueError` and changes nothing when the chunk number exists already or any of
+        the rows is not PENDING.
+        """
 
     @abstractmethod
     def list_chunks(self, job_id: str) -> list[ChunkRecord]:
         """Every chunk of the job, by chunk number."""
 
     @abstractmethod
-    def get_chunk(self, job_id: str, chunk: int) -> ChunkRecord: ...
+    def get_chunk(self, job_id: str, chunk: int) -> ChunkRecord:
+        """The chunk; `JobNotFound` for an unknown job, `LookupError` for an unknown chunk."""
 
     @abstractmethod
     def update_chunk(self, job_id: str, chunk: int, **changes: Any) -> ChunkRecord:
@@ -165,7 +173,24 @@ class Store(ABC):
     def requeue(self, job_id: str, statuses: set[LedgerStatus], max_attempts: int) -> int:
         """Move rows with one of `statuses` and attempt < max_attempts back to PENDING.
 
-        Failed rows are moved only when their error is retryable. Returns how many moved.
+        Failed rows are moved only when their error is retryable. Moved rows lose their chunk
+        and their last result (the next collection writes a new one). Only FAILED, EXPIRED,
+        MISSING and CANCELLED may be asked for. Returns how many moved.
+        """
+
+    @abstractmethod
+    def settle_chunk(self, job_id: str, chunk: int, status: LedgerStatus) -> int:
+        """Give every row still QUEUED in the chunk the final `status`; return how many.
+
+        `status` is EXPIRED, MISSING or CANCELLED: for a chunk that will never report those
+        rows (cancelled before submission, or its batch gone). Rows already settled stay.
+        """
+
+    @abstractmethod
+    def cancel_pending(self, job_id: str) -> int:
+        """Mark every PENDING row CANCELLED (a cancelled job sends nothing more); return how many.
+
+        Rows QUEUED in chunks are left alone: their batches may still report results.
         """
 
     @abstractmethod
@@ -186,4 +211,11 @@ class Store(ABC):
         """The LangGraph checkpointer living in the same database."""
 
     @abstractmethod
-    def close(self) -> None: ...
+    def close(self) -> None:
+        """Close the connections (the checkpointer's too); the store is unusable afterwards."""
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()

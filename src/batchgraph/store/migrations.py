@@ -1,0 +1,121 @@
+"""The schema, as append-only named migrations shared by every backend.
+
+Each migration runs once per database, in order, and its name is recorded in `bg_migrations`.
+Never edit a released migration: add `m002_…` below it. The SQL is written once; `{INT}`,
+`{BIGINT}`, `{REAL}` and `{BLOB}` become each backend's type names (`Dialect.types`).
+
+The indexes serve the hot queries:
+- `bg_ledger` primary key (job_id, idx): `record_results`, `ledger()` in input order;
+- `bg_ledger_status` (job_id, status, idx): `pending_requests`, `counts`, `requeue`;
+- `bg_ledger_chunk` (job_id, chunk, idx): `chunk_requests` and the replay guard of
+  `record_results`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True, slots=True)
+class Migration:
+    name: str
+    statements: tuple[str, ...]
+
+
+MIGRATIONS: tuple[Migration, ...] = (
+    Migration(
+        "m001_initial",
+        (
+            """
+            CREATE TABLE bg_jobs (
+                id TEXT PRIMARY KEY,
+                name TEXT NOT NULL,
+                provider TEXT NOT NULL,
+                spec TEXT NOT NULL,
+                status TEXT NOT NULL,
+                total {BIGINT} NOT NULL DEFAULT 0,
+                created_at {REAL} NOT NULL,
+                updated_at {REAL} NOT NULL,
+                report TEXT
+            )
+            """,
+            "CREATE INDEX bg_jobs_created ON bg_jobs (created_at)",
+            """
+            CREATE TABLE bg_chunks (
+                job_id TEXT NOT NULL,
+                chunk {INT} NOT NULL,
+                attempt {INT} NOT NULL,
+                status TEXT NOT NULL,
+                size {INT} NOT NULL,
+                batch_id TEXT,
+                intent_at {REAL},
+                provider_status TEXT,
+                counts TEXT NOT NULL,
+                input_tokens {BIGINT} NOT NULL DEFAULT 0,
+                output_tokens {BIGINT} NOT NULL DEFAULT 0,
+                cached_tokens {BIGINT} NOT NULL DEFAULT 0,
+                model TEXT,
+                PRIMARY KEY (job_id, chunk)
+            )
+            """,
+            """
+            CREATE TABLE bg_ledger (
+                job_id TEXT NOT NULL,
+                idx {INT} NOT NULL,
+                request TEXT NOT NULL,
+                status TEXT NOT NULL,
+                attempt {INT} NOT NULL DEFAULT 0,
+                chunk {INT},
+                custom_id TEXT,
+                batch_id TEXT,
+                result_text TEXT,
+                parsed_json TEXT,
+                embedding {BLOB},
+                stop_reason TEXT,
+                model TEXT,
+                input_tokens {BIGINT},
+                output_tokens {BIGINT},
+                cached_tokens {BIGINT},
+                error_code TEXT,
+                error_message TEXT,
+                error_raw TEXT,
+                error_retryable {INT},
+                PRIMARY KEY (job_id, idx)
+            )
+            """,
+            "CREATE INDEX bg_ledger_status ON bg_ledger (job_id, status, idx)",
+            "CREATE INDEX bg_ledger_chunk ON bg_ledger (job_id, chunk, idx)",
+        ),
+    ),
+)
+
+
+def pending(applied: set[str]) -> list[Migration]:
+    """The migrations not yet applied, in order."""
+    return [m for m in MIGRATIONS if m.name not in applied]
+
+
+def apply_migrations(
+    execute: Callable[[str], object],
+    applied: set[str],
+    types: Mapping[str, str],
+    record: Callable[[str], object],
+) -> list[str]:
+    """Run the missing migrations through `execute` and `record` each; return their names.
+
+    The caller holds one write transaction (and the backend's migration lock) around this, so a
+    half-applied migration is never visible and two processes never both apply one.
+    """
+    done = []
+    for migration in pending(applied):
+        for statement in migration.statements:
+            execute(statement.format(**types))
+        record(migration.name)
+        done.append(migration.name)
+    return done
+
+
+MIGRATIONS_TABLE = (
+    "CREATE TABLE IF NOT EXISTS bg_migrations (name TEXT PRIMARY KEY, applied_at {REAL} NOT NULL)"
+)

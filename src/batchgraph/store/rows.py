@@ -1,0 +1,254 @@
+"""Records to database rows and back, shared by every backend.
+
+Both backends store the same columns with the same plain types (text, integers, floats, bytes),
+so the conversion lives here once and the SQL modules only move tuples.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from array import array
+from collections.abc import Sequence
+from typing import Any
+
+from batchgraph.model import JSON, Outcome, ProviderError, Request, Result, Usage
+from batchgraph.store.base import (
+    ChunkRecord,
+    ChunkStatus,
+    JobRecord,
+    JobStatus,
+    LedgerRow,
+    LedgerStatus,
+)
+
+Row = Sequence[Any]
+
+JOB_COLUMNS = "id, name, provider, spec, status, total, created_at, updated_at, report"
+CHUNK_COLUMNS = (
+    "job_id, chunk, attempt, status, size, batch_id, intent_at, provider_status, counts, "
+    "input_tokens, output_tokens, cached_tokens, model"
+)
+RESULT_COLUMNS = (
+    "custom_id",
+    "batch_id",
+    "result_text",
+    "parsed_json",
+    "embedding",
+    "stop_reason",
+    "model",
+    "input_tokens",
+    "output_tokens",
+    "cached_tokens",
+    "error_code",
+    "error_message",
+    "error_raw",
+    "error_retryable",
+)
+LEDGER_COLUMNS = "idx, request, status, attempt, chunk, " + ", ".join(RESULT_COLUMNS)
+
+CHUNK_FIELDS = {
+    "attempt": ("attempt",),
+    "status": ("status",),
+    "size": ("size",),
+    "batch_id": ("batch_id",),
+    "intent_at": ("intent_at",),
+    "provider_status": ("provider_status",),
+    "counts": ("counts",),
+    "usage": ("input_tokens", "output_tokens", "cached_tokens"),
+    "model": ("model",),
+}
+"""The `ChunkRecord` fields `update_chunk` may change, and the columns each one is stored in."""
+
+
+def dump_json(value: JSON) -> str:
+    return json.dumps(value, separators=(",", ":"), ensure_ascii=False)
+
+
+def _load_json(text: str | None) -> JSON:
+    return None if text is None else json.loads(text)
+
+
+def _pack_floats(values: list[float] | None) -> bytes | None:
+    """Embeddings as little-endian float64: exact, and a third of their JSON size."""
+    if values is None:
+        return None
+    packed = array("d", values)
+    if sys.byteorder == "big":
+        packed.byteswap()
+    return packed.tobytes()
+
+
+def _unpack_floats(data: bytes | memoryview | None) -> list[float] | None:
+    if data is None:
+        return None
+    packed = array("d")
+    packed.frombytes(bytes(data))
+    if sys.byteorder == "big":
+        packed.byteswap()
+    return packed.tolist()
+
+
+# -- jobs -------------------------------------------------------------------------------------
+
+
+def job_to_row(job: JobRecord) -> tuple[Any, ...]:
+    report = None if job.report is None else dump_json(job.report)
+    return (
+        job.id,
+        job.name,
+        job.provider,
+        dump_json(job.spec),
+        JobStatus(job.status).value,
+        job.total,
+        job.created_at,
+        job.updated_at,
+        report,
+    )
+
+
+def job_from_row(row: Row) -> JobRecord:
+    return JobRecord(
+        id=row[0],
+        name=row[1],
+        provider=row[2],
+        spec=json.loads(row[3]),
+        status=JobStatus(row[4]),
+        total=int(row[5]),
+        created_at=float(row[6]),
+        updated_at=float(row[7]),
+        report=_load_json(row[8]),
+    )
+
+
+# -- chunks -----------------------------------------------------------------------------------
+
+
+def chunk_to_row(chunk: ChunkRecord, size: int) -> tuple[Any, ...]:
+    return (
+        chunk.job_id,
+        chunk.chunk,
+        chunk.attempt,
+        ChunkStatus(chunk.status).value,
+        size,
+        chunk.batch_id,
+        chunk.intent_at,
+        chunk.provider_status,
+        dump_json(chunk.counts),
+        chunk.usage.input_tokens,
+        chunk.usage.output_tokens,
+        chunk.usage.cached_tokens,
+        chunk.model,
+    )
+
+
+def chunk_from_row(row: Row) -> ChunkRecord:
+    return ChunkRecord(
+        job_id=row[0],
+        chunk=int(row[1]),
+        attempt=int(row[2]),
+        status=ChunkStatus(row[3]),
+        size=int(row[4]),
+        batch_id=row[5],
+        intent_at=None if row[6] is None else float(row[6]),
+        provider_status=row[7],
+        counts=json.loads(row[8]),
+        usage=Usage(int(row[9]), int(row[10]), int(row[11])),
+        model=row[12],
+    )
+
+
+def chunk_changes(changes: dict[str, Any]) -> dict[str, Any]:
+    """`update_chunk` keyword arguments as column values; unknown fields are refused."""
+    unknown = sorted(set(changes) - set(CHUNK_FIELDS))
+    if unknown:
+        allowed = ", ".join(sorted(CHUNK_FIELDS))
+        raise TypeError(f"update_chunk() cannot change {', '.join(unknown)}; allowed: {allowed}")
+    columns: dict[str, Any] = {}
+    for name, value in changes.items():
+        if name == "usage":
+            usage: Usage = value
+            columns["input_tokens"] = usage.input_tokens
+            columns["output_tokens"] = usage.output_tokens
+            columns["cached_tokens"] = usage.cached_tokens
+        elif name == "counts":
+            columns["counts"] = dump_json(value)
+        elif name == "status":
+            columns["status"] = ChunkStatus(value).value
+        else:
+            columns[name] = value
+    return columns
+
+
+# -- ledger -----------------------------------------------------------------------------------
+
+
+def request_to_text(request: Request) -> str:
+    return dump_json(request.to_json())
+
+
+def result_to_row(result: Result) -> tuple[Any, ...]:
+    """The values of `RESULT_COLUMNS` for one result."""
+    error = result.error
+    return (
+        result.custom_id,
+        result.batch_id,
+        result.text,
+        None if result.parsed is None else dump_json(result.parsed),
+        _pack_floats(result.embedding),
+        result.stop_reason,
+        result.model,
+        result.usage.input_tokens,
+        result.usage.output_tokens,
+        result.usage.cached_tokens,
+        None if error is None else error.code,
+        None if error is None else error.message,
+        None if error is None or error.raw is None else dump_json(error.raw),
+        None if error is None else int(error.retryable),
+    )
+
+
+def result_from_row(status: LedgerStatus, row: Row) -> Result | None:
+    """The result stored in `RESULT_COLUMNS`, or None when the row has none yet."""
+    (custom_id, batch_id, text, parsed, embedding, stop_reason, model) = row[:7]
+    (input_tokens, output_tokens, cached_tokens) = row[7:10]
+    (error_code, error_message, error_raw, error_retryable) = row[10:14]
+    if custom_id is None:
+        return None
+    error = None
+    if error_code is not None:
+        error = ProviderError(
+            code=error_code,
+            message=error_message or "",
+            raw=_load_json(error_raw),
+            retryable=bool(error_retryable),
+        )
+    return Result(
+        custom_id=custom_id,
+        outcome=Outcome(status.value),
+        batch_id=batch_id or "",
+        text=text,
+        parsed=_load_json(parsed),
+        embedding=_unpack_floats(embedding),
+        stop_reason=stop_reason,
+        model=model,
+        usage=Usage(int(input_tokens or 0), int(output_tokens or 0), int(cached_tokens or 0)),
+        error=error,
+    )
+
+
+def request_from_text(text: str) -> Request:
+    return Request.from_json(json.loads(text))
+
+
+def ledger_from_row(row: Row) -> LedgerRow:
+    """A row selected as `LEDGER_COLUMNS`."""
+    status = LedgerStatus(row[2])
+    return LedgerRow(
+        idx=int(row[0]),
+        request=request_from_text(row[1]),
+        status=status,
+        attempt=int(row[3]),
+        chunk=None if row[4] is None else int(row[4]),
+        result=result_from_row(status, row[5:]),
+    )

@@ -1,0 +1,360 @@
+"""The `Store` methods written once in SQL that SQLite and PostgreSQL both speak.
+
+A backend supplies a `Dialect` (type names, row locking), and two ways to run statements: a
+short read and one write transaction (`Tx`). Everything else — the ledger queries, the bounded
+result transactions, the replay guard — lives here, so the backends cannot drift apart.
+
+Streams (`pending_requests`, `chunk_requests`, `ledger`) read in pages by idx, each page in
+its own short read: memory stays flat, no transaction is held open between pages, and callers
+may write to the same rows while iterating (the planner moves pending rows into chunks).
+"""
+
+from __future__ import annotations
+
+import time
+from abc import ABC, abstractmethod
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import AbstractContextManager
+from dataclasses import dataclass, field, replace
+from itertools import islice
+from typing import Any
+
+from batchgraph.errors import JobNotFound
+from batchgraph.model import JSON, Request, Result, Usage
+from batchgraph.store import rows
+from batchgraph.store.base import (
+    ChunkRecord,
+    JobRecord,
+    JobStatus,
+    LedgerRow,
+    LedgerStatus,
+    Store,
+)
+from batchgraph.store.migrations import MIGRATIONS_TABLE, apply_migrations
+from batchgraph.store.secrets import refuse_secrets
+
+REQUEUE_STATUSES = frozenset(
+    {LedgerStatus.FAILED, LedgerStatus.EXPIRED, LedgerStatus.MISSING, LedgerStatus.CANCELLED}
+)
+SETTLE_STATUSES = frozenset({LedgerStatus.EXPIRED, LedgerStatus.MISSING, LedgerStatus.CANCELLED})
+_PENDING = LedgerStatus.PENDING.value
+_QUEUED = LedgerStatus.QUEUED.value
+_CLEAR_RESULT = ", ".join(f"{column} = NULL" for column in rows.RESULT_COLUMNS)
+_SET_RESULT = ", ".join(f"{column} = ?" for column in rows.RESULT_COLUMNS)
+
+
+@dataclass(frozen=True, slots=True)
+class Dialect:
+    """What differs between the backends' SQL."""
+
+    name: str
+    types: dict[str, str] = field(default_factory=dict)
+    """Type names for the migrations' `{INT}`, `{BIGINT}`, `{REAL}` and `{BLOB}`."""
+    for_update: str = ""
+    """Appended to a SELECT that guards an UPDATE in the same transaction."""
+    migration_lock: str | None = None
+    """Run first in the migration transaction so that two processes never migrate at once."""
+
+
+class Tx(ABC):
+    """Statements inside one transaction (or one read). Placeholders are written `?`."""
+
+    @abstractmethod
+    def execute(self, sql: str, params: Sequence[Any] = ()) -> int:
+        """Run one statement; return the rows it changed."""
+
+    @abstractmethod
+    def executemany(self, sql: str, params: Iterable[Sequence[Any]]) -> int:
+        """Run one statement per parameter row; return the rows changed in total."""
+
+    @abstractmethod
+    def fetchall(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]: ...
+
+    @abstractmethod
+    def insert_many(
+        self, table: str, columns: Sequence[str], values: Iterable[Sequence[Any]]
+    ) -> None:
+        """Insert many rows as fast as the backend can (COPY, executemany)."""
+
+    def fetchone(self, sql: str, params: Sequence[Any] = ()) -> tuple[Any, ...] | None:
+        found = self.fetchall(sql, params)
+        return found[0] if found else None
+
+
+def _marks(count: int) -> str:
+    return ", ".join("?" * count)
+
+
+class SqlStore(Store):
+    """A `Store` over any backend that provides `_read`, `_write` and a `Dialect`."""
+
+    dialect: Dialect
+    page_size: int = 1000
+    """Rows per read while streaming."""
+    write_batch: int = 5000
+    """Results per transaction in `record_results`."""
+
+    @abstractmethod
+    def _read(self) -> AbstractContextManager[Tx]:
+        """A short read that sees committed data."""
+
+    @abstractmethod
+    def _write(self) -> AbstractContextManager[Tx]:
+        """One write transaction: committed when the block ends, rolled back if it raises."""
+
+    def _migrate(self) -> list[str]:
+        """Bring the schema up to date; return the names of the migrations applied now."""
+        with self._write() as tx:
+            if self.dialect.migration_lock:
+                tx.execute(self.dialect.migration_lock)
+            tx.execute(MIGRATIONS_TABLE.format(**self.dialect.types))
+            applied = {name for (name,) in tx.fetchall("SELECT name FROM bg_migrations")}
+            return apply_migrations(
+                tx.execute,
+                applied,
+                self.dialect.types,
+                lambda name: tx.execute(
+                    "INSERT INTO bg_migrations (name, applied_at) VALUES (?, ?)",
+                    (name, time.time()),
+                ),
+            )
+
+    # -- jobs ---------------------------------------------------------------------------------
+    def create_job(self, job: JobRecord, requests: Iterable[Request]) -> int:
+        refuse_secrets(job.spec)
+        now = time.time()
+        stored = replace(job, total=0, created_at=job.created_at or now, updated_at=now)
+        counter = _Counter()
+        ledger = (
+            (job.id, counter.next(), rows.request_to_text(request), _PENDING, 0)
+            for request in requests
+        )
+        with self._write() as tx:
+            if tx.fetchone("SELECT 1 FROM bg_jobs WHERE id = ?", (job.id,)):
+                raise ValueError(f"job {job.id!r} already exists; job ids are never reused")
+            tx.execute(
+                f"INSERT INTO bg_jobs ({rows.JOB_COLUMNS}) VALUES ({_marks(9)})",
+                rows.job_to_row(stored),
+            )
+            tx.insert_many("bg_ledger", ("job_id", "idx", "request", "status", "attempt"), ledger)
+            tx.execute("UPDATE bg_jobs SET total = ? WHERE id = ?", (counter.count, job.id))
+        return counter.count
+
+    def get_job(self, job_id: str) -> JobRecord:
+        with self._read() as tx:
+            row = tx.fetchone(f"SELECT {rows.JOB_COLUMNS} FROM bg_jobs WHERE id = ?", (job_id,))
+        if row is None:
+            raise JobNotFound(job_id)
+        return rows.job_from_row(row)
+
+    def list_jobs(self) -> list[JobRecord]:
+        with self._read() as tx:
+            found = tx.fetchall(
+                f"SELECT {rows.JOB_COLUMNS} FROM bg_jobs ORDER BY created_at DESC, id DESC"
+            )
+        return [rows.job_from_row(row) for row in found]
+
+    def set_job_status(
+        self, job_id: str, status: JobStatus, report: dict[str, JSON] | None = None
+    ) -> None:
+        text = None if report is None else rows.dump_json(report)
+        with self._write() as tx:
+            changed = tx.execute(
+                "UPDATE bg_jobs SET status = ?, report = COALESCE(?, report), updated_at = ? "
+                "WHERE id = ?",
+                (JobStatus(status).value, text, time.time(), job_id),
+            )
+            if not changed:
+                raise JobNotFound(job_id)
+
+    # -- chunks -------------------------------------------------------------------------------
+    def pending_requests(self, job_id: str) -> Iterator[tuple[int, Request]]:
+        for idx, text in self._stream("idx, request", "status = ?", (job_id, _PENDING)):
+            yield idx, rows.request_from_text(text)
+
+    def add_chunk(self, chunk: ChunkRecord, indices: Sequence[int]) -> None:
+        where = f"chunk {chunk.chunk} of job {chunk.job_id!r}"
+        with self._write() as tx:
+            self._require_job(tx, chunk.job_id)
+            if tx.fetchone(
+                "SELECT 1 FROM bg_chunks WHERE job_id = ? AND chunk = ?",
+                (chunk.job_id, chunk.chunk),
+            ):
+                raise ValueError(f"{where} already exists; chunk numbers are never reused")
+            tx.execute(
+                f"INSERT INTO bg_chunks ({rows.CHUNK_COLUMNS}) VALUES ({_marks(13)})",
+                rows.chunk_to_row(chunk, len(indices)),
+            )
+            moved = tx.executemany(
+                "UPDATE bg_ledger SET status = ?, attempt = attempt + 1, chunk = ? "
+                "WHERE job_id = ? AND idx = ? AND status = ?",
+                ((_QUEUED, chunk.chunk, chunk.job_id, idx, _PENDING) for idx in indices),
+            )
+            if moved != len(indices):
+                raise ValueError(
+                    f"{where}: {len(indices) - moved} of its {len(indices)} requests are not "
+                    "PENDING (or repeat, or do not exist); nothing was changed"
+                )
+
+    def list_chunks(self, job_id: str) -> list[ChunkRecord]:
+        with self._read() as tx:
+            found = tx.fetchall(
+                f"SELECT {rows.CHUNK_COLUMNS} FROM bg_chunks WHERE job_id = ? ORDER BY chunk",
+                (job_id,),
+            )
+        return [rows.chunk_from_row(row) for row in found]
+
+    def get_chunk(self, job_id: str, chunk: int) -> ChunkRecord:
+        with self._read() as tx:
+            return self._fetch_chunk(tx, job_id, chunk)
+
+    def update_chunk(self, job_id: str, chunk: int, **changes: Any) -> ChunkRecord:
+        columns = rows.chunk_changes(changes)
+        with self._write() as tx:
+            if columns:
+                assignments = ", ".join(f"{name} = ?" for name in columns)
+                tx.execute(
+                    f"UPDATE bg_chunks SET {assignments} WHERE job_id = ? AND chunk = ?",
+                    (*columns.values(), job_id, chunk),
+                )
+            return self._fetch_chunk(tx, job_id, chunk)
+
+    def chunk_requests(self, job_id: str, chunk: int) -> Iterator[tuple[int, Request]]:
+        for idx, text in self._stream("idx, request", "chunk = ?", (job_id, chunk)):
+            yield idx, rows.request_from_text(text)
+
+    # -- results ------------------------------------------------------------------------------
+    def record_results(
+        self, job_id: str, chunk: int, results: Iterable[tuple[int, Result]]
+    ) -> Usage:
+        total = Usage()
+        stream = iter(results)
+        while batch := list(islice(stream, self.write_batch)):
+            total += self._record_batch(job_id, chunk, batch)
+        return total
+
+    def _record_batch(self, job_id: str, chunk: int, batch: list[tuple[int, Result]]) -> Usage:
+        """Write one bounded batch; rows no longer QUEUED in `chunk` are left as they are."""
+        wanted = sorted({idx for idx, _ in batch})
+        usage = Usage()
+        with self._write() as tx:
+            open_rows = {
+                idx
+                for (idx,) in tx.fetchall(
+                    "SELECT idx FROM bg_ledger WHERE job_id = ? AND chunk = ? AND status = ? "
+                    f"AND idx IN ({_marks(len(wanted))}){self.dialect.for_update}",
+                    (job_id, chunk, _QUEUED, *wanted),
+                )
+            }
+            updates = []
+            for idx, result in batch:
+                if idx not in open_rows:
+                    continue
+                open_rows.discard(idx)  # the first report of a request wins
+                status = LedgerStatus(result.outcome.value).value
+                updates.append((status, *rows.result_to_row(result), job_id, idx, chunk, _QUEUED))
+                usage += result.usage
+            tx.executemany(
+                f"UPDATE bg_ledger SET status = ?, {_SET_RESULT} "
+                "WHERE job_id = ? AND idx = ? AND chunk = ? AND status = ?",
+                updates,
+            )
+        return usage
+
+    def requeue(self, job_id: str, statuses: set[LedgerStatus], max_attempts: int) -> int:
+        unknown = set(statuses) - REQUEUE_STATUSES
+        if unknown:
+            names = ", ".join(sorted(s.value for s in unknown))
+            raise ValueError(f"requeue() cannot send {names} requests again")
+        others = sorted(s.value for s in statuses if s is not LedgerStatus.FAILED)
+        conditions, params = [], []
+        if others:
+            conditions.append(f"status IN ({_marks(len(others))})")
+            params.extend(others)
+        if LedgerStatus.FAILED in statuses:
+            conditions.append("(status = ? AND error_retryable = 1)")
+            params.append(LedgerStatus.FAILED.value)
+        if not conditions:
+            return 0
+        with self._write() as tx:
+            return tx.execute(
+                f"UPDATE bg_ledger SET status = ?, chunk = NULL, {_CLEAR_RESULT} "
+                f"WHERE job_id = ? AND attempt < ? AND ({' OR '.join(conditions)})",
+                (_PENDING, job_id, max_attempts, *params),
+            )
+
+    def settle_chunk(self, job_id: str, chunk: int, status: LedgerStatus) -> int:
+        if status not in SETTLE_STATUSES:
+            raise ValueError(f"settle_chunk() takes expired, missing or cancelled, not {status}")
+        with self._write() as tx:
+            return tx.execute(
+                "UPDATE bg_ledger SET status = ? WHERE job_id = ? AND chunk = ? AND status = ?",
+                (status.value, job_id, chunk, _QUEUED),
+            )
+
+    def cancel_pending(self, job_id: str) -> int:
+        with self._write() as tx:
+            return tx.execute(
+                "UPDATE bg_ledger SET status = ? WHERE job_id = ? AND status = ?",
+                (LedgerStatus.CANCELLED.value, job_id, _PENDING),
+            )
+
+    def counts(self, job_id: str) -> dict[LedgerStatus, int]:
+        with self._read() as tx:
+            found = tx.fetchall(
+                "SELECT status, COUNT(*) FROM bg_ledger WHERE job_id = ? GROUP BY status",
+                (job_id,),
+            )
+        counts = dict.fromkeys(LedgerStatus, 0)
+        for status, count in found:
+            counts[LedgerStatus(status)] = int(count)
+        return counts
+
+    def ledger(self, job_id: str) -> Iterator[LedgerRow]:
+        for row in self._stream(rows.LEDGER_COLUMNS, None, (job_id,)):
+            yield rows.ledger_from_row(row)
+
+    # -- helpers ------------------------------------------------------------------------------
+    def _stream(
+        self, columns: str, where: str | None, params: tuple[Any, ...]
+    ) -> Iterator[tuple[Any, ...]]:
+        """Ledger rows of `params[0]`'s job in idx order, one page per read; `columns` starts
+        with idx."""
+        condition = f" AND {where}" if where else ""
+        sql = (
+            f"SELECT {columns} FROM bg_ledger WHERE job_id = ?{condition} AND idx > ? "
+            f"ORDER BY idx LIMIT {int(self.page_size)}"
+        )
+        last = -1
+        while True:
+            with self._read() as tx:
+                page = tx.fetchall(sql, (*params, last))
+            yield from page
+            if len(page) < self.page_size:
+                return
+            last = page[-1][0]
+
+    def _require_job(self, tx: Tx, job_id: str) -> None:
+        if tx.fetchone("SELECT 1 FROM bg_jobs WHERE id = ?", (job_id,)) is None:
+            raise JobNotFound(job_id)
+
+    def _fetch_chunk(self, tx: Tx, job_id: str, chunk: int) -> ChunkRecord:
+        row = tx.fetchone(
+            f"SELECT {rows.CHUNK_COLUMNS} FROM bg_chunks WHERE job_id = ? AND chunk = ?",
+            (job_id, chunk),
+        )
+        if row is None:
+            self._require_job(tx, job_id)
+            raise LookupError(f"job {job_id!r} has no chunk {chunk}")
+        return rows.chunk_from_row(row)
+
+
+class _Counter:
+    """Numbers the requests as they stream into the ledger, and remembers how many."""
+
+    def __init__(self) -> None:
+        self.count = 0
+
+    def next(self) -> int:
+        self.count += 1
+        return self.count - 1
