@@ -87,6 +87,7 @@ class Batchgraph:
         options: ReadOptions | None = None,
         name: str | None = None,
         max_attempts: int = DEFAULT_MAX_ATTEMPTS,
+        batch_size: int | None = None,
     ) -> str:
         """Validate and store a new job, then take its first step (plan and submit)."""
         job_id = create_job(
@@ -96,6 +97,7 @@ class Batchgraph:
             options=options,
             name=name,
             max_attempts=max_attempts,
+            batch_size=batch_size,
         )
         self.tick(job_id)
         return job_id

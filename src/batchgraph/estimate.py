@@ -12,8 +12,9 @@ from pathlib import Path
 from batchgraph.errors import CostLimitExceeded
 from batchgraph.io import ReadOptions
 from batchgraph.jobs import check_input
-from batchgraph.model import Usage
-from batchgraph.pricing import price_usage
+from batchgraph.model import Kind, Usage
+from batchgraph.pricing import total_cost
+from batchgraph.report import priced_provider
 
 ASSUMED_OUTPUT_TOKENS = 200
 
@@ -31,21 +32,22 @@ class Estimate:
 def estimate_job(path: Path, provider: str, options: ReadOptions) -> Estimate:
     """Validate the input (every line) and price its estimated tokens; nothing is sent."""
     summary = check_input(path, provider, options)
-    per_answer = options.max_tokens or ASSUMED_OUTPUT_TOKENS
-    output_tokens = 0 if summary.embeddings == summary.count else per_answer * summary.count
-    models = tuple(sorted(summary.models))
-    batch: float | None = 0.0
-    sync: float | None = 0.0
-    for model in models:
-        share = summary.models[model] / max(summary.count, 1)
-        usage = Usage(int(summary.input_tokens * share), int(output_tokens * share))
-        cost = price_usage(provider.removeprefix("sandbox-"), model, usage)
-        if cost is None or batch is None or sync is None:
-            batch = sync = None
-            continue
-        batch += cost.batch_usd
-        sync += cost.sync_usd
-    return Estimate(summary.count, summary.input_tokens, output_tokens, batch, sync, models)
+    embeddings_only = summary.kinds.get(Kind.EMBEDDING, 0) == summary.count
+    usages: list[tuple[str, str, Usage]] = []
+    for model, tally in summary.models.items():
+        output = 0
+        if not embeddings_only:
+            output = tally.max_output_tokens + ASSUMED_OUTPUT_TOKENS * tally.without_max_tokens
+        usages.append((priced_provider(provider), model, Usage(tally.input_tokens, output)))
+    cost = total_cost(usages)
+    return Estimate(
+        requests=summary.count,
+        input_tokens=summary.input_tokens,
+        output_tokens=sum(usage.output_tokens for _, _, usage in usages),
+        batch_usd=cost.batch_usd,
+        sync_usd=cost.sync_usd,
+        models=tuple(sorted(summary.models)),
+    )
 
 
 def refuse_over(estimate: Estimate, max_cost: float | None) -> None:

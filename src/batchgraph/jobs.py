@@ -46,22 +46,31 @@ def create_job(
     options: ReadOptions | None = None,
     name: str | None = None,
     max_attempts: int = DEFAULT_MAX_ATTEMPTS,
+    batch_size: int | None = None,
 ) -> str:
     """Validate `input` and store it as a new job; return the job id.
 
-    `options` are the reader's defaults and layout (model, system, template, …).
+    `options` are the reader's defaults and layout (model, system, template, …); `batch_size`
+    caps the requests per provider batch below the provider's own limit.
     """
     path = Path(input).resolve()
     options = options or ReadOptions()
     summary = check_input(path, provider, options)
     if max_attempts < 1:
         raise ConfigError("--max-attempts must be at least 1")
+    if batch_size is not None and batch_size < 1:
+        raise ConfigError("--batch-size must be at least 1")
     now = time.time()
     job = JobRecord(
         id=new_job_id(),
         name=name or path.stem,
         provider=provider,
-        spec={"input": str(path), "read": options.to_json(), "max_attempts": max_attempts},
+        spec={
+            "input": str(path),
+            "read": options.to_json(),
+            "max_attempts": max_attempts,
+            "batch_size": batch_size,
+        },
         total=summary.count,
         created_at=now,
         updated_at=now,

@@ -76,6 +76,10 @@ def job_command(wait: bool) -> Any:
             bool, typer.Option("--embeddings", help="Embed the prompts instead of chatting.")
         ] = False,
         name: Annotated[str | None, typer.Option(help="A name to find the job by.")] = None,
+        batch_size: Annotated[
+            int | None,
+            typer.Option(help="At most this many requests per provider batch (default: its cap)."),
+        ] = None,
         max_attempts: Annotated[
             int, typer.Option(help="Sends per request, first one included, before giving up.")
         ] = 3,
@@ -127,7 +131,12 @@ def job_command(wait: bool) -> Any:
                     console.print(estimate_table(estimate))
                     return
                 job = bg.submit(
-                    file, provider=provider, options=options, name=name, max_attempts=max_attempts
+                    file,
+                    provider=provider,
+                    options=options,
+                    name=name,
+                    max_attempts=max_attempts,
+                    batch_size=batch_size,
                 )
                 if not wait:
                     console.print(job)

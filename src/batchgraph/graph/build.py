@@ -44,6 +44,7 @@ def build_graph(deps: Deps) -> StateGraph[JobState, Any, JobState, JobState]:
             options=ReadOptions.from_json(spec.get("read", {})),
             name=spec.get("name"),
             max_attempts=int(spec.get("max_attempts", DEFAULT_MAX_ATTEMPTS)),
+            batch_size=spec.get("batch_size"),
         )
         return {"job_id": job_id, "new_job": None}
 

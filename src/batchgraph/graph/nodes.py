@@ -27,6 +27,19 @@ LOOKUP_SKEW_SECONDS = 600.0
 RETRY_STATUSES = {LedgerStatus.FAILED, LedgerStatus.EXPIRED, LedgerStatus.MISSING}
 
 
+def wire_id(idx: int, attempt: int) -> str:
+    """The custom_id of a request in a batch: its ledger position, plus the round after the first.
+
+    A retry carries a new id, so a result can never be mistaken for an earlier round's.
+    """
+    return str(idx) if attempt <= 1 else f"{idx}_{attempt}"
+
+
+def ledger_index(custom_id: str) -> int:
+    """The ledger position a custom_id from `wire_id` stands for."""
+    return int(custom_id.split("_", 1)[0])
+
+
 def chunk_view(chunk: ChunkRecord, state: BatchState | None = None) -> ChunkView:
     """The small picture of a chunk that graph state carries."""
     view: ChunkView = {
@@ -57,7 +70,8 @@ class JobNodes:
         attempt = max((c.attempt for c in existing), default=0) + 1
         number = len(existing)
         views: dict[str, ChunkView] = {}
-        for planned in plan_chunks(self.store.pending_requests(job.id), provider):
+        pending = self.store.pending_requests(job.id)
+        for planned in plan_chunks(pending, provider, job.spec.get("batch_size")):
             record = ChunkRecord(
                 job_id=job.id,
                 chunk=number,
@@ -92,7 +106,7 @@ class JobNodes:
             job.id, chunk.chunk, status=ChunkStatus.SUBMITTING, intent_at=time.time()
         )
         items = [
-            WireItem(str(idx), request)
+            WireItem(wire_id(idx, chunk.attempt), request)
             for idx, request in self.store.chunk_requests(job.id, chunk.chunk)
         ]
         batch_id = provider.create_batch(items, tag)
@@ -127,13 +141,15 @@ class JobNodes:
             return {}
         provider = self.deps.provider(job)
         status = provider.status(chunk.batch_id)
-        expected = [str(idx) for idx, _ in self.store.chunk_requests(job.id, chunk.chunk)]
+        expected = [
+            wire_id(idx, chunk.attempt) for idx, _ in self.store.chunk_requests(job.id, chunk.chunk)
+        ]
         if status.state is BatchState.FAILED:
             stream: Iterator[Result] = _batch_failure(expected, status)
         else:
             stream = account_for(provider.results(chunk.batch_id), expected, chunk.batch_id)
         usage = self.store.record_results(
-            job.id, chunk.chunk, ((int(r.custom_id), r) for r in stream)
+            job.id, chunk.chunk, ((ledger_index(r.custom_id), r) for r in stream)
         )
         saved = self.store.update_chunk(
             job.id,

@@ -24,16 +24,21 @@ class PlannedChunk:
         )
 
 
-def plan_chunks(pending: Iterable[tuple[int, Request]], provider: Provider) -> list[PlannedChunk]:
+def plan_chunks(
+    pending: Iterable[tuple[int, Request]], provider: Provider, batch_size: int | None = None
+) -> list[PlannedChunk]:
     """Group requests by model, closing a chunk when the next request would break a cap.
 
-    Memory holds one integer per request (8 bytes), not the requests themselves.
+    `batch_size` lowers the provider's request cap. Memory holds one integer per request
+    (8 bytes), not the requests themselves.
     """
     caps = provider.caps
+    if batch_size is not None:
+        caps = Caps(min(caps.max_requests, batch_size), caps.max_bytes)
     open_chunks: dict[str, PlannedChunk] = {}
     closed: list[PlannedChunk] = []
     for idx, request in pending:
-        size = provider.wire_size(WireItem(str(idx), request))
+        size = provider.wire_size(WireItem(str(idx), request)) + 4  # room for a round suffix
         chunk = open_chunks.get(request.model)
         if chunk is None or not chunk.fits(size, caps):
             if chunk is not None:

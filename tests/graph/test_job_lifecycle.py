@@ -1,0 +1,132 @@
+"""A job from input file to results, one tick at a time, on every provider."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from batchgraph.api import Batchgraph
+from batchgraph.io import ReadOptions
+from batchgraph.runner.loop import Backoff, run_job
+from batchgraph.sandbox.server import SandboxHandle
+from batchgraph.store.base import ChunkStatus, JobStatus
+
+from .conftest import MODELS, PROVIDERS, write_prompts
+
+NO_WAIT = Backoff(initial=0.0, cap=0.0)
+
+
+@pytest.mark.parametrize("provider", PROVIDERS)
+def test_job_runs_to_one_result_per_input_in_input_order(
+    provider: str, bg: Batchgraph, tmp_path: Path
+) -> None:
+    source = write_prompts(tmp_path / "in.jsonl", 50)
+    job_id = bg.submit(source, provider=provider, options=ReadOptions(model=MODELS[provider]))
+
+    view = run_job(bg, job_id, NO_WAIT)
+
+    assert view.job.status is JobStatus.DONE
+    assert view.counts["succeeded"] == 50
+    out = bg.write_results(job_id, tmp_path / "out.jsonl")
+    records = [json.loads(line) for line in out.read_text().splitlines()]
+    assert [r["id"] for r in records] == [f"q{n}" for n in range(50)]
+    assert all(r["status"] == "succeeded" and r["text"] for r in records)
+
+
+def test_submit_plans_and_sends_then_returns(
+    bg: Batchgraph, tmp_path: Path, batchgraph_sandbox: SandboxHandle
+) -> None:
+    batchgraph_sandbox.configure(processing_seconds=3600.0, time_scale=1.0)
+    source = write_prompts(tmp_path / "in.jsonl", 10)
+
+    job_id = bg.submit(source, provider="openai", options=ReadOptions(model="gpt-4o-mini"))
+
+    view = bg.view(job_id)
+    assert [c.status for c in view.chunks] == [ChunkStatus.SUBMITTED]
+    assert view.chunks[0].batch_id is not None
+    assert view.counts["queued"] == 10
+    assert len(batchgraph_sandbox.creations("openai")) == 1
+
+
+def test_small_batch_size_splits_job_into_several_batches(
+    bg: Batchgraph, tmp_path: Path, batchgraph_sandbox: SandboxHandle
+) -> None:
+    source = write_prompts(tmp_path / "in.jsonl", 25)
+
+    job_id = bg.submit(
+        source, provider="mistral", options=ReadOptions(model="mistral-small-latest"), batch_size=10
+    )
+    view = run_job(bg, job_id, NO_WAIT)
+
+    assert [c.size for c in view.chunks] == [10, 10, 5]
+    assert len(batchgraph_sandbox.creations("mistral")) == 3
+    assert view.counts["succeeded"] == 25
+
+
+@pytest.mark.parametrize("provider", PROVIDERS)
+def test_injected_failures_are_retried_in_new_batches_until_they_succeed(
+    provider: str, bg: Batchgraph, tmp_path: Path, batchgraph_sandbox: SandboxHandle
+) -> None:
+    batchgraph_sandbox.configure(fail_ids=r"^(3|17)$")  # first-round ids of q3 and q17
+    source = write_prompts(tmp_path / "in.jsonl", 20)
+
+    job_id = bg.submit(source, provider=provider, options=ReadOptions(model=MODELS[provider]))
+    view = run_job(bg, job_id, NO_WAIT)
+
+    assert view.counts["succeeded"] == 20
+    assert [c.size for c in view.chunks] == [20, 2]
+    assert [c.attempt for c in view.chunks] == [1, 2]
+
+
+def test_permanent_failures_stop_after_max_attempts_with_the_provider_error(
+    bg: Batchgraph, tmp_path: Path, batchgraph_sandbox: SandboxHandle
+) -> None:
+    batchgraph_sandbox.configure(fail_ids=r"^5(_\d)?$")  # q5 fails in every round
+    source = write_prompts(tmp_path / "in.jsonl", 8)
+
+    job_id = bg.submit(
+        source, provider="openai", options=ReadOptions(model="gpt-4o-mini"), max_attempts=2
+    )
+    view = run_job(bg, job_id, NO_WAIT)
+
+    assert view.counts["succeeded"] == 7
+    assert view.counts["failed"] == 1
+    row = next(r for r in bg.ledger(job_id) if r.request.id == "q5")
+    assert row.attempt == 2
+    assert row.result is not None and row.result.error is not None
+    assert row.result.error.message
+    report = view.job.report
+    assert report is not None and report["accounted"] is True
+
+
+def test_expired_batch_keeps_finished_results_and_resends_the_rest(
+    bg: Batchgraph, tmp_path: Path, batchgraph_sandbox: SandboxHandle
+) -> None:
+    batchgraph_sandbox.configure(expire_fraction=0.5, time_scale=1e9, processing_seconds=3600.0)
+    source = write_prompts(tmp_path / "in.jsonl", 40)
+
+    job_id = bg.submit(source, provider="openai", options=ReadOptions(model="gpt-4o-mini"))
+    batchgraph_sandbox.configure(expire_fraction=None, processing_seconds=0.0)
+    view = run_job(bg, job_id, NO_WAIT)
+
+    first, *retries = view.chunks
+    assert first.provider_status == "expired"
+    assert 0 < sum(c.size for c in retries) < 40
+    assert view.counts["succeeded"] == 40
+
+
+def test_cancelled_job_keeps_what_finished_and_accounts_for_the_rest(
+    bg: Batchgraph, tmp_path: Path, batchgraph_sandbox: SandboxHandle
+) -> None:
+    batchgraph_sandbox.configure(processing_seconds=3600.0, time_scale=1.0)
+    source = write_prompts(tmp_path / "in.jsonl", 12)
+    job_id = bg.submit(source, provider="anthropic", options=ReadOptions(model="claude-haiku-4-5"))
+
+    bg.cancel(job_id)
+    view = run_job(bg, job_id, NO_WAIT)
+
+    assert view.job.status is JobStatus.CANCELLED
+    assert view.counts["cancelled"] + view.counts["succeeded"] == 12
+    assert view.job.report is not None and view.job.report["accounted"] is True
