@@ -1,8 +1,9 @@
 """Finding duplicate ids in memory that does not hold the ids.
 
-Pass one keeps a 64-bit hash per id in an `array('Q')` (8 bytes a line). Sorting the hashes
-shows which values occur twice; only lines whose hash is one of those are looked at again, with
-their real ids, so a hash collision between different ids is never reported as a duplicate.
+Pass one keeps a 64-bit hash per id in `array('Q')`s (8 bytes a line), grouped by the hash's top
+byte so that each group can be checked with a small set (1/256 of the ids at a time). Only lines
+whose hash occurs twice are looked at again, with their real ids, so a hash collision between
+different ids is never reported as a duplicate.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from collections.abc import Iterable, Iterator
 from batchgraph.errors import InputProblem
 
 _MASK = (1 << 64) - 1
+_GROUP_SHIFT = 56
 
 
 def id_hash(request_id: str) -> int:
@@ -25,27 +27,29 @@ class IdHashes:
     """The hashes of every id seen in pass one."""
 
     def __init__(self) -> None:
-        self._hashes = array("Q")
+        self._groups = [array("Q") for _ in range(1 << (64 - _GROUP_SHIFT))]
+        self._count = 0
 
     def add(self, request_id: str) -> None:
-        self._hashes.append(id_hash(request_id))
+        value = id_hash(request_id)
+        self._groups[value >> _GROUP_SHIFT].append(value)
+        self._count += 1
 
     def __len__(self) -> int:
-        return len(self._hashes)
+        return self._count
 
     def repeated(self) -> set[int]:
         """Hash values seen more than once (a real duplicate or, rarely, a collision)."""
-        if len(self._hashes) < 2:
-            return set()
-        import pyarrow as pa
-        import pyarrow.compute as pc
-
-        values = pa.Array.from_buffers(
-            pa.uint64(), len(self._hashes), [None, pa.py_buffer(self._hashes)]
-        )
-        ordered = values.sort()
-        same = pc.equal(ordered[1:], ordered[:-1])
-        return set(pc.unique(ordered[1:].filter(same)).to_pylist())
+        found: set[int] = set()
+        for group in self._groups:
+            if len(set(group)) == len(group):
+                continue
+            seen: set[int] = set()
+            for value in group:
+                if value in seen:
+                    found.add(value)
+                seen.add(value)
+        return found
 
 
 def duplicate_problems(
