@@ -2,7 +2,8 @@
 
 SQLite always runs, in a temporary directory. PostgreSQL runs on `BATCHGRAPH_TEST_POSTGRES_URL`
 when it is set; otherwise a scratch server is started for the test session (see
-`pg_server.py`), and the tests are skipped only when no PostgreSQL server binaries exist.
+`pg_server.py`), and the tests are skipped only when no PostgreSQL server binaries exist
+(CI sets `BATCHGRAPH_REQUIRE_POSTGRES=1`, turning that skip into a failure).
 Each PostgreSQL test gets a fresh schema, so tests never see each other's rows.
 """
 
@@ -22,6 +23,8 @@ from batchgraph.store.base import Store
 from batchgraph.store.location import open_store
 
 URL_ENV = "BATCHGRAPH_TEST_POSTGRES_URL"
+REQUIRE_ENV = "BATCHGRAPH_REQUIRE_POSTGRES"
+"""Set by CI: a missing PostgreSQL fails the tests instead of skipping them."""
 
 
 @dataclass
@@ -44,10 +47,13 @@ def postgres_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         return
     bindir = find_bindir()
     if bindir is None:
-        pytest.skip(
+        reason = (
             f"no PostgreSQL server binaries (initdb, pg_ctl): install the `postgresql` package "
-            f"or set {URL_ENV} to a database these tests may use"
+            f"(scripts/ensure-postgres.sh) or set {URL_ENV} to a database these tests may use"
         )
+        if os.environ.get(REQUIRE_ENV):
+            pytest.fail(reason)
+        pytest.skip(reason)
     with ScratchPostgres(bindir) as server:
         yield server.create_database("batchgraph_test")
 
