@@ -1,0 +1,33 @@
+"""Fixtures for the sandbox tests: an OpenAI client on the sandbox and the spec validators."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+from openai import OpenAI
+from sandbox_helpers import SPECS, SpecValidator, openai_lines_spec, openai_spec
+
+from batchgraph.providers.settings import SANDBOX_API_KEY
+from batchgraph.sandbox import SandboxHandle
+
+
+@pytest.fixture(scope="session")
+def openai_schemas() -> SpecValidator:
+    if not SPECS.exists():
+        pytest.skip(f"the provider specs are not beside the repository ({SPECS})")
+    return openai_spec()
+
+
+@pytest.fixture(scope="session")
+def openai_line_schemas() -> SpecValidator:
+    if not SPECS.exists():
+        pytest.skip(f"the provider specs are not beside the repository ({SPECS})")
+    return openai_lines_spec()
+
+
+@pytest.fixture
+def openai_client(batchgraph_sandbox: SandboxHandle) -> Iterator[OpenAI]:
+    client = OpenAI(api_key=SANDBOX_API_KEY, base_url=batchgraph_sandbox.base_url("openai"))
+    yield client
+    client.close()
