@@ -185,3 +185,11 @@ def test_openai_batch_without_a_body_model_uses_the_option(tmp_path: Path) -> No
     path = jsonl(tmp_path / "in.jsonl", OPENAI_LINE | {"body": body})
     [request] = read_all(path, ReadOptions(model="gpt-4.1-nano"))
     assert request.model == "gpt-4.1-nano"
+
+
+def test_a_bad_message_is_reported_beside_other_problems_of_the_line(tmp_path: Path) -> None:
+    line = {"id": "a", "messages": [{"role": "robot", "content": "x"}], "top_k": 3}
+    with pytest.raises(InputError) as caught:
+        validate_input(jsonl(tmp_path / "in.jsonl", line), ReadOptions(model="m"))
+    problem = caught.value.problems[0].problem
+    assert problem == "unknown parameter \"top_k\"; messages[0] has role 'robot'"

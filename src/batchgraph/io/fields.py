@@ -85,7 +85,7 @@ def check_messages(
         return None
     turns: list[dict[str, str]] = []
     systems: list[str] = []
-    before = bool(issues)
+    before = len(issues)
     for position, message in enumerate(value):
         where = f"messages[{position}]"
         if not isinstance(message, dict):
@@ -101,7 +101,7 @@ def check_messages(
                 turns.append({"role": str(role), "content": content})
         else:
             issues.add(f"{where} has role {role!r}", 'use "system", "user" or "assistant"')
-    if bool(issues) != before:
+    if len(issues) != before:
         return None
     if not any(turn["content"].strip() for turn in turns):
         issues.add("empty prompt", 'add a "user" message with some text')

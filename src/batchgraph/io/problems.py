@@ -40,8 +40,8 @@ class Issues:
     def add(self, problem: str, fix: str) -> None:
         self._items.append((problem, fix))
 
-    def __bool__(self) -> bool:
-        return bool(self._items)
+    def __len__(self) -> int:
+        return len(self._items)
 
     def merged(self) -> tuple[InputProblem, ...]:
         """One `InputProblem` for the line, so that counts are counts of bad lines."""
