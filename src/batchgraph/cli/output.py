@@ -12,7 +12,7 @@ from rich.console import Console
 from batchgraph.errors import BatchgraphError
 
 console = Console()
-err_console = Console(stderr=True)
+err_console = Console(stderr=True, soft_wrap=True)
 
 P = ParamSpec("P")
 R = TypeVar("R")
