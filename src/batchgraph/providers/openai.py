@@ -1,0 +1,239 @@
+"""OpenAI's Batch API, through the official `openai` SDK.
+
+A chunk becomes a JSONL file (written to a temporary file line by line, then uploaded), and a
+batch over that file tagged with `metadata={"batchgraph_tag": <tag label>}`; `find_batch` looks
+that tag up. Results are streamed from the output and error files, one line at a time.
+
+Reads and uploads are retried by the SDK on connection errors, 429 (honouring `Retry-After`) and
+5xx, with backoff; creating a batch is sent exactly once, because a create that timed out may
+still have made a batch: the caller looks the tag up with `find_batch` before trying again.
+"""
+
+from __future__ import annotations
+
+import tempfile
+from collections.abc import Callable, Iterator, Sequence
+from datetime import UTC, datetime, timedelta
+from typing import ClassVar, TypeVar
+
+import openai
+from openai.types import Batch
+
+from batchgraph.errors import ProviderCallError
+from batchgraph.model import Request, Result
+from batchgraph.providers import openai_wire as wire
+from batchgraph.providers.base import (
+    BatchState,
+    BatchStatus,
+    BatchTag,
+    Caps,
+    Provider,
+    WireItem,
+)
+from batchgraph.providers.settings import ProviderSettings
+
+T = TypeVar("T")
+
+READ_RETRIES = 4
+"""SDK retries for reads and uploads: safe to repeat, and polling should ride out blips."""
+
+CREATE_TIMEOUT = 600.0
+"""Seconds one create call may take."""
+
+CLOCK_SLACK = timedelta(minutes=5)
+"""Allowance for our clock and OpenAI's disagreeing when looking a tag up."""
+
+TAG_KEY = "batchgraph_tag"
+SCHEMA_KEY = "batchgraph_schema"
+"""Metadata telling `results` which answers to parse as JSON: "all", "none" or "some" (then
+the input file says which)."""
+
+STATES = {
+    "validating": BatchState.PENDING,
+    "in_progress": BatchState.RUNNING,
+    "finalizing": BatchState.FINALIZING,
+    "completed": BatchState.COMPLETED,
+    "failed": BatchState.FAILED,
+    "expired": BatchState.EXPIRED,
+    "cancelling": BatchState.CANCELLING,
+    "cancelled": BatchState.CANCELLED,
+}
+
+
+class OpenAIProvider(Provider):
+    """OpenAI's Batch API (chat completions and embeddings)."""
+
+    name: ClassVar[str] = "openai"
+    caps: ClassVar[Caps] = Caps(max_requests=50_000, max_bytes=190_000_000)
+    """OpenAI allows 50,000 requests and a 200 MB file; the byte cap keeps a margin for either
+    reading of "MB"."""
+
+    def __init__(self, settings: ProviderSettings) -> None:
+        super().__init__(settings)
+        self._client = openai.OpenAI(
+            api_key=settings.api_key, base_url=settings.base_url, max_retries=READ_RETRIES
+        )
+
+    @classmethod
+    def check_request(cls, request: Request) -> str | None:
+        return wire.check_request(request)
+
+    def wire_size(self, item: WireItem) -> int:
+        return len(wire.input_line(item))
+
+    def create_batch(self, items: Sequence[WireItem], tag: BatchTag) -> str:
+        if not items:
+            raise ProviderCallError(self.name, "cannot create a batch without requests")
+        endpoints = {wire.endpoint(item.request) for item in items}
+        if len(endpoints) > 1:
+            raise ProviderCallError(
+                self.name,
+                "one OpenAI batch serves one endpoint; put chat and embedding requests in "
+                "separate jobs",
+            )
+        file_id = self._upload(items, tag)
+        schemas = sum(1 for item in items if item.request.output_schema is not None)
+        metadata = {
+            TAG_KEY: tag.label(),
+            SCHEMA_KEY: "none" if not schemas else "all" if schemas == len(items) else "some",
+        }
+        once = self._client.with_options(max_retries=0, timeout=CREATE_TIMEOUT)
+        batch = self._call(
+            "create a batch",
+            None,
+            lambda: once.batches.create(
+                input_file_id=file_id,
+                endpoint=endpoints.pop(),  # type: ignore[arg-type]
+                completion_window="24h",
+                metadata=metadata,
+            ),
+        )
+        return batch.id
+
+    def _upload(self, items: Sequence[WireItem], tag: BatchTag) -> str:
+        """Write the chunk's JSONL to a temporary file, line by line, and upload it."""
+        with tempfile.TemporaryFile() as spool:
+            for item in items:
+                spool.write(wire.input_line(item))
+            spool.seek(0)
+            name = f"batchgraph-{tag.label()}.jsonl"
+            uploaded = self._call(
+                "upload the batch input",
+                None,
+                lambda: self._client.files.create(
+                    file=(name, spool, "application/jsonl"), purpose="batch"
+                ),
+            )
+        return uploaded.id
+
+    def find_batch(self, tag: BatchTag, created_after: datetime) -> str | None:
+        """The newest batch tagged `tag` created since `created_after` (lists newest first)."""
+        since = (_aware(created_after) - CLOCK_SLACK).timestamp()
+        label = tag.label()
+        pages = self._call("list batches", None, lambda: self._client.batches.list(limit=100))
+        while True:
+            for batch in pages.data:
+                if batch.created_at < since:
+                    return None
+                if (batch.metadata or {}).get(TAG_KEY) == label:
+                    return batch.id
+            if not pages.has_next_page():
+                return None
+            pages = self._call("list batches", None, pages.get_next_page)
+
+    def status(self, batch_id: str) -> BatchStatus:
+        return batch_status(self._get(batch_id))
+
+    def results(self, batch_id: str) -> Iterator[Result]:
+        batch = self._get(batch_id)
+        wants_json = self._schema_requests(batch)
+        for file_id in (batch.output_file_id, batch.error_file_id):
+            if file_id is None:
+                continue
+            for line in self._lines(file_id, batch_id):
+                result = wire.parse_result_line(line, batch_id, wants_json)
+                if result is not None:
+                    yield result
+
+    def cancel(self, batch_id: str) -> None:
+        try:
+            self._client.batches.cancel(batch_id)
+        except openai.BadRequestError as err:
+            # Cancelling a batch that has already ended is refused; there is nothing to stop.
+            if self.status(batch_id).done:
+                return
+            raise self._failure("cancel the batch", batch_id, err) from err
+        except openai.OpenAIError as err:
+            raise self._failure("cancel the batch", batch_id, err) from err
+
+    def _get(self, batch_id: str) -> Batch:
+        return self._call(
+            "read the batch", batch_id, lambda: self._client.batches.retrieve(batch_id)
+        )
+
+    def _schema_requests(self, batch: Batch) -> Callable[[str], bool]:
+        """Which custom_ids asked for a JSON schema (their answers are parsed)."""
+        marked = (batch.metadata or {}).get(SCHEMA_KEY)
+        if marked in ("all", "none"):
+            return lambda _custom_id: marked == "all"
+        wanted = {
+            custom_id
+            for line in self._lines(batch.input_file_id, batch.id)
+            if (custom_id := wire.asks_for_schema(line)) is not None
+        }
+        return wanted.__contains__
+
+    def _lines(self, file_id: str, batch_id: str) -> Iterator[str]:
+        """A file's non-blank lines, streamed as they arrive."""
+        try:
+            with self._client.files.with_streaming_response.content(file_id) as response:
+                for line in response.iter_lines():
+                    if line.strip():
+                        yield line
+        except openai.OpenAIError as err:
+            raise self._failure(f"read file {file_id}", batch_id, err) from err
+
+    def _call(self, what: str, batch_id: str | None, call: Callable[[], T]) -> T:
+        try:
+            return call()
+        except openai.OpenAIError as err:
+            raise self._failure(what, batch_id, err) from err
+
+    def _failure(
+        self, what: str, batch_id: str | None, err: openai.OpenAIError
+    ) -> ProviderCallError:
+        return ProviderCallError(self.name, f"could not {what}: {describe(err)}", batch_id)
+
+
+def batch_status(batch: Batch) -> BatchStatus:
+    """Our status for an OpenAI batch; validation errors become readable lines."""
+    counts = batch.request_counts
+    errors = tuple(
+        f"line {e.line}: {e.code}: {e.message}" if e.line else f"{e.code}: {e.message}"
+        for e in ((batch.errors.data or []) if batch.errors else [])
+    )
+    return BatchStatus(
+        batch_id=batch.id,
+        state=STATES.get(batch.status, BatchState.RUNNING),
+        raw_status=batch.status,
+        total=counts.total if counts else 0,
+        succeeded=counts.completed if counts else 0,
+        failed=counts.failed if counts else 0,
+        errors=errors,
+    )
+
+
+def describe(err: openai.OpenAIError) -> str:
+    """An SDK error as one line: HTTP status, OpenAI's error type/code and message, request id."""
+    if isinstance(err, openai.APIStatusError):
+        kind = err.code or err.type or "error"
+        request_id = f" (request id {err.request_id})" if err.request_id else ""
+        hint = " — check the API key" if err.status_code == 401 else ""
+        return f"HTTP {err.status_code} {kind}: {err.message}{request_id}{hint}"
+    if isinstance(err, openai.APIConnectionError):
+        return f"could not reach OpenAI ({err}); check the network and base URL"
+    return str(err)
+
+
+def _aware(moment: datetime) -> datetime:
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)

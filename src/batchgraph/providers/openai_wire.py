@@ -1,0 +1,220 @@
+"""OpenAI's batch wire format: input lines going in, output/error-file lines coming out.
+
+Pure functions with no I/O, so they can be read against the provider documentation at once.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import re
+import struct
+from collections.abc import Callable
+from typing import Any
+
+from batchgraph.model import JSON, Kind, Outcome, ProviderError, Request, Result, Usage
+from batchgraph.providers.base import WireItem
+
+ENDPOINTS = {Kind.CHAT: "/v1/chat/completions", Kind.EMBEDDING: "/v1/embeddings"}
+TEMPERATURE_RANGE = (0.0, 2.0)
+SCHEMA_NAME = re.compile(r"[^a-zA-Z0-9_-]")
+RETRYABLE_CODES = {"server_error", "rate_limit_exceeded", "batch_expired", "internal_error"}
+UNFINISHED = {"batch_expired": Outcome.EXPIRED, "batch_cancelled": Outcome.CANCELLED}
+
+
+# -- requests ----------------------------------------------------------------------------
+
+
+def check_request(request: Request) -> str | None:
+    """What OpenAI would refuse in this request, with the fix (see `Provider.check_request`)."""
+    low, high = TEMPERATURE_RANGE
+    if request.temperature is not None and not low <= request.temperature <= high:
+        return (
+            f"OpenAI accepts temperature from {low} to {high}, not {request.temperature}; "
+            "set a temperature in that range"
+        )
+    if request.max_tokens is not None and request.max_tokens < 1:
+        return "OpenAI needs max_tokens of at least 1; raise it or leave it out"
+    if request.kind is Kind.EMBEDDING:
+        return None if request.input else "an OpenAI embedding request needs a non-empty `input`"
+    if not request.messages:
+        return "an OpenAI chat request needs at least one message; add a user message"
+    return None
+
+
+def endpoint(request: Request) -> str:
+    return ENDPOINTS[request.kind]
+
+
+def request_body(request: Request) -> dict[str, JSON]:
+    """The body of one request for its endpoint, model included (OpenAI wants it per line)."""
+    if request.kind is Kind.EMBEDDING:
+        return {"model": request.model, "input": request.input}
+    messages: list[dict[str, str]] = []
+    if request.system is not None:
+        messages.append({"role": "system", "content": request.system})
+    messages.extend(request.messages)
+    body: dict[str, JSON] = {"model": request.model, "messages": messages}
+    if request.max_tokens is not None:
+        body["max_completion_tokens"] = request.max_tokens
+    if request.temperature is not None:
+        body["temperature"] = request.temperature
+    if request.output_schema is not None:
+        body["response_format"] = {
+            "type": "json_schema",
+            "json_schema": {
+                "name": SCHEMA_NAME.sub("_", request.output_schema.name)[:64] or "answer",
+                "schema": request.output_schema.schema,
+                "strict": True,
+            },
+        }
+    return body
+
+
+def input_line(item: WireItem) -> bytes:
+    """One JSONL line of the batch input file, newline included."""
+    line = {
+        "custom_id": item.custom_id,
+        "method": "POST",
+        "url": endpoint(item.request),
+        "body": request_body(item.request),
+    }
+    return json.dumps(line, ensure_ascii=False, separators=(",", ":")).encode() + b"\n"
+
+
+def asks_for_schema(line: bytes | str) -> str | None:
+    """The custom_id of an input line whose body asks for a JSON schema, else None."""
+    entry = json.loads(line)
+    body = entry.get("body") if isinstance(entry, dict) else None
+    fmt = body.get("response_format") if isinstance(body, dict) else None
+    if isinstance(fmt, dict) and fmt.get("type") == "json_schema":
+        return str(entry.get("custom_id"))
+    return None
+
+
+# -- results -----------------------------------------------------------------------------
+
+
+def parse_result_line(
+    line: bytes | str, batch_id: str, wants_json: Callable[[str], bool]
+) -> Result | None:
+    """One output- or error-file line as a `Result` (None for a line without a custom_id)."""
+    entry: dict[str, JSON] = json.loads(line)
+    custom_id = entry.get("custom_id")
+    if not isinstance(custom_id, str):
+        return None
+    response = entry.get("response")
+    error = entry.get("error")
+    if not isinstance(response, dict):
+        return _unexecuted(custom_id, batch_id, error, entry)
+    status_code = int(response.get("status_code") or 0)
+    body = response.get("body")
+    body = body if isinstance(body, dict) else {}
+    if status_code >= 400 or error is not None:
+        return Result(
+            custom_id=custom_id,
+            outcome=Outcome.FAILED,
+            batch_id=batch_id,
+            model=body.get("model"),
+            error=http_error(status_code, body, entry),
+        )
+    if body.get("object") == "list":
+        return _embedding(custom_id, batch_id, body)
+    return _chat(custom_id, batch_id, body, wants_json(custom_id), entry)
+
+
+def _unexecuted(custom_id: str, batch_id: str, error: JSON, raw: JSON) -> Result:
+    """A request that never ran (expired, cancelled) or failed without an HTTP response."""
+    error = error if isinstance(error, dict) else {}
+    code = str(error.get("code") or "error")
+    return Result(
+        custom_id=custom_id,
+        outcome=UNFINISHED.get(code, Outcome.FAILED),
+        batch_id=batch_id,
+        error=ProviderError(
+            code=code,
+            message=str(error.get("message") or "the request was not executed"),
+            raw=raw,
+            retryable=code in RETRYABLE_CODES,
+        ),
+    )
+
+
+def http_error(status_code: int, body: dict[str, JSON], raw: JSON) -> ProviderError:
+    """A line whose request got an error response; retryable for rate limits and 5xx."""
+    inner = body.get("error")
+    inner = inner if isinstance(inner, dict) else {}
+    code = str(inner.get("code") or inner.get("type") or f"http_{status_code}")
+    retryable = status_code == 429 or status_code >= 500 or code in RETRYABLE_CODES
+    message = str(inner.get("message") or f"HTTP {status_code}")
+    return ProviderError(code=code, message=message, raw=raw, retryable=retryable)
+
+
+def _chat(
+    custom_id: str, batch_id: str, body: dict[str, JSON], wants_json: bool, raw: JSON
+) -> Result:
+    choice = (body.get("choices") or [{}])[0]
+    message = choice.get("message") or {}
+    refusal = message.get("refusal")
+    if refusal:
+        return Result(
+            custom_id=custom_id,
+            outcome=Outcome.FAILED,
+            batch_id=batch_id,
+            model=body.get("model"),
+            usage=usage_of(body.get("usage")),
+            error=ProviderError(code="refusal", message=str(refusal), raw=raw),
+        )
+    text = message.get("content")
+    return Result(
+        custom_id=custom_id,
+        outcome=Outcome.SUCCEEDED,
+        batch_id=batch_id,
+        text=text,
+        parsed=_parse_json(text) if wants_json else None,
+        stop_reason=choice.get("finish_reason"),
+        model=body.get("model"),
+        usage=usage_of(body.get("usage")),
+    )
+
+
+def _embedding(custom_id: str, batch_id: str, body: dict[str, JSON]) -> Result:
+    data = body.get("data") or [{}]
+    vector = data[0].get("embedding")
+    if isinstance(vector, str):
+        vector = _from_base64(vector)
+    return Result(
+        custom_id=custom_id,
+        outcome=Outcome.SUCCEEDED,
+        batch_id=batch_id,
+        embedding=vector,
+        model=body.get("model"),
+        usage=usage_of(body.get("usage")),
+    )
+
+
+def _from_base64(encoded: str) -> list[float]:
+    raw = base64.b64decode(encoded)
+    return list(struct.unpack(f"<{len(raw) // 4}f", raw))
+
+
+def _parse_json(text: Any) -> JSON:
+    """The structured answer; None when the text is not JSON (e.g. cut off by max_tokens)."""
+    if not isinstance(text, str):
+        return None
+    try:
+        return json.loads(text)
+    except ValueError:
+        return None
+
+
+def usage_of(usage: JSON) -> Usage:
+    """Chat and embedding usage; cached tokens come from `prompt_tokens_details`."""
+    if not isinstance(usage, dict):
+        return Usage()
+    details = usage.get("prompt_tokens_details") or {}
+    return Usage(
+        input_tokens=int(usage.get("prompt_tokens") or 0),
+        output_tokens=int(usage.get("completion_tokens") or 0),
+        cached_tokens=int(details.get("cached_tokens") or 0),
+    )

@@ -1,0 +1,68 @@
+"""Helpers for the provider tests: adapters pointed at a sandbox, and waiting for batches."""
+
+from __future__ import annotations
+
+import importlib
+import time
+
+from batchgraph.model import Request
+from batchgraph.providers import open_provider, sandbox_base_url
+from batchgraph.providers.base import BatchStatus, Caps, Provider
+from batchgraph.providers.settings import SANDBOX_API_KEY
+from batchgraph.sandbox import SandboxHandle
+
+PROVIDERS = ("openai", "anthropic", "mistral")
+MODELS = {
+    "openai": "gpt-4o-mini",
+    "anthropic": "claude-haiku-4-5",
+    "mistral": "mistral-small-latest",
+}
+
+
+class FakeClock:
+    """Real time stands still for the sandbox; the test moves it."""
+
+    def __init__(self, start: float) -> None:
+        self.now = start
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def adapter_available(name: str) -> bool:
+    """Colleagues' adapters may not exist yet; their tests are skipped until they do."""
+    try:
+        importlib.import_module(f"batchgraph.providers.{name}")
+    except ImportError:
+        return False
+    return True
+
+
+def provider_on(sandbox: SandboxHandle, name: str, caps: Caps | None = None) -> Provider:
+    """The real adapter for `name`, talking to the sandbox; `caps` shrinks its batch caps."""
+    provider = open_provider(
+        name, api_key=SANDBOX_API_KEY, base_url=sandbox_base_url(name, sandbox.url)
+    )
+    if caps is not None:
+        small = type(f"Small{type(provider).__name__}", (type(provider),), {"caps": caps})
+        provider = small(provider.settings)
+    return provider
+
+
+def wait_done(provider: Provider, batch_id: str, timeout: float = 10.0) -> BatchStatus:
+    deadline = time.monotonic() + timeout
+    while True:
+        status = provider.status(batch_id)
+        if status.done or time.monotonic() > deadline:
+            return status
+        time.sleep(0.02)
+
+
+def chat(request_id: str, text: str = "What is 2+2?", model: str = "gpt-4o-mini") -> Request:
+    return Request(
+        id=request_id,
+        line=1,
+        model=model,
+        messages=({"role": "user", "content": text},),
+        max_tokens=100,
+    )
