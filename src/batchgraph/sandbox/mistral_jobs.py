@@ -153,7 +153,7 @@ def settle(store: SandboxStore, record: BatchRecord, at: Progress) -> dict[str, 
             if problem is None and fates.fails(key):
                 problem = SERVER_ERROR
             if problem is None:
-                body = success_body(context, custom_id, request["body"])
+                body = success_body(context, request["n"], request["body"])
                 output.write(envelope_line(context, request["n"], custom_id, 200, body))
             else:
                 line = envelope_line(context, request["n"], custom_id, problem.status, problem.body)
