@@ -25,7 +25,7 @@ from mistralai.client.models import BatchJob
 from mistralai.client.utils import BackoffStrategy, RetryConfig
 
 from batchgraph.errors import ProviderCallError
-from batchgraph.model import Kind, Request, Result
+from batchgraph.model import Kind, Outcome, Request, Result
 from batchgraph.providers import mistral_wire as wire
 from batchgraph.providers.base import (
     BatchState,
@@ -73,6 +73,9 @@ STATES = {
     "CANCELLATION_REQUESTED": BatchState.CANCELLING,
     "CANCELLED": BatchState.CANCELLED,
 }
+
+UNFINISHED = {"TIMEOUT_EXCEEDED": Outcome.EXPIRED, "CANCELLED": Outcome.CANCELLED}
+"""How requests a job never ran are reported, by the job's final status."""
 
 _SDK_ERRORS = (MistralError, NoResponseError, httpx2.HTTPError)
 
@@ -168,17 +171,27 @@ class MistralProvider(Provider):
         return batch_status(self._get(batch_id))
 
     def results(self, batch_id: str) -> Iterator[Result]:
-        """The output file's lines, then the error file's; the caller accounts for the rest
-        (a timed-out or cancelled job leaves the requests it never ran out of both)."""
+        """The output file's lines, then the error file's.
+
+        A job that timed out or was cancelled writes no line for the requests it never ran;
+        those are named from its input file as EXPIRED or CANCELLED, which means remembering the
+        ids seen (as `account_for` does anyway).
+        """
         job = self._get(batch_id)
         wants_json = self._schema_requests(job)
         embeddings = job.endpoint == wire.ENDPOINTS[Kind.EMBEDDING]
+        unfinished = UNFINISHED.get(job.status)
+        seen: set[str] = set()
         for file_id in (job.output_file, job.error_file):
             if file_id:
                 for line in self._lines(batch_id, file_id):
                     result = wire.parse_result_line(line, batch_id, embeddings, wants_json)
                     if result is not None:
+                        if unfinished is not None:
+                            seen.add(result.custom_id)
                         yield result
+        if unfinished is not None:
+            yield from self._never_ran(job, seen, unfinished)
 
     def cancel(self, batch_id: str) -> None:
         try:
@@ -213,6 +226,14 @@ class MistralProvider(Provider):
             raise _failure(what, batch_id, err) from err
         finally:
             response.close()
+
+    def _never_ran(self, job: BatchJob, seen: set[str], outcome: Outcome) -> Iterator[Result]:
+        for file_id in job.input_files:
+            for line in self._lines(job.id, file_id):
+                custom_id = wire.custom_id_of(line)
+                if custom_id is not None and custom_id not in seen:
+                    seen.add(custom_id)
+                    yield Result(custom_id=custom_id, outcome=outcome, batch_id=job.id)
 
     def _schema_requests(self, job: BatchJob) -> Callable[[str], bool]:
         """Which answers to parse as JSON: all, none, or those whose input line asked."""

@@ -82,6 +82,13 @@ def write_jsonl(items: Iterable[WireItem], out: IO[bytes]) -> None:
         out.write(jsonl_line(item))
 
 
+def custom_id_of(line: str) -> str | None:
+    """The custom_id of an input line."""
+    entry = json.loads(line)
+    custom_id = entry.get("custom_id") if isinstance(entry, dict) else None
+    return None if custom_id is None else str(custom_id)
+
+
 def asks_for_schema(line: str) -> str | None:
     """The custom_id of an input line whose body asks for a JSON schema, else None."""
     entry = json.loads(line)
