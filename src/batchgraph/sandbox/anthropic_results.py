@@ -1,0 +1,125 @@
+"""The results stream of an ended Anthropic batch: one line per request, in no input order.
+
+`write_results` reads the stored requests once and writes every line in one pass, so a
+100,000-request batch takes seconds and constant memory. Each request ends in exactly one of
+Anthropic's four result types: `succeeded`, `errored`, `canceled` or `expired`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+from typing import IO, Any
+
+from batchgraph.sandbox.anthropic_checks import params_problem
+from batchgraph.sandbox.fate import Fates
+from batchgraph.sandbox.responder import Answer, answer, text_of
+from batchgraph.sandbox.results import ShuffledLines
+
+INJECTED_ERROR = {"type": "api_error", "message": "Internal server error"}
+"""What a request that meets an injected failure reports (retryable, as at Anthropic)."""
+
+
+COUNTS = ("processing", "succeeded", "errored", "canceled", "expired")
+"""The keys of `request_counts`."""
+
+
+def write_results(
+    requests_path: Path,
+    out: IO[bytes],
+    *,
+    batch_id: str,
+    fates: Fates,
+    done_share: float,
+    unfinished: str,
+) -> dict[str, int]:
+    """Write the result line of every request and return the `request_counts`; those not
+    finished at `done_share` end as `unfinished` (`canceled` or `expired`)."""
+    counts = dict.fromkeys(COUNTS, 0)
+    prefix = hashlib.blake2b(batch_id.encode(), digest_size=6).hexdigest()
+    seed = fates.config.seed
+    with ShuffledLines(out, batch_id + "results") as lines, requests_path.open("rb") as source:
+        for number, raw in enumerate(source):
+            item = json.loads(raw)
+            custom_id: str = item["custom_id"]
+            if not fates.finished(custom_id, done_share):
+                result: dict[str, Any] = {"type": unfinished}
+            elif fates.fails(custom_id):
+                result = _errored(INJECTED_ERROR, f"req_{prefix}{number:08x}")
+            else:
+                result = _answer(item["params"], f"{prefix}{number:08x}", seed)
+            counts[result["type"]] += 1
+            line = {"custom_id": custom_id, "result": result}
+            lines.write(json.dumps(line, separators=(",", ":"), ensure_ascii=False).encode())
+    return counts
+
+
+def _errored(error: dict[str, str], request_id: str | None) -> dict[str, Any]:
+    body = {"type": "error", "error": error, "request_id": request_id}
+    return {"type": "errored", "error": body}
+
+
+def _answer(params: dict[str, Any], suffix: str, seed: str) -> dict[str, Any]:
+    problem = params_problem(params)
+    if problem is not None:
+        return _errored({"type": "invalid_request_error", "message": problem}, None)
+    tool = _forced_tool(params)
+    reply = answer(
+        _prompt(params),
+        max_tokens=params["max_tokens"],
+        schema=tool.get("input_schema") if tool else None,
+        seed=seed,
+    )
+    if tool:
+        content: list[dict[str, Any]] = [
+            {
+                "type": "tool_use",
+                "id": f"toolu_{suffix}",
+                "name": tool["name"],
+                "input": reply.parsed,
+            }
+        ]
+        stop_reason = "tool_use"
+    else:
+        content = [{"type": "text", "text": reply.text}]
+        stop_reason = "max_tokens" if reply.truncated else "end_turn"
+    message = {
+        "id": f"msg_{suffix}",
+        "type": "message",
+        "role": "assistant",
+        "model": params["model"],
+        "content": content,
+        "stop_reason": stop_reason,
+        "stop_sequence": None,
+        "usage": _usage(reply),
+    }
+    return {"type": "succeeded", "message": message}
+
+
+def _forced_tool(params: dict[str, Any]) -> dict[str, Any] | None:
+    """The tool a `tool_choice` of type `tool` forces, if any (its input is the answer)."""
+    choice = params.get("tool_choice")
+    if not isinstance(choice, dict) or choice.get("type") != "tool":
+        return None
+    for tool in params.get("tools") or []:
+        if isinstance(tool, dict) and tool.get("name") == choice.get("name"):
+            return tool
+    return None
+
+
+def _prompt(params: dict[str, Any]) -> str:
+    parts = [text_of(params.get("system"))] if params.get("system") else []
+    parts += [text_of(m.get("content")) for m in params["messages"]]
+    return "\n".join(parts)
+
+
+def _usage(reply: Answer) -> dict[str, Any]:
+    """Anthropic reports cache reads apart from `input_tokens`."""
+    return {
+        "input_tokens": reply.input_tokens - reply.cached_tokens,
+        "cache_creation_input_tokens": 0,
+        "cache_read_input_tokens": reply.cached_tokens,
+        "output_tokens": reply.output_tokens,
+        "service_tier": "batch",
+    }
