@@ -43,6 +43,8 @@ class SandboxConfig:
     """Real seconds added to every API call."""
     seed: str = ""
     """Changes which requests fail and their answers, keeping runs repeatable."""
+    enforce_limits: bool = True
+    """Refuse batches over the provider's size caps (off for benchmarks of larger batches)."""
 
     @classmethod
     def instant(cls, **changes: Any) -> SandboxConfig:
@@ -74,6 +76,7 @@ class SandboxConfig:
         return self.processing_seconds <= 0 or math.isinf(self.time_scale)
 
 
+_TRUE = {"1", "true", "yes", "on"}
 _FIELD_TYPES = {f.name: f.type for f in dataclasses.fields(SandboxConfig)}
 
 
@@ -89,6 +92,8 @@ def _coerce(changes: Mapping[str, Any]) -> dict[str, Any]:
             out["time_scale"] = math.inf
         elif value is None or (value == "" and "None" in kind):
             out[name] = None
+        elif kind == "bool":
+            out[name] = value if isinstance(value, bool) else str(value).lower() in _TRUE
         elif kind.startswith("float"):
             out[name] = float(value)
         elif kind.startswith("int"):

@@ -241,7 +241,11 @@ class _OpenAI:
             return _invalid(str(err))
         endpoint = body["endpoint"]
         check = await run_in_threadpool(
-            check_input, self.store.file_path(source.id), source.bytes, endpoint
+            check_input,
+            self.store.file_path(source.id),
+            source.bytes,
+            endpoint,
+            config.enforce_limits,
         )
         created = self.ctx.now()
         record = BatchRecord(

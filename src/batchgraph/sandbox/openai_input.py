@@ -29,10 +29,11 @@ class InputCheck:
             self.errors.append({"code": code, "message": message, "param": param, "line": line})
 
 
-def check_input(path: Path, size: int, endpoint: str) -> InputCheck:
-    """Validate the JSONL file at `path` for a batch on `endpoint`."""
+def check_input(path: Path, size: int, endpoint: str, enforce_limits: bool = True) -> InputCheck:
+    """Validate the JSONL file at `path` for a batch on `endpoint` (over the size caps too,
+    unless `enforce_limits` is off)."""
     check = InputCheck()
-    if size > MAX_BYTES:
+    if enforce_limits and size > MAX_BYTES:
         check.problem(
             "file_too_large",
             f"The input file is {size} bytes; batch input files may be at most {MAX_BYTES}.",
@@ -48,6 +49,8 @@ def check_input(path: Path, size: int, endpoint: str) -> InputCheck:
             _check_line(check, raw, number, endpoint, seen)
     if check.total == 0:
         check.problem("empty_file", "The input file is empty.", None)
+    if not enforce_limits:
+        return check
     if check.total > MAX_REQUESTS:
         check.problem(
             "too_many_tasks",
