@@ -12,7 +12,6 @@ import hashlib
 import uuid
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
-from typing import Any
 
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import UploadFile
@@ -34,6 +33,7 @@ from batchgraph.sandbox.mistral_errors import (
     not_found,
     refused,
 )
+from batchgraph.sandbox.mistral_query import check_choices, query_bool, query_int
 from batchgraph.sandbox.storage import BatchRecord, Creation
 
 PROVIDER = files.PROVIDER
@@ -131,24 +131,24 @@ class _Endpoints:
 
     async def list_files(self, request: Request) -> Response:
         query = request.query_params
-        page = files.query_int("page", query.get("page"), 0)
-        page_size = files.query_int("page_size", query.get("page_size"), 100, low=1)
+        page = query_int("page", query.get("page"), 0)
+        page_size = query_int("page_size", query.get("page_size"), 100, low=1)
         purpose = query.get("purpose") or None
         if purpose is not None:
-            files.check_choices("purpose", [purpose], files.PURPOSES)
+            check_choices("purpose", [purpose], files.PURPOSES)
         wanted = files.FileFilter(
             purpose=purpose,
-            sample_types=files.check_choices(
+            sample_types=check_choices(
                 "sample_type", query.getlist("sample_type"), files.SAMPLE_TYPES
             ),
-            sources=files.check_choices("source", query.getlist("source"), files.SOURCES),
+            sources=check_choices("source", query.getlist("source"), files.SOURCES),
             mimetypes=tuple(query.getlist("mimetypes")),
             search=query.get("search") or None,
         )
         items, total = await run_in_threadpool(
             files.list_files, self.store, page, page_size, wanted, self.ctx.now()
         )
-        include_total = files.query_bool("include_total", query.get("include_total"), True)
+        include_total = query_bool("include_total", query.get("include_total"), True)
         return JSONResponse(
             {
                 "data": [files.file_json(r) for r in items],
@@ -178,7 +178,7 @@ class _Endpoints:
 
     async def signed_url(self, request: Request) -> Response:
         record = files.live_file(self.store, request.path_params["file_id"], self.ctx.now())
-        hours = files.query_int("expiry", request.query_params.get("expiry"), 24, 1, 168)
+        hours = query_int("expiry", request.query_params.get("expiry"), 24, 1, 168)
         expires = int(self.ctx.now()) + hours * HOUR
         signature = hashlib.blake2b(f"{record.id}/{expires}".encode(), digest_size=8).hexdigest()
         link = request.url.replace(
@@ -215,20 +215,20 @@ class _Endpoints:
 
     async def list_jobs(self, request: Request) -> Response:
         query = request.query_params
-        page = files.query_int("page", query.get("page"), 0)
-        page_size = files.query_int("page_size", query.get("page_size"), 100, low=1)
+        page = query_int("page", query.get("page"), 0)
+        page_size = query_int("page_size", query.get("page_size"), 100, low=1)
         order = query.get("order_by") or "-created"
         if order not in ("created", "-created"):
             raise invalid_query(
                 "order_by", "Input should be 'created' or '-created'", "enum", order
             )
-        files.query_bool("created_by_me", query.get("created_by_me"), False)
+        query_bool("created_by_me", query.get("created_by_me"), False)
         wanted = jobs.JobFilter(
             model=query.get("model"),
             agent_id=query.get("agent_id"),
             metadata=tuple((k, v) for k, v in query.multi_items() if k not in LIST_KEYS),
             created_after=_created_after(query.get("created_after")),
-            statuses=files.check_choices("status", query.getlist("status"), jobs.ALL_STATUSES),
+            statuses=check_choices("status", query.getlist("status"), jobs.ALL_STATUSES),
         )
         found, total = await run_in_threadpool(
             jobs.list_jobs, self.ctx, page, page_size, wanted, order == "-created"
@@ -238,8 +238,8 @@ class _Endpoints:
 
     async def get_job(self, request: Request) -> Response:
         record = self._job(request)
-        inline = files.query_bool("inline", request.query_params.get("inline"), False)
-        job = await run_in_threadpool(_job_json_inline, self.ctx, record, inline)
+        inline = query_bool("inline", request.query_params.get("inline"), False)
+        job = await run_in_threadpool(jobs.job_json, self.ctx, record, inline=inline)
         return JSONResponse(job)
 
     async def cancel_job(self, request: Request) -> Response:
@@ -259,10 +259,6 @@ class _Endpoints:
         if record is None:
             raise not_found("Batch job", job_id)
         return record
-
-
-def _job_json_inline(ctx: SandboxContext, record: BatchRecord, inline: bool) -> dict[str, Any]:
-    return jobs.job_json(ctx, record, inline=inline)
 
 
 def _created_after(value: str | None) -> datetime | None:

@@ -7,12 +7,12 @@ The SDK validates every file object strictly (`bytes` must be an integer; `sampl
 from __future__ import annotations
 
 import hashlib
-import math
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import IO, Any
 
-from batchgraph.sandbox.mistral_errors import invalid, invalid_query, not_found, refused
+from batchgraph.sandbox.mistral_errors import invalid, not_found, refused
+from batchgraph.sandbox.mistral_query import choices_text
 from batchgraph.sandbox.storage import FileRecord, SandboxStore
 
 PROVIDER = "mistral"
@@ -72,10 +72,10 @@ class UploadForm:
 def check_upload_form(purpose: Any, visibility: Any, expiry: Any) -> UploadForm:
     purpose = purpose or "fine-tune"
     if purpose not in PURPOSES:
-        raise invalid(["purpose"], f"Input should be {_choices(PURPOSES)}", "enum", purpose)
+        raise invalid(["purpose"], f"Input should be {choices_text(PURPOSES)}", "enum", purpose)
     visibility = visibility or "workspace"
     if visibility not in VISIBILITIES:
-        msg = f"Input should be {_choices(VISIBILITIES)}"
+        msg = f"Input should be {choices_text(VISIBILITIES)}"
         raise invalid(["visibility"], msg, "enum", visibility)
     hours: int | None = None
     if expiry not in (None, ""):
@@ -213,43 +213,3 @@ def _all_files(store: SandboxStore, purpose: str | None) -> Iterator[FileRecord]
         if not listed.has_more:
             return
         offset += len(listed.items)
-
-
-def check_choices(name: str, values: list[str], choices: tuple[str, ...]) -> tuple[str, ...]:
-    for value in values:
-        if value not in choices:
-            raise invalid_query(name, f"Input should be {_choices(choices)}", "enum", value)
-    return tuple(values)
-
-
-def query_int(
-    name: str, value: str | None, default: int, low: int = 0, high: float = math.inf
-) -> int:
-    """An integer query parameter, refused in FastAPI's words when it is not one or out of range."""
-    if value is None or value == "":
-        return default
-    try:
-        number = int(value)
-    except ValueError:
-        msg = "Input should be a valid integer, unable to parse string as an integer"
-        raise invalid_query(name, msg, "int_parsing", value) from None
-    if number < low:
-        raise invalid_query(name, f"Input should be greater than or equal to {low}", "ge", number)
-    if number > high:
-        raise invalid_query(name, f"Input should be less than or equal to {high}", "le", number)
-    return number
-
-
-def query_bool(name: str, value: str | None, default: bool) -> bool:
-    if value is None or value == "":
-        return default
-    if value.lower() in ("true", "1", "yes", "on"):
-        return True
-    if value.lower() in ("false", "0", "no", "off"):
-        return False
-    raise invalid_query(name, "Input should be a valid boolean", "bool_parsing", value)
-
-
-def _choices(choices: tuple[str, ...]) -> str:
-    quoted = [f"'{c}'" for c in choices]
-    return ", ".join(quoted[:-1]) + f" or {quoted[-1]}"
