@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import jsonschema
 import pytest
@@ -12,10 +13,11 @@ from provider_helpers import FakeClock, chat, provider_on, wait_done
 
 from batchgraph.errors import ProviderCallError
 from batchgraph.model import Kind, Outcome, OutputSchema, Request
+from batchgraph.providers import open_provider
 from batchgraph.providers.base import BatchState, BatchTag, WireItem, account_for
 from batchgraph.providers.openai import OpenAIProvider, batch_status
 from batchgraph.providers.settings import SANDBOX_API_KEY, ProviderSettings
-from batchgraph.sandbox import SandboxHandle
+from batchgraph.sandbox import SandboxConfig, SandboxHandle, read_creations
 
 TAG = BatchTag("job1", 0, 0)
 SCHEMA = OutputSchema(
@@ -242,3 +244,13 @@ def test_check_request_names_the_fix() -> None:
     )
     assert "temperature" in (OpenAIProvider.check_request(hot) or "")
     assert OpenAIProvider.check_request(chat("a")) is None
+
+
+def test_sandbox_provider_name_runs_on_an_embedded_sandbox_with_its_saved_config(
+    tmp_path: Path,
+) -> None:
+    (tmp_path / "sandbox.json").write_text(json.dumps(SandboxConfig.instant().to_json()))
+    provider = open_provider("sandbox-openai", sandbox_dir=tmp_path)
+    batch_id = provider.create_batch(items(chat("a")), TAG)
+    assert wait_done(provider, batch_id).state is BatchState.COMPLETED
+    assert [c.batch_id for c in read_creations(tmp_path, "openai")] == [batch_id]
