@@ -18,6 +18,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from batchgraph.sandbox.context import ErrorKind, ProviderModule, SandboxContext
 from batchgraph.sandbox.fate import unit
+from batchgraph.sandbox.urls import PREFIXES
 
 
 class FaultMiddleware:
@@ -50,8 +51,6 @@ class FaultMiddleware:
             await response(scope, receive, send)
 
     def _provider_of(self, scope: Scope) -> ProviderModule | None:
-        from batchgraph.sandbox.urls import PREFIXES
-
         path: str = scope["path"]
         for name, prefix in PREFIXES.items():
             if (path == prefix or path.startswith(prefix + "/")) and name in self.providers:
