@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import multiprocessing
+import threading
 from collections.abc import Callable, Iterator
 from typing import Any, TypedDict
 
@@ -495,3 +496,25 @@ def test_reopening_applies_no_migration_twice(store: Store, reopen: Callable[[],
     again = reopen()
     assert again.get_job("job1").total == 2
     assert again.counts("job1")[P] == 2
+
+
+def test_a_new_database_opened_by_many_at_once_is_migrated_once(
+    backend: Any, reopen: Callable[[], Store]
+) -> None:
+    opened: list[Store] = []
+    errors: list[BaseException] = []
+
+    def open_one() -> None:
+        try:
+            opened.append(reopen())
+        except BaseException as err:
+            errors.append(err)
+
+    threads = [threading.Thread(target=open_one) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert errors == []
+    make_job(opened[0], 3)
+    assert all(each.get_job("job1").total == 3 for each in opened)

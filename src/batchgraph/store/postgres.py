@@ -32,6 +32,7 @@ POSTGRES = Dialect(
     name="postgres",
     types={"INT": "INTEGER", "BIGINT": "BIGINT", "REAL": "DOUBLE PRECISION", "BLOB": "BYTEA"},
     for_update=" FOR UPDATE",
+    analyze="ANALYZE bg_ledger",
     migration_lock=(
         "SELECT pg_advisory_xact_lock("
         "hashtextextended('batchgraph:migrate:' || current_schema(), 0))"

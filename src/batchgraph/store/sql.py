@@ -37,6 +37,8 @@ REQUEUE_STATUSES = frozenset(
     {LedgerStatus.FAILED, LedgerStatus.EXPIRED, LedgerStatus.MISSING, LedgerStatus.CANCELLED}
 )
 SETTLE_STATUSES = frozenset({LedgerStatus.EXPIRED, LedgerStatus.MISSING, LedgerStatus.CANCELLED})
+ANALYZE_AFTER = 10_000
+"""Jobs this big refresh the planner's statistics (`Dialect.analyze`) when they are created."""
 _PENDING = LedgerStatus.PENDING.value
 _QUEUED = LedgerStatus.QUEUED.value
 _CLEAR_RESULT = ", ".join(f"{column} = NULL" for column in rows.RESULT_COLUMNS)
@@ -54,6 +56,9 @@ class Dialect:
     """Appended to a SELECT that guards an UPDATE in the same transaction."""
     migration_lock: str | None = None
     """Run first in the migration transaction so that two processes never migrate at once."""
+    analyze: str | None = None
+    """Run after a big job is written, so the planner walks the ledger by index at once
+    (PostgreSQL without statistics sorts the whole remaining job for every page)."""
 
 
 class Tx(ABC):
@@ -138,6 +143,9 @@ class SqlStore(Store):
             )
             tx.insert_many("bg_ledger", ("job_id", "idx", "request", "status", "attempt"), ledger)
             tx.execute("UPDATE bg_jobs SET total = ? WHERE id = ?", (counter.count, job.id))
+        if self.dialect.analyze and counter.count >= ANALYZE_AFTER:
+            with self._read() as tx:
+                tx.execute(self.dialect.analyze)
         return counter.count
 
     def get_job(self, job_id: str) -> JobRecord:

@@ -29,6 +29,9 @@ from batchgraph.store.sql import Dialect, SqlStore, Tx
 BUSY_TIMEOUT_S = 30.0
 """How long a writer waits for another process's write transaction before giving up."""
 
+WAL_SIZE_LIMIT = 64 * 2**20
+"""Bytes the write-ahead log is truncated to after a checkpoint."""
+
 SQLITE = Dialect(
     name="sqlite",
     types={"INT": "INTEGER", "BIGINT": "INTEGER", "REAL": "REAL", "BLOB": "BLOB"},
@@ -70,6 +73,8 @@ def _connect(path: Path, *, autocommit: bool) -> sqlite3.Connection:
         check_same_thread=False,
     )
     conn.execute("PRAGMA journal_mode = WAL")
+    # A million-row job goes through the WAL in one transaction; shrink it again afterwards.
+    conn.execute(f"PRAGMA journal_size_limit = {WAL_SIZE_LIMIT}")
     conn.execute(f"PRAGMA busy_timeout = {int(BUSY_TIMEOUT_S * 1000)}")
     return conn
 
