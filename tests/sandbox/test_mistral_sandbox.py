@@ -623,3 +623,16 @@ def test_created_after_in_the_future_finds_nothing(client: Mistral) -> None:
     create(client, [chat("a")])
     later = datetime.now(UTC) + timedelta(days=1)
     assert client.batch.jobs.list(created_after=later).total == 0
+
+
+@pytest.mark.slow
+def test_over_100000_requests_is_refused_unless_limits_are_off(
+    client: Mistral, batchgraph_sandbox: SandboxHandle
+) -> None:
+    file_id = upload(client, [chat(f"r{i}") for i in range(100_001)])
+    with pytest.raises(SDKError) as caught:
+        client.batch.jobs.create(input_files=[file_id], model=MODEL, endpoint=CHAT)
+    assert caught.value.status_code == 400 and "at most 100000 requests" in caught.value.body
+    batchgraph_sandbox.configure(enforce_limits=False)
+    job = client.batch.jobs.create(input_files=[file_id], model=MODEL, endpoint=CHAT)
+    assert client.batch.jobs.get(job_id=job.id).total_requests == 100_001

@@ -23,7 +23,6 @@ from batchgraph.sandbox import mistral_files as files
 from batchgraph.sandbox import mistral_jobs as jobs
 from batchgraph.sandbox.clock import Timeline
 from batchgraph.sandbox.context import ErrorKind, SandboxContext
-from batchgraph.sandbox.fate import Fates
 from batchgraph.sandbox.mistral_create import check_body, ingest
 from batchgraph.sandbox.mistral_errors import (
     MistralRefusal,
@@ -126,6 +125,7 @@ class _Endpoints:
                 upload.file,
                 checked,
                 self.ctx.now(),
+                self.ctx.config.with_headers(request.headers).enforce_limits,
             )
         return JSONResponse(files.file_json(record))
 
@@ -201,7 +201,7 @@ class _Endpoints:
             raise refused(str(err)) from None
         job_id = str(uuid.uuid4())
         created = self.ctx.now()
-        total = await run_in_threadpool(ingest, self.store, spec, job_id, Fates(config), created)
+        total = await run_in_threadpool(ingest, self.store, spec, job_id, config)
         record = BatchRecord(
             id=job_id,
             provider=PROVIDER,

@@ -12,12 +12,13 @@ import json
 import uuid
 from array import array
 from bisect import bisect_left
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
+from batchgraph.sandbox.config import SandboxConfig
 from batchgraph.sandbox.fate import Fates
 from batchgraph.sandbox.mistral_errors import invalid, not_found, refused
 from batchgraph.sandbox.mistral_files import PROVIDER
@@ -169,21 +170,22 @@ class JobFiles:
         return cls(f"{job_id}.requests", f"{job_id}.finishes", f"{job_id}.failures")
 
 
-def ingest(store: SandboxStore, spec: JobSpec, job_id: str, fates: Fates, now: float) -> int:
+def ingest(store: SandboxStore, spec: JobSpec, job_id: str, config: SandboxConfig) -> int:
     """Check every request and copy it into the job's files; the number of requests.
 
-    A malformed line, a duplicated custom_id, a missing model or too many requests refuse the
-    whole job (400), naming the line.
+    A malformed line, a duplicated custom_id, a missing model or too many requests (unless
+    `config.enforce_limits` is off) refuse the whole job (400), naming the line.
     """
+    fates = Fates(config)
     files = JobFiles.of(job_id)
     finishes = array("d")
     failures = array("d")
     seen: set[str] = set()
     count = 0
     with store.writing(files.requests) as out:
-        for where, item in _source_items(store, spec, now):
+        for where, raw, item in _source_items(store, spec):
             count += 1
-            if count > MAX_REQUESTS:
+            if count > MAX_REQUESTS and config.enforce_limits:
                 raise refused(
                     f"A batch job may hold at most {MAX_REQUESTS} requests; split the input"
                 )
@@ -194,10 +196,9 @@ def ingest(store: SandboxStore, spec: JobSpec, job_id: str, fates: Fates, now: f
             finishes.append(point)
             if problem is not None or fates.fails(key):
                 failures.append(point)
-            entry: dict[str, Any] = {"n": count, "custom_id": custom_id, "body": body}
-            if problem is not None:
-                entry["problem"] = problem.to_json()
-            out.write(json.dumps(entry, separators=(",", ":")).encode() + b"\n")
+            # The request goes in as it came, not re-encoded: this loop runs 100,000 times.
+            noted = b"null" if problem is None else json.dumps(problem.to_json()).encode()
+            out.write(b'{"n":%d,"problem":%s,"request":%s}\n' % (count, noted, raw))
     if count == 0:
         store.file_path(files.requests).unlink(missing_ok=True)
         raise refused("The batch job has no requests; add at least one")
@@ -207,11 +208,11 @@ def ingest(store: SandboxStore, spec: JobSpec, job_id: str, fates: Fates, now: f
     return count
 
 
-def _source_items(store: SandboxStore, spec: JobSpec, now: float) -> Iterator[tuple[str, Any]]:
-    """Each request with where it came from (for messages), as parsed JSON."""
+def _source_items(store: SandboxStore, spec: JobSpec) -> Iterator[tuple[str, bytes, Any]]:
+    """Each request: where it came from (for messages), its JSON text and its parsed value."""
     if spec.inline is not None:
         for i, item in enumerate(spec.inline):
-            yield f"requests.{i}", item
+            yield f"requests.{i}", json.dumps(item, separators=(",", ":")).encode(), item
         return
     for file_id in spec.input_files:
         record = store.get_file(PROVIDER, file_id)
@@ -225,16 +226,18 @@ def _source_items(store: SandboxStore, spec: JobSpec, now: float) -> Iterator[tu
         yield from _file_lines(store.file_path(file_id), file_id)
 
 
-def _file_lines(path: Path, file_id: str) -> Iterator[tuple[str, Any]]:
+def _file_lines(path: Path, file_id: str) -> Iterator[tuple[str, bytes, Any]]:
     with path.open("rb") as lines:
-        for number, raw in enumerate(lines, start=1):
-            if not raw.strip():
+        for number, line in enumerate(lines, start=1):
+            raw = line.strip()
+            if not raw:
                 continue
             where = f"input file {file_id} line {number}"
             try:
-                yield where, json.loads(raw)
+                item = json.loads(raw)
             except ValueError as err:
                 raise refused(f"{where}: invalid JSON ({err})") from None
+            yield where, raw, item
 
 
 def _check_item(
@@ -278,8 +281,8 @@ def counts(store: SandboxStore, job_id: str, done_share: float) -> tuple[int, in
     return bisect_left(finishes, done_share), bisect_left(failures, done_share)
 
 
-def stored_requests(store: SandboxStore, job_id: str) -> Iterable[dict[str, Any]]:
-    """The job's requests in input order, as ingested."""
+def stored_requests(store: SandboxStore, job_id: str) -> Iterator[dict[str, Any]]:
+    """The job's requests in input order: `n` (1-based), `problem` and the `request`."""
     with store.file_path(JobFiles.of(job_id).requests).open("rb") as lines:
         for raw in lines:
             yield json.loads(raw)

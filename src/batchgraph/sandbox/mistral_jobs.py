@@ -139,19 +139,20 @@ def settle(store: SandboxStore, record: BatchRecord, at: Progress) -> dict[str, 
         ShuffledLines(output_file, f"{record.id}/output") as output,
         ShuffledLines(error_file, f"{record.id}/error") as errors,
     ):
-        for request in stored_requests(store, record.id):
-            custom_id = request["custom_id"]
-            key = custom_id if custom_id is not None else f"#{request['n']}"
+        for entry in stored_requests(store, record.id):
+            number, request = entry["n"], entry["request"]
+            custom_id = request.get("custom_id")
+            key = custom_id if custom_id is not None else f"#{number}"
             if not fates.finished(key, at.done_share):
                 continue
-            problem = Problem.from_json(request.get("problem"))
+            problem = Problem.from_json(entry["problem"])
             if problem is None and fates.fails(key):
                 problem = SERVER_ERROR
             if problem is None:
-                body = success_body(context, request["n"], request["body"])
-                output.write(envelope_line(context, request["n"], custom_id, 200, body))
+                body = success_body(context, number, request["body"])
+                output.write(envelope_line(context, number, custom_id, 200, body))
             else:
-                line = envelope_line(context, request["n"], custom_id, problem.status, problem.body)
+                line = envelope_line(context, number, custom_id, problem.status, problem.body)
                 errors.write(line)
     return {
         "output_file": _register(
