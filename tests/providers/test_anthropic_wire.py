@@ -43,6 +43,8 @@ def test_values_anthropic_rejects_are_flagged_with_the_allowed_range() -> None:
     assert "at least 1" in str(check_request(chat(max_tokens=0)))
     assert "role" in str(check_request(chat(messages=({"role": "tool", "content": "x"},))))
     assert check_request(chat(messages=({"role": "system", "content": "be brief"},))) is not None
+    assistant_first = ({"role": "assistant", "content": "hi"}, {"role": "user", "content": "?"})
+    assert "user first" in str(check_request(chat(messages=assistant_first)))
     assert check_request(chat(temperature=1.0, max_tokens=1)) is None
 
 

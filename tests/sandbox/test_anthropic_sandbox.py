@@ -453,3 +453,19 @@ def test_a_100000_request_batch_is_created_and_streamed_in_seconds(
             count += bool(line)
     assert count == 100_000
     assert time.monotonic() - started < 60
+
+
+def test_faults_are_decided_on_the_id_after_a_batchgraph_tag(
+    client: Anthropic, batchgraph_sandbox: SandboxHandle
+) -> None:
+    """`^3$` fails request 3 whether or not a batch tag stands in front of its custom_id."""
+    batchgraph_sandbox.configure(fail_ids="^3$")
+    requests = [item("bgjob1c0a1-3"), item("bgjob1c0a1-4"), item("3"), item("x-3")]
+    batch = client.messages.batches.create(requests=requests)  # type: ignore[arg-type]
+    outcomes = {r.custom_id: r.result.type for r in client.messages.batches.results(batch.id)}
+    assert outcomes == {
+        "bgjob1c0a1-3": "errored",
+        "bgjob1c0a1-4": "succeeded",
+        "3": "errored",
+        "x-3": "succeeded",
+    }

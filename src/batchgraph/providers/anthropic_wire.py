@@ -45,8 +45,11 @@ def check_request(request: Request) -> str | None:
     if unknown:
         names = ", ".join(sorted(str(role) for role in unknown))
         return f"message role {names} is not supported; use user, assistant or system"
-    if not any(m.get("role") in _CHAT_ROLES for m in request.messages) and not request.input:
+    chat = [m.get("role") for m in request.messages if m.get("role") in _CHAT_ROLES]
+    if not chat and not request.input:
         return "no user message; give at least one message with role user"
+    if chat and chat[0] != "user":
+        return "the conversation starts with an assistant message; Anthropic needs a user first"
     schema = request.output_schema
     if schema is not None and schema.schema.get("type", "object") != "object":
         return (

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from pathlib import Path
 from typing import IO, Any
 
@@ -20,6 +21,9 @@ from batchgraph.sandbox.results import ShuffledLines
 INJECTED_ERROR = {"type": "api_error", "message": "Internal server error"}
 """What a request that meets an injected failure reports (retryable, as at Anthropic)."""
 
+
+TAG_PREFIX = re.compile(r"^bg[A-Za-z0-9]+c\d+a\d+-")
+"""batchgraph's batch tag in front of a custom_id (Anthropic batches carry no metadata)."""
 
 COUNTS = ("processing", "succeeded", "errored", "canceled", "expired")
 """The keys of `request_counts`."""
@@ -43,9 +47,10 @@ def write_results(
         for number, raw in enumerate(source):
             item = json.loads(raw)
             custom_id: str = item["custom_id"]
-            if not fates.finished(custom_id, done_share):
+            own_id = fate_id(custom_id)
+            if not fates.finished(own_id, done_share):
                 result: dict[str, Any] = {"type": unfinished}
-            elif fates.fails(custom_id):
+            elif fates.fails(own_id):
                 result = _errored(INJECTED_ERROR, f"req_{prefix}{number:08x}")
             else:
                 result = _answer(item["params"], f"{prefix}{number:08x}", seed)
@@ -53,6 +58,13 @@ def write_results(
             line = {"custom_id": custom_id, "result": result}
             lines.write(json.dumps(line, separators=(",", ":"), ensure_ascii=False).encode())
     return counts
+
+
+def fate_id(custom_id: str) -> str:
+    """The id a request's fate is decided on: without a batchgraph tag in front, so the same
+    request meets the same fate here as on the providers whose batches carry the tag in
+    metadata, and `fail_ids` patterns such as `^3$` mean the same everywhere."""
+    return TAG_PREFIX.sub("", custom_id, count=1)
 
 
 def _errored(error: dict[str, str], request_id: str | None) -> dict[str, Any]:
