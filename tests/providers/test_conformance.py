@@ -41,14 +41,6 @@ def name(request: pytest.FixtureRequest) -> str:
     return provider
 
 
-def unfinished_reported_by_name(name: str) -> None:
-    """Mistral writes no line for requests a timed-out or cancelled job never ran, and its
-    adapter does not yet name them itself, so they come back MISSING rather than EXPIRED or
-    CANCELLED."""
-    if name == "mistral":
-        pytest.xfail("mistral adapter reports unfinished requests as MISSING")
-
-
 def ask(name: str, request_id: str, text: str = "Is water wet?", **extra: object) -> Request:
     return Request(
         id=request_id,
@@ -111,7 +103,6 @@ def test_expired_batch_keeps_finished_results_and_reports_the_rest(
     outcomes = [r.outcome for r in results]
     assert len(results) == 40
     assert 5 < outcomes.count(Outcome.SUCCEEDED) < 35
-    unfinished_reported_by_name(name)
     assert outcomes.count(Outcome.SUCCEEDED) + outcomes.count(Outcome.EXPIRED) == 40
 
 
@@ -129,7 +120,6 @@ def test_cancel_keeps_finished_results_and_reports_the_rest_cancelled(
     results = list(account_for(provider.results(batch_id), [w.custom_id for w in wire], batch_id))
     outcomes = [r.outcome for r in results]
     assert 5 < outcomes.count(Outcome.SUCCEEDED) < 35
-    unfinished_reported_by_name(name)
     assert outcomes.count(Outcome.SUCCEEDED) + outcomes.count(Outcome.CANCELLED) == 40
 
 
