@@ -1,4 +1,4 @@
-"""Helpers for the provider tests: adapters pointed at a sandbox, and waiting for batches."""
+"""Shared code for the provider tests: adapters pointed at a sandbox, and waiting for batches."""
 
 from __future__ import annotations
 

@@ -11,7 +11,7 @@ import httpx
 import openai
 import pytest
 from openai import OpenAI
-from sandbox_helpers import SpecValidator, chat_line, jsonl, read_lines, upload
+from sandbox_support import SpecValidator, chat_line, jsonl, read_lines, upload
 
 from batchgraph.providers.settings import SANDBOX_API_KEY
 from batchgraph.sandbox import SandboxConfig, SandboxHandle, run_sandbox

@@ -1,4 +1,4 @@
-"""What every provider module gets: the store, the live config, the clock and shared helpers."""
+"""What every provider module gets: the store, the live config, the clock and shared tools."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Helpers for driving the sandbox with the official SDKs and checking bodies against the specs.
+"""Shared code for driving the sandbox with the official SDKs and checking bodies by the specs.
 
 The specs live beside the repository (`../shared/specs` from its root).
 """
