@@ -4,6 +4,7 @@ crash, parsed answers, normalised errors, status mapping and cancel."""
 from __future__ import annotations
 
 import json
+import socket
 from datetime import UTC, datetime
 
 import httpx
@@ -12,8 +13,9 @@ from provider_helpers import FakeClock, provider_on, wait_done
 
 from batchgraph.errors import ProviderCallError
 from batchgraph.model import Outcome, OutputSchema, Request
+from batchgraph.providers.anthropic import AnthropicProvider
 from batchgraph.providers.base import BatchState, BatchTag, Provider, WireItem, account_for
-from batchgraph.providers.settings import SANDBOX_API_KEY
+from batchgraph.providers.settings import SANDBOX_API_KEY, ProviderSettings
 from batchgraph.sandbox import SandboxHandle
 
 MODEL = "claude-haiku-4-5"
@@ -173,6 +175,15 @@ def test_create_is_sent_once_even_when_the_server_fails(batchgraph_sandbox: Sand
     with pytest.raises(ProviderCallError, match="could not create a batch"):
         provider.create_batch(wire(2), TAG)
     assert batchgraph_sandbox.creations("anthropic") == []
+
+
+def test_create_without_an_answer_says_to_look_the_tag_up_first() -> None:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    settings = ProviderSettings("anthropic", SANDBOX_API_KEY, f"http://127.0.0.1:{port}")
+    with pytest.raises(ProviderCallError, match="look it up by its tag bgjob1c0a0"):
+        AnthropicProvider(settings).create_batch(wire(1), TAG)
 
 
 def test_reads_ride_out_rate_limits_and_server_blips(batchgraph_sandbox: SandboxHandle) -> None:

@@ -17,6 +17,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any, ClassVar, TypeVar
 
 import anthropic
+import httpx2
 from anthropic.types.messages import MessageBatch
 
 from batchgraph.errors import ProviderCallError
@@ -79,11 +80,16 @@ class AnthropicProvider(Provider):
                     "digits, _ and -",
                 )
         once = self._client.with_options(max_retries=0, timeout=CREATE_TIMEOUT.total_seconds())
-        batch = self._call(
-            "create a batch",
-            None,
-            lambda: once.messages.batches.create(requests=requests),  # type: ignore[arg-type]
-        )
+        try:
+            batch = once.messages.batches.create(requests=requests)  # type: ignore[arg-type]
+        except anthropic.APIConnectionError as err:
+            raise ProviderCallError(
+                self.name,
+                f"no answer to the create call ({describe(err)}); the batch may exist all the "
+                f"same, so look it up by its tag {tag.label()} before creating it again",
+            ) from err
+        except anthropic.AnthropicError as err:
+            raise self._failure("create a batch", None, err) from err
         return batch.id
 
     def find_batch(self, tag: BatchTag, created_after: datetime) -> str | None:
@@ -180,10 +186,12 @@ class AnthropicProvider(Provider):
                         yield json.loads(line)
         except anthropic.AnthropicError as err:
             raise self._failure("read the results", batch_id, err) from err
+        except httpx2.TransportError as err:
+            message = f"the results stream broke off ({err}); read them again"
+            raise ProviderCallError(self.name, message, batch_id) from err
         except json.JSONDecodeError as err:
-            raise ProviderCallError(
-                self.name, f"a results line is not JSON ({err})", batch_id
-            ) from err
+            message = f"a results line is not JSON ({err})"
+            raise ProviderCallError(self.name, message, batch_id) from err
 
     def _call(self, what: str, batch_id: str | None, call: Callable[[], T]) -> T:
         try:
