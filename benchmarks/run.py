@@ -39,8 +39,9 @@ def discover(names: Sequence[str] = ()) -> list[ModuleType]:
     return [importlib.import_module(f"benchmarks.{stem}") for stem in stems]
 
 
-def machine() -> list[tuple[str, str]]:
-    """What the numbers were measured on."""
+def machine(load: float) -> list[tuple[str, str]]:
+    """What the numbers were measured on (`load`: 1-minute load average when the run began,
+    since other work on the machine slows every number down)."""
     return [
         ("CPU", _cpu_model()),
         ("cores", str(os.cpu_count())),
@@ -48,6 +49,7 @@ def machine() -> list[tuple[str, str]]:
         ("Python", f"{platform.python_version()} ({platform.python_implementation()})"),
         ("OS", platform.platform()),
         ("date", datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")),
+        ("load average at start (1 min)", f"{load:.2f}"),
     ]
 
 
@@ -93,6 +95,7 @@ def as_list(outcome: Any) -> list[BenchResult]:
 
 
 def main(argv: Sequence[str]) -> None:
+    load = os.getloadavg()[0]
     sections = []
     for module in discover(argv):
         print(f"running {module.__name__} …", flush=True)
@@ -111,7 +114,7 @@ def main(argv: Sequence[str]) -> None:
         "# Benchmarks\n\n"
         "Written by `make bench` (`python -m benchmarks.run`); every number below comes from "
         "the run described here.\n\n"
-        + table(("machine", ""), machine())
+        + table(("machine", ""), machine(load))
         + "\n\nReproduce all: `make bench`. One benchmark: `python -m benchmarks.<module>`.\n\n"
         + "\n".join(sections)
     )
