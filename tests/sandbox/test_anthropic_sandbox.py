@@ -37,14 +37,13 @@ class Schemas:
         document = json.loads(path.read_text())
         resource = Resource.from_contents(document, default_specification=DRAFT202012)
         self.registry: Registry[Any] = Registry().with_resource("urn:anthropic", resource)
-
-    @cache  # noqa: B019 - one instance per test session
-    def _validator(self, name: str) -> Draft202012Validator:
-        schema = {"$ref": f"urn:anthropic#/$defs/{name}"}
-        return Draft202012Validator(schema, registry=self.registry)
+        self.validators: dict[str, Draft202012Validator] = {}
 
     def validate(self, name: str, instance: Any) -> None:
-        self._validator(name).validate(instance)
+        if name not in self.validators:
+            schema = {"$ref": f"urn:anthropic#/$defs/{name}"}
+            self.validators[name] = Draft202012Validator(schema, registry=self.registry)
+        self.validators[name].validate(instance)
         if name == "MessageBatch":
             for key in ("created_at", "expires_at", "ended_at", "archived_at"):
                 assert_rfc3339(instance[key])
@@ -66,11 +65,16 @@ def assert_rfc3339(value: str | None) -> None:
         assert datetime.fromisoformat(value).tzinfo is not None
 
 
-@pytest.fixture(scope="session")
+@cache
+def load_schemas() -> Schemas:
+    return Schemas(SPEC)
+
+
+@pytest.fixture
 def schemas() -> Schemas:
     if not SPEC.exists():
         pytest.skip(f"the provider specs are not beside the repository ({SPEC})")
-    return Schemas(SPEC)
+    return load_schemas()
 
 
 @pytest.fixture

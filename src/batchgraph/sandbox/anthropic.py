@@ -24,6 +24,7 @@ from starlette.routing import BaseRoute, Route
 from batchgraph.sandbox.anthropic_checks import CreateRefused, check_create, check_size
 from batchgraph.sandbox.anthropic_results import COUNTS, write_results
 from batchgraph.sandbox.clock import Phase, Progress, Timeline, progress
+from batchgraph.sandbox.config import SandboxConfig
 from batchgraph.sandbox.context import ErrorKind, SandboxContext
 from batchgraph.sandbox.fate import Fates
 from batchgraph.sandbox.storage import BatchRecord, Creation
@@ -131,7 +132,7 @@ class _Anthropic:
         initial = Progress(Phase.VALIDATING, 0.0, {Phase.VALIDATING: 0.0})
         return JSONResponse(self._batch_json(record, initial))
 
-    def _create(self, raw: bytes, config: Any) -> tuple[BatchRecord, list[str]]:
+    def _create(self, raw: bytes, config: SandboxConfig) -> tuple[BatchRecord, list[str]]:
         """Check the body and keep its requests as JSONL; raises `CreateRefused`."""
         try:
             body = json.loads(raw)
