@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 import socket
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import httpx
 import pytest
@@ -80,6 +80,15 @@ def test_running_batch_is_found_after_a_crash_between_create_and_save(
     restarted = provider_on(batchgraph_sandbox, "anthropic")
     assert restarted.status(batch_id).state is BatchState.RUNNING
     assert restarted.find_batch(TAG, intent) == batch_id
+
+
+def test_running_batch_from_a_slow_create_is_found_when_the_caller_looks_back_further(
+    batchgraph_sandbox: SandboxHandle, clock: FakeClock
+) -> None:
+    since = at(clock) - timedelta(minutes=10)  # the caller's own safety margin
+    clock.now += 12 * 60  # a large body took twelve minutes to arrive
+    batch_id = provider_on(batchgraph_sandbox, "anthropic").create_batch(wire(2), TAG)
+    assert provider_on(batchgraph_sandbox, "anthropic").find_batch(TAG, since) == batch_id
 
 
 def test_two_running_candidates_are_not_guessed_between_until_they_end(

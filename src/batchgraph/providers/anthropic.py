@@ -39,7 +39,11 @@ READ_RETRIES = 4
 """SDK retries for reads: each is safe to repeat, and batch polling should ride out blips."""
 
 CREATE_TIMEOUT = timedelta(minutes=10)
-"""How long one create call may take; a batch of ours was created within this of the intent."""
+"""How long one create call may take before we give up waiting for its answer."""
+
+CREATE_WINDOW = timedelta(minutes=30)
+"""A running batch created later than this after `find_batch`'s `created_after` is not ours:
+room for a whole create call, and for callers that move `created_after` back for safety."""
 
 CLOCK_SLACK = timedelta(minutes=5)
 """Allowance for our clock and Anthropic's disagreeing."""
@@ -97,14 +101,14 @@ class AnthropicProvider(Provider):
 
         Custom ids are only readable in results, so only an ended batch can be proved ours (its
         first result line carries the tag). A batch still running is taken as ours when it is the
-        only running one created within `CREATE_TIMEOUT` after `created_after` — the window in
+        only running one created within `CREATE_WINDOW` after `created_after` — the window in
         which our own interrupted create call could have made it. That is a judgement: another
         client of the same workspace creating a batch in those minutes makes it ambiguous, so
         with two or more such batches this raises rather than guess (creating again could pay
         twice); once they end their custom ids settle it.
         """
         since = _aware(created_after) - CLOCK_SLACK
-        until = _aware(created_after) + CREATE_TIMEOUT + CLOCK_SLACK
+        until = _aware(created_after) + CREATE_WINDOW + CLOCK_SLACK
         running: list[MessageBatch] = []
         for batch in self._list_since(since):
             if batch.processing_status == "ended":
