@@ -18,11 +18,12 @@ from typing import Any
 
 from batchgraph.graph.build import compile_graph
 from batchgraph.graph.deps import Deps, ProviderFactory
+from batchgraph.graph.nodes import JobNodes
 from batchgraph.io import ReadOptions, write_results
 from batchgraph.jobs import DEFAULT_MAX_ATTEMPTS, create_job, read_options_from
 from batchgraph.runner.tick import tick_graph
 from batchgraph.store import open_store
-from batchgraph.store.base import ChunkRecord, ChunkStatus, JobRecord, JobStatus, LedgerRow
+from batchgraph.store.base import ChunkRecord, JobRecord, LedgerRow
 
 DEFAULT_DATA_DIR = Path(".batchgraph")
 
@@ -133,11 +134,7 @@ class Batchgraph:
 
     def cancel(self, job_id: str) -> JobView:
         """Cancel the job's running batches; finished results stay and are collected."""
-        job = self.store.get_job(job_id)
+        self.store.get_job(job_id)
         with self.store.lock(job_id):
-            provider = self.deps.provider(job)
-            for chunk in self.store.list_chunks(job_id):
-                if chunk.status is ChunkStatus.SUBMITTED and chunk.batch_id:
-                    provider.cancel(chunk.batch_id)
-            self.store.set_job_status(job_id, JobStatus.CANCELLED)
+            JobNodes(self.deps).cancel_job(job_id)
         return self.view(job_id)

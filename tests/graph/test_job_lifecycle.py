@@ -8,8 +8,11 @@ from pathlib import Path
 import pytest
 
 from batchgraph.api import Batchgraph
+from batchgraph.graph.nodes import wire_id
 from batchgraph.io import ReadOptions
+from batchgraph.providers.openai import OpenAIProvider
 from batchgraph.runner.loop import Backoff, run_job
+from batchgraph.sandbox.fate import Fates
 from batchgraph.sandbox.server import SandboxHandle
 from batchgraph.store.base import ChunkStatus, JobStatus
 
@@ -104,7 +107,10 @@ def test_permanent_failures_stop_after_max_attempts_with_the_provider_error(
 def test_expired_batch_keeps_finished_results_and_resends_the_rest(
     bg: Batchgraph, tmp_path: Path, batchgraph_sandbox: SandboxHandle
 ) -> None:
-    batchgraph_sandbox.configure(expire_fraction=0.5, time_scale=1e9, processing_seconds=3600.0)
+    # The 24 h window passes in half a second; only half of the requests finish within it.
+    batchgraph_sandbox.configure(
+        expire_fraction=0.5, time_scale=172800.0, processing_seconds=3600.0
+    )
     source = write_prompts(tmp_path / "in.jsonl", 40)
 
     job_id = bg.submit(source, provider="openai", options=ReadOptions(model="gpt-4o-mini"))
@@ -130,3 +136,35 @@ def test_cancelled_job_keeps_what_finished_and_accounts_for_the_rest(
     assert view.job.status is JobStatus.CANCELLED
     assert view.counts["cancelled"] + view.counts["succeeded"] == 12
     assert view.job.report is not None and view.job.report["accounted"] is True
+
+
+@pytest.mark.slow
+def test_job_over_openai_caps_splits_retries_failures_and_accounts_for_every_request(
+    bg: Batchgraph, tmp_path: Path, batchgraph_sandbox: SandboxHandle
+) -> None:
+    total, attempts = 120_000, 4
+    batchgraph_sandbox.configure(failure_rate=0.05)
+    source = write_prompts(tmp_path / "in.jsonl", total)
+
+    job_id = bg.submit(
+        source, provider="openai", options=ReadOptions(model="gpt-4o-mini"), max_attempts=attempts
+    )
+    view = run_job(bg, job_id, NO_WAIT)
+
+    fates = Fates(batchgraph_sandbox.config)
+    never_succeed = [
+        idx
+        for idx in range(total)
+        if all(fates.fails(wire_id(idx, attempt)) for attempt in range(1, attempts + 1))
+    ]
+    first_round = [c for c in view.chunks if c.attempt == 1]
+    assert len(first_round) == 3
+    assert sum(c.size for c in first_round) == total
+    assert all(c.size <= OpenAIProvider.caps.max_requests for c in first_round)
+    assert 5_000 < sum(c.size for c in view.chunks if c.attempt == 2) < 7_000
+    assert view.counts["failed"] == len(never_succeed)
+    assert view.counts["succeeded"] == total - len(never_succeed)
+    report = view.job.report
+    assert report is not None and report["accounted"] is True
+    assert sum(report["counts"].values()) == total
+    assert len(batchgraph_sandbox.creations("openai")) == len(view.chunks)

@@ -17,7 +17,14 @@ from batchgraph.graph.deps import Deps
 from batchgraph.graph.planning import plan_chunks
 from batchgraph.graph.state import ChunkTask, ChunkView, JobState
 from batchgraph.model import Outcome, ProviderError, Result
-from batchgraph.providers.base import BatchState, BatchStatus, BatchTag, WireItem, account_for
+from batchgraph.providers.base import (
+    BatchState,
+    BatchStatus,
+    BatchTag,
+    LookupHints,
+    WireItem,
+    account_for,
+)
 from batchgraph.report import build_report
 from batchgraph.store.base import ChunkRecord, ChunkStatus, JobStatus, LedgerStatus
 
@@ -94,14 +101,9 @@ class JobNodes:
             return {}
         provider = self.deps.provider(job)
         tag = BatchTag(job.id, chunk.chunk, chunk.attempt)
-        if chunk.status is ChunkStatus.SUBMITTING and chunk.intent_at is not None:
-            since = datetime.fromtimestamp(chunk.intent_at - LOOKUP_SKEW_SECONDS, UTC)
-            found = provider.find_batch(tag, since)
-            if found is not None:
-                saved = self.store.update_chunk(
-                    job.id, chunk.chunk, status=ChunkStatus.SUBMITTED, batch_id=found
-                )
-                return {"chunks": {str(chunk.chunk): chunk_view(saved)}}
+        found = self._find_earlier_create(chunk)
+        if found is not None:
+            return {"chunks": {str(chunk.chunk): chunk_view(found)}}
         self.store.update_chunk(
             job.id, chunk.chunk, status=ChunkStatus.SUBMITTING, intent_at=time.time()
         )
@@ -114,6 +116,43 @@ class JobNodes:
             job.id, chunk.chunk, status=ChunkStatus.SUBMITTED, batch_id=batch_id
         )
         return {"chunks": {str(chunk.chunk): chunk_view(saved)}}
+
+    def _find_earlier_create(self, chunk: ChunkRecord) -> ChunkRecord | None:
+        """After a crash between "create" and "save", the batch the provider already has.
+
+        Returns the chunk as SUBMITTED with that batch's id, or None when there is no intent on
+        record or the provider has no batch with the chunk's tag.
+        """
+        if chunk.status is not ChunkStatus.SUBMITTING or chunk.intent_at is None:
+            return None
+        job = self.store.get_job(chunk.job_id)
+        tag = BatchTag(job.id, chunk.chunk, chunk.attempt)
+        since = datetime.fromtimestamp(chunk.intent_at - LOOKUP_SKEW_SECONDS, UTC)
+        known = frozenset(c.batch_id for c in self.store.list_chunks(job.id) if c.batch_id)
+        found = self.deps.provider(job).find_batch(tag, since, LookupHints(chunk.size, known))
+        if found is None:
+            return None
+        return self.store.update_chunk(
+            job.id, chunk.chunk, status=ChunkStatus.SUBMITTED, batch_id=found
+        )
+
+    def cancel_job(self, job_id: str) -> None:
+        """Stop everything: cancel running batches, and settle what was never sent as CANCELLED.
+
+        Finished results stay collectable; later ticks collect them and report.
+        """
+        job = self.store.get_job(job_id)
+        provider = self.deps.provider(job)
+        self.store.set_job_status(job_id, JobStatus.CANCELLED)
+        self.store.cancel_pending(job_id)
+        for chunk in self.store.list_chunks(job_id):
+            if chunk.status in (ChunkStatus.PLANNED, ChunkStatus.SUBMITTING):
+                chunk = self._find_earlier_create(chunk) or chunk
+            if chunk.status is ChunkStatus.SUBMITTED and chunk.batch_id is not None:
+                provider.cancel(chunk.batch_id)
+            elif chunk.status is not ChunkStatus.COLLECTED:
+                self.store.settle_chunk(job_id, chunk.chunk, LedgerStatus.CANCELLED)
+                self.store.update_chunk(job_id, chunk.chunk, status=ChunkStatus.COLLECTED)
 
     def check(self, state: JobState) -> dict[str, Any]:
         """Ask the provider where each submitted batch stands."""

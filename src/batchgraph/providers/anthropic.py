@@ -28,6 +28,7 @@ from batchgraph.providers.base import (
     BatchStatus,
     BatchTag,
     Caps,
+    LookupHints,
     Provider,
     WireItem,
 )
@@ -96,25 +97,31 @@ class AnthropicProvider(Provider):
             raise self._failure("create a batch", None, err) from err
         return batch.id
 
-    def find_batch(self, tag: BatchTag, created_after: datetime) -> str | None:
+    def find_batch(
+        self, tag: BatchTag, created_after: datetime, hints: LookupHints | None = None
+    ) -> str | None:
         """The batch holding `tag`'s custom ids, created since `created_after`, if any.
 
         Custom ids are only readable in results, so only an ended batch can be proved ours (its
         first result line carries the tag). A batch still running is taken as ours when it is the
         only running one created within `CREATE_WINDOW` after `created_after` — the window in
-        which our own interrupted create call could have made it. That is a judgement: another
-        client of the same workspace creating a batch in those minutes makes it ambiguous, so
-        with two or more such batches this raises rather than guess (creating again could pay
-        twice); once they end their custom ids settle it.
+        which our own interrupted create call could have made it — that is not one of
+        `hints.known_ids` and holds `hints.size` requests. That is a judgement: another client
+        of the same workspace creating a batch of that size in those minutes makes it
+        ambiguous, so with two or more such batches this raises rather than guess (creating
+        again could pay twice); once they end their custom ids settle it.
         """
+        hints = hints or LookupHints()
         since = _aware(created_after) - CLOCK_SLACK
         until = _aware(created_after) + CREATE_WINDOW + CLOCK_SLACK
         running: list[MessageBatch] = []
         for batch in self._list_since(since):
+            if batch.id in hints.known_ids:
+                continue
             if batch.processing_status == "ended":
                 if self._carries_tag(batch, tag):
                     return batch.id
-            elif _aware(batch.created_at) <= until:
+            elif _aware(batch.created_at) <= until and _holds(batch, hints.size):
                 running.append(batch)
         if len(running) > 1:
             ids = ", ".join(b.id for b in running)
@@ -209,6 +216,17 @@ class AnthropicProvider(Provider):
         return ProviderCallError(self.name, f"could not {what}: {describe(err)}", batch_id)
 
 
+def _size(batch: MessageBatch) -> int:
+    """How many requests a batch holds, whatever state they are in."""
+    counts = batch.request_counts
+    return counts.processing + counts.succeeded + counts.errored + counts.canceled + counts.expired
+
+
+def _holds(batch: MessageBatch, size: int | None) -> bool:
+    """Whether a batch holds `size` requests (any size when unknown)."""
+    return size is None or _size(batch) == size
+
+
 def batch_status(batch: MessageBatch) -> BatchStatus:
     """Our status for an Anthropic batch.
 
@@ -218,7 +236,7 @@ def batch_status(batch: MessageBatch) -> BatchStatus:
     did not succeed (errored, expired or cancelled).
     """
     counts = batch.request_counts
-    total = counts.processing + counts.succeeded + counts.errored + counts.canceled + counts.expired
+    total = _size(batch)
     errors: tuple[str, ...] = ()
     if batch.processing_status == "in_progress":
         state = BatchState.RUNNING

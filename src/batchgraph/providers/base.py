@@ -57,6 +57,16 @@ class WireItem:
     request: Request
 
 
+@dataclass(frozen=True, slots=True)
+class LookupHints:
+    """What the caller knows about the batch it is looking for."""
+
+    size: int | None = None
+    """How many requests it holds."""
+    known_ids: frozenset[str] = frozenset()
+    """Batches already accounted for (other chunks of the job): never the one looked for."""
+
+
 class BatchState(StrEnum):
     """One status vocabulary over the three providers' state machines."""
 
@@ -125,8 +135,13 @@ class Provider(ABC):
         """
 
     @abstractmethod
-    def find_batch(self, tag: BatchTag, created_after: datetime) -> str | None:
-        """The id of a batch created with `tag` since `created_after`, if there is one."""
+    def find_batch(
+        self, tag: BatchTag, created_after: datetime, hints: LookupHints | None = None
+    ) -> str | None:
+        """The id of a batch created with `tag` since `created_after`, if there is one.
+
+        `hints` narrow the search where a provider cannot read the tag of a running batch.
+        """
 
     @abstractmethod
     def status(self, batch_id: str) -> BatchStatus:

@@ -32,6 +32,7 @@ from batchgraph.providers.base import (
     BatchStatus,
     BatchTag,
     Caps,
+    LookupHints,
     Provider,
     WireItem,
 )
@@ -141,7 +142,9 @@ class MistralProvider(Provider):
         )
         return job.id
 
-    def find_batch(self, tag: BatchTag, created_after: datetime) -> str | None:
+    def find_batch(
+        self, tag: BatchTag, created_after: datetime, hints: LookupHints | None = None
+    ) -> str | None:
         """The newest job carrying `tag` in its metadata, created since `created_after`."""
         label = tag.label()
         since = _aware(created_after) - CLOCK_SLACK

@@ -27,6 +27,7 @@ from batchgraph.providers.base import (
     BatchStatus,
     BatchTag,
     Caps,
+    LookupHints,
     Provider,
     WireItem,
 )
@@ -126,7 +127,9 @@ class OpenAIProvider(Provider):
             )
         return uploaded.id
 
-    def find_batch(self, tag: BatchTag, created_after: datetime) -> str | None:
+    def find_batch(
+        self, tag: BatchTag, created_after: datetime, hints: LookupHints | None = None
+    ) -> str | None:
         """The newest batch tagged `tag` created since `created_after` (lists newest first)."""
         since = (_aware(created_after) - CLOCK_SLACK).timestamp()
         label = tag.label()
