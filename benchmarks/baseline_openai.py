@@ -18,9 +18,8 @@ import time
 from pathlib import Path
 from typing import IO, Any
 
-from openai import OpenAI
-
 from benchmarks.polling import pauses
+from openai import OpenAI
 
 MAX_LINES = 50_000
 DONE = {"completed", "failed", "expired", "cancelled"}

@@ -23,7 +23,11 @@ from benchmarks.processes import BATCHGRAPH, Measured, measure, provider_env, sa
 
 REPO = Path(__file__).resolve().parent.parent
 POLL_MAX = 2.0
-MODELS = {"openai": "gpt-4o-mini", "anthropic": "claude-haiku-4-5", "mistral": "mistral-small-latest"}
+MODELS = {
+    "openai": "gpt-4o-mini",
+    "anthropic": "claude-haiku-4-5",
+    "mistral": "mistral-small-latest",
+}
 CASES = (
     ("openai", 10_000),
     ("openai", 100_000),

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from datetime import datetime
+from itertools import pairwise
 from pathlib import Path
 
 NODE_PHASES = {
@@ -42,13 +43,14 @@ def job_phases(db: Path, started: float, ended: float) -> dict[str, float]:
         (job,) = bg.jobs()
         history = list(bg.graph.get_state_history(thread_config(job.id)))
     steps = sorted(
-        ((datetime.fromisoformat(s.created_at).timestamp(), s.next) for s in history if s.created_at),
-        key=lambda step: step[0],
+        (datetime.fromisoformat(snap.created_at).timestamp(), snap.next)
+        for snap in history
+        if snap.created_at
     )
     spent: dict[str, float] = defaultdict(float)
     spent["start-up + validate"] = job.created_at - started
     spent["store the ledger"] = steps[0][0] - job.created_at
-    for (at, nodes), (after, _) in zip(steps, steps[1:], strict=False):
+    for (at, nodes), (after, _) in pairwise(steps):
         phase = NODE_PHASES.get(nodes[0], "pauses between polls") if nodes else None
         spent[phase or "pauses between polls"] += after - at
     spent["write results"] = ended - steps[-1][0]
