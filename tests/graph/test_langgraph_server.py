@@ -48,10 +48,11 @@ def server(tmp_path: Path) -> Iterator[tuple[str, Path]]:
     }
     env.pop("LANGSMITH_API_KEY", None)
     env.pop("BATCHGRAPH_DB", None)
+    log = (tmp_path / "server.log").open("w")
     process = subprocess.Popen(
         [langgraph, "dev", "--no-browser", "--no-reload", "--port", str(port),
          "--config", str(REPO / "langgraph.json"), "--allow-blocking"],
-        cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+        cwd=REPO, env=env, stdout=log, stderr=subprocess.STDOUT,
     )  # fmt: skip
     url = f"http://127.0.0.1:{port}"
     try:
@@ -64,7 +65,10 @@ def server(tmp_path: Path) -> Iterator[tuple[str, Path]]:
                 time.sleep(0.3)
         else:
             process.kill()
-            pytest.fail(f"langgraph dev did not start:\n{process.communicate()[0][-3000:]}")
+            process.wait()
+            pytest.fail(
+                f"langgraph dev did not start:\n{(tmp_path / 'server.log').read_text()[-3000:]}"
+            )
         yield url, home
     finally:
         process.terminate()
@@ -72,6 +76,7 @@ def server(tmp_path: Path) -> Iterator[tuple[str, Path]]:
             process.wait(timeout=10)
         except subprocess.TimeoutExpired:
             process.kill()
+        log.close()
 
 
 def test_langgraph_server_submits_then_later_runs_collect_until_done(
