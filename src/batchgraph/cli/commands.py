@@ -4,21 +4,18 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
-from rich.panel import Panel
 
-from batchgraph.api import Batchgraph
-from batchgraph.cli.estimate import estimate_table, guard_cost
 from batchgraph.cli.output import console, friendly, usd
-from batchgraph.cli.progress import JobProgress
-from batchgraph.cli.views import chunks_table, cost_table, counts_table, jobs_table
 from batchgraph.errors import ConfigError
-from batchgraph.io import ReadOptions
-from batchgraph.model import Kind
-from batchgraph.report import build_report
-from batchgraph.runner.loop import Backoff, run_job
+
+if TYPE_CHECKING:
+    from batchgraph.api import Batchgraph
+
+# Each command imports what it uses when it runs: `status` and `list` must start fast, and
+# LangGraph, the provider SDKs and pyarrow take a second to import.
 
 DbOpt = Annotated[
     str | None,
@@ -32,6 +29,8 @@ JobArg = Annotated[str, typer.Argument(help="The job id that `submit` printed.")
 
 
 def _open(db: str | None) -> Batchgraph:
+    from batchgraph.api import Batchgraph
+
     return Batchgraph.open(db)
 
 
@@ -104,6 +103,9 @@ def job_command(wait: bool) -> Any:
         ] = 60.0,
         db: DbOpt = None,
     ) -> None:
+        from batchgraph.io import ReadOptions
+        from batchgraph.model import Kind
+
         if not wait and (job or output):
             raise ConfigError("--job and --output belong to `batchgraph run`")
         with _open(db) as bg:
@@ -126,10 +128,15 @@ def job_command(wait: bool) -> Any:
                 )
                 if json_schema is not None:
                     options = options.with_schema_file(json_schema)
-                estimate = guard_cost(file, provider, options, max_cost)
-                if dry_run:
-                    console.print(estimate_table(estimate))
-                    return
+                if dry_run or max_cost is not None:
+                    # The estimate reads the whole input; without a use for it, submit's own
+                    # validation is the only pass before the ledger is written.
+                    from batchgraph.cli.estimate import estimate_table, guard_cost
+
+                    estimate = guard_cost(file, provider, options, max_cost)
+                    if dry_run:
+                        console.print(estimate_table(estimate))
+                        return
                 job = bg.submit(
                     file,
                     provider=provider,
@@ -152,6 +159,9 @@ def job_command(wait: bool) -> Any:
 
 
 def _wait(bg: Batchgraph, job_id: str, output: Path | None, poll_max: float) -> None:
+    from batchgraph.cli.progress import JobProgress
+    from batchgraph.runner.loop import Backoff, run_job
+
     view = bg.view(job_id)
     try:
         with JobProgress(job_id, view.job.total) as progress:
@@ -168,6 +178,11 @@ def _wait(bg: Batchgraph, job_id: str, output: Path | None, poll_max: float) -> 
 
 
 def _print_report(bg: Batchgraph, job_id: str) -> None:
+    from rich.panel import Panel
+
+    from batchgraph.cli.views import counts_table
+    from batchgraph.report import build_report
+
     view = bg.view(job_id)
     report = view.job.report or build_report(bg.store, view.job)
     console.print(counts_table(view))
@@ -189,6 +204,9 @@ def status(
     db: DbOpt = None,
 ) -> None:
     """All jobs as a table, or one job's batches, request counts and cost."""
+    from batchgraph.cli.views import chunks_table, cost_table, counts_table, jobs_table
+    from batchgraph.report import build_report
+
     with _open(db) as bg:
         if job is None:
             console.print(jobs_table(bg.jobs()))
@@ -204,6 +222,8 @@ def status(
 @friendly
 def list_jobs(db: DbOpt = None) -> None:
     """All jobs, newest first."""
+    from batchgraph.cli.views import jobs_table
+
     with _open(db) as bg:
         console.print(jobs_table(bg.jobs()))
 
@@ -211,6 +231,8 @@ def list_jobs(db: DbOpt = None) -> None:
 @friendly
 def collect(job: JobArg, db: DbOpt = None) -> None:
     """One step: check the job's batches and collect what is ready (returns at once)."""
+    from batchgraph.cli.views import chunks_table, counts_table
+
     with _open(db) as bg:
         bg.tick(job)
         view = bg.view(job)
@@ -243,6 +265,8 @@ def results(
 @friendly
 def cancel(job: JobArg, db: DbOpt = None) -> None:
     """Cancel the job's batches; what already finished is still collected."""
+    from batchgraph.cli.views import chunks_table
+
     with _open(db) as bg:
         view = bg.cancel(job)
         console.print(chunks_table(view))
@@ -256,6 +280,9 @@ def cost(
     db: DbOpt = None,
 ) -> None:
     """The job's cost at batch price against the synchronous price, and the saving."""
+    from batchgraph.cli.views import cost_table
+    from batchgraph.report import build_report
+
     with _open(db) as bg:
         view = bg.view(job)
         report = view.job.report or build_report(bg.store, view.job)

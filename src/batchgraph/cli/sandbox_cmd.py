@@ -8,10 +8,6 @@ from typing import Annotated
 
 import typer
 
-from batchgraph.sandbox.config import SandboxConfig
-from batchgraph.sandbox.server import start_sandbox
-from batchgraph.sandbox.urls import PREFIXES
-
 
 def sandbox(
     host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
@@ -40,12 +36,20 @@ def sandbox(
         float, typer.Option(help="Share of calls answered with a transient 500.")
     ] = 0.0,
     latency: Annotated[float, typer.Option(help="Seconds added to every call.")] = 0.0,
+    reply_latency: Annotated[
+        float,
+        typer.Option(help="Seconds every answer is held back after the work is done."),
+    ] = 0.0,
     save_config: Annotated[
         bool,
         typer.Option(help="Save these settings in the data directory for embedded sandboxes."),
     ] = False,
 ) -> None:
     """Serve the OpenAI, Anthropic and Mistral batch APIs locally (any non-empty API key)."""
+    from batchgraph.sandbox.config import SandboxConfig
+    from batchgraph.sandbox.server import start_sandbox  # uvicorn: only when serving
+    from batchgraph.sandbox.urls import PREFIXES
+
     instant = time_scale == "instant"
     config = SandboxConfig(
         time_scale=math.inf if instant else float(time_scale),
@@ -56,6 +60,7 @@ def sandbox(
         rate_limit_every=rate_limit,
         server_error_rate=server_error_rate,
         latency=latency,
+        reply_latency=reply_latency,
     )
     handle, thread = start_sandbox(data_dir, config, host=host, port=port)
     if save_config:

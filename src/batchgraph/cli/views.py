@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import time
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from rich.table import Table
 
-from batchgraph.api import JobView
 from batchgraph.cli.output import usd
-from batchgraph.store.base import JobRecord
+
+if TYPE_CHECKING:
+    from batchgraph.api import JobView
+    from batchgraph.store.base import JobRecord
 
 OUTCOME_STYLES = {
     "succeeded": "green",

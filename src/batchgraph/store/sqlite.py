@@ -18,13 +18,14 @@ import threading
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
-
-from langgraph.checkpoint.base import BaseCheckpointSaver
-from langgraph.checkpoint.sqlite import SqliteSaver
+from typing import TYPE_CHECKING, Any
 
 from batchgraph.errors import JobBusy
 from batchgraph.store.sql import Dialect, SqlStore, Tx
+
+if TYPE_CHECKING:
+    from langgraph.checkpoint.base import BaseCheckpointSaver
+    from langgraph.checkpoint.sqlite import SqliteSaver
 
 BUSY_TIMEOUT_S = 30.0
 """How long a writer waits for another process's write transaction before giving up."""
@@ -148,6 +149,8 @@ class SqliteStore(SqlStore):
     def checkpointer(self) -> BaseCheckpointSaver[Any]:
         with self._saver_lock:
             if self._saver is None:
+                from langgraph.checkpoint.sqlite import SqliteSaver  # only for graph steps
+
                 saver = SqliteSaver(_connect(self.path, autocommit=False))
                 saver.setup()
                 self._saver = saver
