@@ -16,6 +16,7 @@ import pytest
 
 from batchgraph.api import Batchgraph
 from batchgraph.io import ReadOptions
+from batchgraph.jobs import create_job
 from batchgraph.providers.base import BatchTag
 from batchgraph.sandbox.config import SandboxConfig
 from batchgraph.sandbox.context import SandboxContext
@@ -44,66 +45,103 @@ def sandbox_home(tmp_path: Path, **config: float) -> Path:
     return home
 
 
+def create_stored_job(home: Path, source: Path, batch_size: int) -> str:
+    """A validated job in the store, nothing sent yet (what `submit` does before its first tick)."""
+    with Batchgraph.open(str(home / "batchgraph.db"), data_dir=home) as bg:
+        return create_job(
+            bg.deps,
+            input=source,
+            provider="sandbox-openai",
+            options=ReadOptions(model="gpt-4o-mini"),
+            batch_size=batch_size,
+        )
+
+
+def created_but_unsaved(home: Path, job_id: str) -> list[str]:
+    """Tags of batches the provider created whose chunk has no batch id saved yet."""
+    with Batchgraph.open(str(home / "batchgraph.db"), data_dir=home) as bg:
+        unsaved = {
+            BatchTag(job_id, c.chunk, c.attempt).label()
+            for c in bg.view(job_id).chunks
+            if c.status is ChunkStatus.SUBMITTING
+        }
+    return [tag for tag in tags_created(home) if tag in unsaved]
+
+
 def tags_created(home: Path) -> list[str]:
     """The tag of every batch the sandbox was asked to create (OpenAI keeps it in metadata)."""
     return [c.metadata["batchgraph_tag"] for c in read_creations(home / "sandbox", "openai")]
+
+
+def kill_after(home: Path, seconds: float, *args: str) -> None:
+    """Start `batchgraph ARGS` and SIGKILL it `seconds` later."""
+    runner = start_cli(home, *args)
+    time.sleep(seconds)
+    runner.send_signal(signal.SIGKILL)
+    runner.wait()
+
+
+def wait_for_intent(home: Path, job_id: str, timeout: float = 60.0) -> None:
+    """Return once a chunk of the job has its intent to create a batch recorded."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        with Batchgraph.open(str(home / "batchgraph.db"), data_dir=home) as bg:
+            if any(c.status is ChunkStatus.SUBMITTING for c in bg.view(job_id).chunks):
+                return
+        time.sleep(0.05)
+    pytest.fail("the runner never started submitting")
 
 
 @pytest.mark.slow
 def test_runner_killed_at_random_moments_finishes_with_one_result_per_input(
     tmp_path: Path,
 ) -> None:
-    # Batches take ~1 s; every API call is slowed so kills land inside provider calls too.
-    home = sandbox_home(
-        tmp_path, time_scale=3600.0, processing_seconds=3600.0, latency=0.05, failure_rate=0.05
-    )
-    source = write_prompts(tmp_path / "in.jsonl", 400)
     rng = random.Random(7)
-    first = start_cli(home, "run", str(source), "-p", "sandbox-openai", "-m", "gpt-4o-mini",
-                      "--batch-size", "40", "--poll-max", "0.2")  # fmt: skip
-    time.sleep(rng.uniform(0.8, 1.5))
-    first.send_signal(signal.SIGKILL)
-    first.wait()
-    with Batchgraph.open(str(home / "batchgraph.db"), data_dir=home) as bg:
-        (job,) = bg.jobs()
-    states_seen: Counter[str] = Counter()
-
-    for _ in range(24):
-        runner = start_cli(home, "run", "--job", job.id, "--poll-max", "0.2")
-        time.sleep(rng.uniform(0.3, 2.0))
+    source = write_prompts(tmp_path / "in.jsonl", 400)
+    # Phase 1: answers are held back 1.5 s after the work is done. A runner is killed 2.2 s
+    # after it records its intent to create batches: its upload (1.5 s) is done, the create
+    # has reached the provider, its answer has not come back — the batch exists, its id is
+    # not saved. Each job is tried once; another job is made if the moment was missed.
+    home = sandbox_home(tmp_path, time_scale=3600.0, processing_seconds=3600.0,
+                        reply_latency=1.5, failure_rate=0.05)  # fmt: skip
+    jobs: list[str] = []
+    created_unsaved = 0
+    while not created_unsaved and len(jobs) < 5:
+        jobs.append(create_stored_job(home, source, batch_size=100))
+        runner = start_cli(home, "run", "--job", jobs[-1], "--poll-max", "0.2")
+        wait_for_intent(home, jobs[-1])
+        time.sleep(2.2)
         runner.send_signal(signal.SIGKILL)
         runner.wait()
+        created_unsaved += len(created_but_unsaved(home, jobs[-1]))
+    # Phase 2: twenty kills at random moments of polling, collecting and retrying.
+    sandbox_home(tmp_path, time_scale=3600.0, processing_seconds=3600.0, latency=0.02,
+                 failure_rate=0.05)  # fmt: skip
+    for _ in range(20):
+        job_id = rng.choice(jobs)
+        kill_after(home, rng.uniform(0.9, 2.5), "run", "--job", job_id, "--poll-max", "0.2")
+
+    assert created_unsaved > 0, "no kill landed between a batch's creation and its saving"
+    for job_id in jobs:
+        out = tmp_path / f"{job_id}.jsonl"
+        finished = cli(home, "run", "--job", job_id, "--poll-max", "0.2", "-o", str(out))
+        assert finished.returncode == 0, finished.stderr
+        records = [json.loads(line) for line in out.read_text().splitlines()]
+        assert [r["id"] for r in records] == [f"q{n}" for n in range(400)]
         with Batchgraph.open(str(home / "batchgraph.db"), data_dir=home) as bg:
-            states_seen.update(c.status.value for c in bg.view(job.id).chunks)
-
-    finished = cli(
-        home, "run", "--job", job.id, "--poll-max", "0.2", "-o", str(tmp_path / "out.jsonl")
-    )
-
-    assert finished.returncode == 0, finished.stderr
-    records = [json.loads(line) for line in (tmp_path / "out.jsonl").read_text().splitlines()]
-    assert [r["id"] for r in records] == [f"q{n}" for n in range(400)]
-    tags = tags_created(home)
-    assert len(tags) == len(set(tags)), Counter(tags).most_common(3)
-    with Batchgraph.open(str(home / "batchgraph.db"), data_dir=home) as bg:
-        view = bg.view(job.id)
+            view = bg.view(job_id)
         assert view.job.report is not None and view.job.report["accounted"] is True
-        assert sorted(tags) == sorted(
-            BatchTag(job.id, c.chunk, c.attempt).label() for c in view.chunks
+        mine = [tag for tag in tags_created(home) if tag.startswith(f"bg{job_id}c")]
+        assert len(mine) == len(set(mine)), Counter(mine).most_common(3)
+        assert sorted(mine) == sorted(
+            BatchTag(job_id, c.chunk, c.attempt).label() for c in view.chunks
         )
-    assert states_seen[ChunkStatus.SUBMITTED.value] > 0
 
 
 def test_two_processes_ticking_one_job_create_each_batch_once(tmp_path: Path) -> None:
     home = sandbox_home(tmp_path, time_scale=3600.0, processing_seconds=3600.0, latency=0.05)
     source = write_prompts(tmp_path / "in.jsonl", 120)
-    with Batchgraph.open(str(home / "batchgraph.db"), data_dir=home) as bg:
-        from batchgraph.jobs import create_job
-
-        job_id = create_job(
-            bg.deps, input=source, provider="sandbox-openai",
-            options=ReadOptions(model="gpt-4o-mini"), batch_size=20,
-        )  # fmt: skip
+    job_id = create_stored_job(home, source, batch_size=20)
 
     for _ in range(3):
         racers = [start_cli(home, "collect", job_id) for _ in range(2)]

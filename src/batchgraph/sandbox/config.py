@@ -40,7 +40,10 @@ class SandboxConfig:
     server_error_rate: float = 0.0
     """Fraction of API calls answered with a transient 5xx before doing anything."""
     latency: float = 0.0
-    """Real seconds added to every API call."""
+    """Real seconds added to every API call, before it is handled."""
+    reply_latency: float = 0.0
+    """Real seconds every answer is held back after the call was handled: a client that gives
+    up waiting (or dies) has still created what it asked for."""
     seed: str = ""
     """Changes which requests fail and their answers, keeping runs repeatable."""
     enforce_limits: bool = True

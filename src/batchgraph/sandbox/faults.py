@@ -14,7 +14,7 @@ from collections.abc import Mapping
 
 from starlette.datastructures import Headers
 from starlette.responses import Response
-from starlette.types import ASGIApp, Receive, Scope, Send
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from batchgraph.sandbox.context import ErrorKind, ProviderModule, SandboxContext
 from batchgraph.sandbox.fate import unit
@@ -45,6 +45,8 @@ class FaultMiddleware:
             await asyncio.sleep(config.latency)
         if response is None:
             response = self._fault(module)
+        if config.reply_latency > 0:
+            send = _held_back(send, config.reply_latency)
         if response is None:
             await self.app(scope, receive, send)
         else:
@@ -88,6 +90,17 @@ class FaultMiddleware:
                     "The server had an error while processing your request. Sorry about that!",
                 )
         return None
+
+
+def _held_back(send: Send, delay: float) -> Send:
+    """A `send` that waits `delay` seconds before the response starts."""
+
+    async def delayed(message: Message) -> None:
+        if message["type"] == "http.response.start":
+            await asyncio.sleep(delay)
+        await send(message)
+
+    return delayed
 
 
 def _rate_limited(module: ProviderModule, retry_after: float) -> Response:
