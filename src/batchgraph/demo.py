@@ -34,7 +34,7 @@ PROMPT = (
 )
 SYSTEM = "You label customer reviews for a support team."
 
-console = Console()
+console = Console(width=None if sys.stdout.isatty() else 110)
 
 
 def demo_sandbox_config() -> SandboxConfig:

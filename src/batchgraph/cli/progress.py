@@ -60,3 +60,4 @@ class JobProgress:
         tb: TracebackType | None,
     ) -> None:
         self.live.__exit__(exc_type, exc, tb)
+        console.line()
