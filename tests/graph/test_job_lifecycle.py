@@ -16,7 +16,7 @@ from batchgraph.sandbox.fate import Fates
 from batchgraph.sandbox.server import SandboxHandle
 from batchgraph.store.base import ChunkStatus, JobStatus
 
-from .conftest import MODELS, PROVIDERS, write_prompts
+from .conftest import MODELS, PROVIDERS, sandbox_factory, write_prompts
 
 NO_WAIT = Backoff(initial=0.0, cap=0.0)
 
@@ -168,3 +168,28 @@ def test_job_over_openai_caps_splits_retries_failures_and_accounts_for_every_req
     assert report is not None and report["accounted"] is True
     assert sum(report["counts"].values()) == total
     assert len(batchgraph_sandbox.creations("openai")) == len(view.chunks)
+
+
+@pytest.mark.postgres
+def test_job_runs_with_its_ledger_and_checkpoints_in_postgresql(
+    postgres_location: str, tmp_path: Path, batchgraph_sandbox: SandboxHandle
+) -> None:
+    batchgraph_sandbox.configure(fail_ids=r"^4$")
+    source = write_prompts(tmp_path / "in.jsonl", 30)
+    with Batchgraph.open(
+        postgres_location,
+        data_dir=tmp_path / "home",
+        provider_factory=sandbox_factory(batchgraph_sandbox),
+    ) as bg:
+        job_id = bg.submit(
+            source, provider="openai", options=ReadOptions(model="gpt-4o-mini"), batch_size=10
+        )
+        view = run_job(bg, job_id, NO_WAIT)
+        state = bg.graph.get_state({"configurable": {"thread_id": job_id}}).values
+
+    assert view.counts["succeeded"] == 30
+    assert [c.size for c in view.chunks] == [10, 10, 10, 1]
+    assert state["report"]["accounted"] is True
+    assert {ticket["batch_id"] for ticket in state["chunks"].values()} == {
+        c.batch_id for c in view.chunks
+    }

@@ -1,0 +1,61 @@
+"""Fixtures shared by every test folder: a PostgreSQL database when the server is installed.
+
+PostgreSQL runs on `BATCHGRAPH_TEST_POSTGRES_URL` when it is set; otherwise a scratch server is
+started for the test session (see `pg_server.py`), and the tests are skipped only when no
+PostgreSQL server binaries exist (CI sets `BATCHGRAPH_REQUIRE_POSTGRES=1`, turning that skip
+into a failure). Each test gets a fresh schema, so tests never see each other's rows.
+(The `batchgraph_sandbox` fixture comes from batchgraph's own pytest plugin.)
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+from urllib.parse import quote
+
+import pytest
+
+from tests.pg_server import ScratchPostgres, find_bindir
+
+URL_ENV = "BATCHGRAPH_TEST_POSTGRES_URL"
+REQUIRE_ENV = "BATCHGRAPH_REQUIRE_POSTGRES"
+"""Set by CI: a missing PostgreSQL fails the tests instead of skipping them."""
+
+
+@pytest.fixture(scope="session")
+def postgres_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A PostgreSQL database for this test session (one scratch server per session)."""
+    url = os.environ.get(URL_ENV)
+    if url:
+        yield url
+        return
+    bindir = find_bindir()
+    if bindir is None:
+        reason = (
+            f"no PostgreSQL server binaries (initdb, pg_ctl): install the `postgresql` package "
+            f"(scripts/ensure-postgres.sh) or set {URL_ENV} to a database these tests may use"
+        )
+        if os.environ.get(REQUIRE_ENV):
+            pytest.fail(reason)
+        pytest.skip(reason)
+    with ScratchPostgres(bindir) as server:
+        yield server.create_database("batchgraph_test")
+
+
+def _schema_url(url: str, schema: str) -> str:
+    joiner = "&" if "?" in url else "?"
+    return f"{url}{joiner}options={quote(f'-csearch_path={schema}')}"
+
+
+@pytest.fixture
+def postgres_location(postgres_url: str) -> Iterator[str]:
+    """A URL whose search_path is a fresh, empty schema, dropped after the test."""
+    import psycopg
+
+    schema = f"t_{uuid.uuid4().hex[:16]}"
+    with psycopg.connect(postgres_url, autocommit=True) as conn:
+        conn.execute(f"CREATE SCHEMA {schema}")
+    yield _schema_url(postgres_url, schema)
+    with psycopg.connect(postgres_url, autocommit=True) as conn:
+        conn.execute(f"DROP SCHEMA {schema} CASCADE")
