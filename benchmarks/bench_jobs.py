@@ -72,7 +72,7 @@ def run_case(provider: str, requests: int, work: Path) -> CaseResult:
         env = provider_env(provider, url, work / "unused")
         command = [sys.executable, "-m", f"benchmarks.baseline_{provider}", str(source)]
         command += [str(work / "baseline.jsonl"), str(POLL_MAX)]
-        baseline = measure(command, env, REPO)
+        baseline = measure(command, env, REPO, stdout=work / "baseline-stdout.txt")
     _count_lines(work / "baseline.jsonl", requests)
     shutil.rmtree(work / "sandbox-baseline")
     return CaseResult(provider, requests, size / 1e6, ours, baseline, phases)

@@ -1,9 +1,10 @@
 """Where a `batchgraph run` spent its time, read back from the store after the run.
 
-No timer inside batchgraph is needed: the job's `created_at` is stamped once its input is
-validated, and LangGraph saves a checkpoint (with its time) after every step of the graph, so
-the gap between two checkpoints is the time of the nodes that ran between them. The process's
-own start and end (measured by the parent) close the first and last gaps.
+No timer inside batchgraph is needed: the job's `created_at` is stamped when the input starts
+to be validated and stored (one pass, one transaction), and LangGraph saves a checkpoint (with
+its time) after every step of the graph, so the gap between two checkpoints is the time of the
+nodes that ran between them. The process's own start and end (measured by the parent) close the
+first and last gaps.
 """
 
 from __future__ import annotations
@@ -22,8 +23,8 @@ NODE_PHASES = {
     "report": "settle + report",
 }
 ORDER = (
-    "start-up + validate",
-    "store the ledger",
+    "start-up",
+    "validate + store the ledger",
     "plan",
     "upload (submit)",
     "check (provider finishes)",
@@ -48,8 +49,8 @@ def job_phases(db: Path, started: float, ended: float) -> dict[str, float]:
         if snap.created_at
     )
     spent: dict[str, float] = defaultdict(float)
-    spent["start-up + validate"] = job.created_at - started
-    spent["store the ledger"] = steps[0][0] - job.created_at
+    spent["start-up"] = job.created_at - started
+    spent["validate + store the ledger"] = steps[0][0] - job.created_at
     for (at, nodes), (after, _) in pairwise(steps):
         phase = NODE_PHASES.get(nodes[0], "pauses between polls") if nodes else None
         spent[phase or "pauses between polls"] += after - at

@@ -7,11 +7,13 @@ such a module; this file does not change.
 
     python -m benchmarks.run              # all benchmarks, rewrites docs/benchmarks.md
     python -m benchmarks.run sandbox      # only bench_sandbox.py (prints, rewrites nothing)
+    python -m benchmarks.run jobs --quick # smaller sizes where a benchmark offers them
 """
 
 from __future__ import annotations
 
 import importlib
+import inspect
 import os
 import platform
 import sys
@@ -94,20 +96,29 @@ def as_list(outcome: Any) -> list[BenchResult]:
     return list(outcome) if isinstance(outcome, list | tuple) else [outcome]
 
 
+def run_module(module: ModuleType, quick: bool) -> Any:
+    """`module.run()`, asked for its quick variant when it has one."""
+    if quick and "quick" in inspect.signature(module.run).parameters:
+        return module.run(quick=True)
+    return module.run()
+
+
 def main(argv: Sequence[str]) -> None:
+    quick = "--quick" in argv
+    names = [arg for arg in argv if not arg.startswith("--")]
     load = os.getloadavg()[0]
     sections = []
-    for module in discover(argv):
+    for module in discover(names):
         print(f"running {module.__name__} …", flush=True)
         start = time.perf_counter()
-        results = as_list(module.run())
+        results = as_list(run_module(module, quick))
         elapsed = time.perf_counter() - start
         for result in results:
             print(f"\n{result.title}")
             for metric, value in result.rows:
                 print(f"  {metric:<52} {value}")
         sections.append(section(module, results, elapsed))
-    if argv:
+    if argv:  # a selection or a quick run never replaces the full report
         return
     REPORT.parent.mkdir(parents=True, exist_ok=True)
     REPORT.write_text(
