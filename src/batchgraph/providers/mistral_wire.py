@@ -9,8 +9,14 @@ import json
 from collections.abc import Callable, Iterable
 from typing import IO
 
-from batchgraph.model import JSON, Kind, Outcome, ProviderError, Request, Result, Usage
+from batchgraph.model import JSON, Kind, Outcome, ProviderError, Request, Result
 from batchgraph.providers.base import WireItem
+from batchgraph.providers.chat_format import (
+    chat_messages,
+    json_schema_format,
+    parse_json_answer,
+    usage_of,
+)
 
 ENDPOINTS = {Kind.CHAT: "/v1/chat/completions", Kind.EMBEDDING: "/v1/embeddings"}
 TEMPERATURE_RANGE = (0.0, 1.5)
@@ -50,24 +56,14 @@ def request_body(request: Request) -> dict[str, JSON]:
     """The body Mistral's endpoint takes; the model is named once, on the job."""
     if request.kind is Kind.EMBEDDING:
         return {"input": request.input}
-    messages: list[dict[str, str]] = []
-    if request.system is not None:
-        messages.append({"role": "system", "content": request.system})
-    messages.extend(request.messages)
-    body: dict[str, JSON] = {"messages": messages}
+    body: dict[str, JSON] = {"messages": chat_messages(request)}
     if request.max_tokens is not None:
         body["max_tokens"] = request.max_tokens
     if request.temperature is not None:
         body["temperature"] = request.temperature
     if request.output_schema is not None:
-        body["response_format"] = {
-            "type": "json_schema",
-            "json_schema": {
-                "name": request.output_schema.name,
-                "schema": request.output_schema.schema,
-                "strict": True,
-            },
-        }
+        schema = request.output_schema
+        body["response_format"] = json_schema_format(schema, schema.name)
     return body
 
 
@@ -142,7 +138,7 @@ def parse_result_line(
         outcome=Outcome.SUCCEEDED,
         batch_id=batch_id,
         text=text,
-        parsed=_parse_json(text) if wants_json(custom_id) else None,
+        parsed=parse_json_answer(text) if wants_json(custom_id) else None,
         stop_reason=choice.get("finish_reason"),
         model=body.get("model"),
         usage=usage_of(body.get("usage")),
@@ -157,27 +153,6 @@ def text_of(content: JSON) -> str | None:
         chunk.get("text", "")
         for chunk in content
         if isinstance(chunk, dict) and chunk.get("type") == "text"
-    )
-
-
-def _parse_json(text: str | None) -> JSON:
-    """The structured answer; None when the text is not JSON (e.g. cut off by max_tokens)."""
-    if text is None:
-        return None
-    try:
-        return json.loads(text)
-    except ValueError:
-        return None
-
-
-def usage_of(usage: JSON) -> Usage:
-    if not isinstance(usage, dict):
-        return Usage()
-    details = usage.get("prompt_tokens_details") or {}
-    return Usage(
-        input_tokens=int(usage.get("prompt_tokens") or 0),
-        output_tokens=int(usage.get("completion_tokens") or 0),
-        cached_tokens=int(details.get("cached_tokens") or 0),
     )
 
 

@@ -10,10 +10,15 @@ import json
 import re
 import struct
 from collections.abc import Callable
-from typing import Any
 
-from batchgraph.model import JSON, Kind, Outcome, ProviderError, Request, Result, Usage
+from batchgraph.model import JSON, Kind, Outcome, ProviderError, Request, Result
 from batchgraph.providers.base import WireItem
+from batchgraph.providers.chat_format import (
+    chat_messages,
+    json_schema_format,
+    parse_json_answer,
+    usage_of,
+)
 
 ENDPOINTS = {Kind.CHAT: "/v1/chat/completions", Kind.EMBEDDING: "/v1/embeddings"}
 TEMPERATURE_RANGE = (0.0, 2.0)
@@ -50,24 +55,14 @@ def request_body(request: Request) -> dict[str, JSON]:
     """The body of one request for its endpoint, model included (OpenAI wants it per line)."""
     if request.kind is Kind.EMBEDDING:
         return {"model": request.model, "input": request.input}
-    messages: list[dict[str, str]] = []
-    if request.system is not None:
-        messages.append({"role": "system", "content": request.system})
-    messages.extend(request.messages)
-    body: dict[str, JSON] = {"model": request.model, "messages": messages}
+    body: dict[str, JSON] = {"model": request.model, "messages": chat_messages(request)}
     if request.max_tokens is not None:
         body["max_completion_tokens"] = request.max_tokens
     if request.temperature is not None:
         body["temperature"] = request.temperature
     if request.output_schema is not None:
-        body["response_format"] = {
-            "type": "json_schema",
-            "json_schema": {
-                "name": SCHEMA_NAME.sub("_", request.output_schema.name)[:64] or "answer",
-                "schema": request.output_schema.schema,
-                "strict": True,
-            },
-        }
+        name = SCHEMA_NAME.sub("_", request.output_schema.name)[:64] or "answer"
+        body["response_format"] = json_schema_format(request.output_schema, name)
     return body
 
 
@@ -171,7 +166,7 @@ def _chat(
         outcome=Outcome.SUCCEEDED,
         batch_id=batch_id,
         text=text,
-        parsed=_parse_json(text) if wants_json else None,
+        parsed=parse_json_answer(text) if wants_json else None,
         stop_reason=choice.get("finish_reason"),
         model=body.get("model"),
         usage=usage_of(body.get("usage")),
@@ -196,25 +191,3 @@ def _embedding(custom_id: str, batch_id: str, body: dict[str, JSON]) -> Result:
 def _from_base64(encoded: str) -> list[float]:
     raw = base64.b64decode(encoded)
     return list(struct.unpack(f"<{len(raw) // 4}f", raw))
-
-
-def _parse_json(text: Any) -> JSON:
-    """The structured answer; None when the text is not JSON (e.g. cut off by max_tokens)."""
-    if not isinstance(text, str):
-        return None
-    try:
-        return json.loads(text)
-    except ValueError:
-        return None
-
-
-def usage_of(usage: JSON) -> Usage:
-    """Chat and embedding usage; cached tokens come from `prompt_tokens_details`."""
-    if not isinstance(usage, dict):
-        return Usage()
-    details = usage.get("prompt_tokens_details") or {}
-    return Usage(
-        input_tokens=int(usage.get("prompt_tokens") or 0),
-        output_tokens=int(usage.get("completion_tokens") or 0),
-        cached_tokens=int(details.get("cached_tokens") or 0),
-    )
