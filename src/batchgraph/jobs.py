@@ -1,6 +1,7 @@
-"""Creating a job: validate every line, then write the job and its ledger in one transaction.
+"""Creating a job: validate every line while writing the job and its ledger in one transaction.
 
-Nothing is sent to a provider here; the first tick plans and submits.
+A bad line rolls the transaction back, so a refused input leaves nothing behind, and a good one
+is read once, not twice. Nothing is sent to a provider here; the first tick plans and submits.
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from batchgraph.errors import ConfigError
-from batchgraph.io import InputSummary, ReadOptions, read_requests, validate_input
+from batchgraph.io import InputSummary, ReadOptions, validate_input, validated_requests
 from batchgraph.providers import adapter_class
 from batchgraph.store.base import JobRecord
 
@@ -55,7 +56,9 @@ def create_job(
     """
     path = Path(input).resolve()
     options = options or ReadOptions()
-    summary = check_input(path, provider, options)
+    if not path.is_file():
+        raise ConfigError(f"input file {path} does not exist")
+    check = adapter_class(provider).check_request
     if max_attempts < 1:
         raise ConfigError("--max-attempts must be at least 1")
     if batch_size is not None and batch_size < 1:
@@ -71,9 +74,9 @@ def create_job(
             "max_attempts": max_attempts,
             "batch_size": batch_size,
         },
-        total=summary.count,
+        total=0,
         created_at=now,
         updated_at=now,
     )
-    deps.store.create_job(job, read_requests(path, options))
+    deps.store.create_job(job, validated_requests(path, options, check))
     return job.id

@@ -2,6 +2,7 @@
 and writers for results.
 
     validate_input(path, options, check)  read every line, raise InputError naming the bad ones
+    validated_requests(path, ...)         the same, yielding the requests as it goes
     read_requests(path, options)          stream the requests of a validated input
     write_results(rows, out_path, ...)    one record per input, in input order, all or nothing
 
@@ -17,6 +18,7 @@ from batchgraph.io.reading import (
     read_requests,
     resolve_format,
     validate_input,
+    validated_requests,
 )
 from batchgraph.io.records import RESULT_COLUMNS
 from batchgraph.io.template import PromptTemplate
@@ -35,5 +37,6 @@ __all__ = [
     "read_requests",
     "resolve_format",
     "validate_input",
+    "validated_requests",
     "write_results",
 ]
