@@ -15,11 +15,13 @@ from collections.abc import Iterable, Iterator, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from enum import StrEnum
-from typing import Any, Self
-
-from langgraph.checkpoint.base import BaseCheckpointSaver
+from typing import TYPE_CHECKING, Any, Self
 
 from batchgraph.model import JSON, Request, Result, Usage
+
+if TYPE_CHECKING:
+    # LangGraph takes a third of a second to import; `status` and `list` never need it.
+    from langgraph.checkpoint.base import BaseCheckpointSaver
 
 
 class JobStatus(StrEnum):
@@ -157,6 +159,10 @@ class Store(ABC):
     @abstractmethod
     def chunk_requests(self, job_id: str, chunk: int) -> Iterator[tuple[int, Request]]:
         """The rows in a chunk, in idx order, streamed."""
+
+    @abstractmethod
+    def chunk_indices(self, job_id: str, chunk: int) -> Iterator[int]:
+        """The idx of every row in a chunk, in order, streamed (no request is decoded)."""
 
     # -- results ----------------------------------------------------------------------------
     @abstractmethod

@@ -193,10 +193,14 @@ class SqlStore(Store):
                 f"INSERT INTO bg_chunks ({rows.CHUNK_COLUMNS}) VALUES ({_marks(13)})",
                 rows.chunk_to_row(chunk, len(indices)),
             )
+            # One statement per run of consecutive positions (a first round is one run).
             moved = tx.executemany(
                 "UPDATE bg_ledger SET status = ?, attempt = attempt + 1, chunk = ? "
-                "WHERE job_id = ? AND idx = ? AND status = ?",
-                ((_QUEUED, chunk.chunk, chunk.job_id, idx, _PENDING) for idx in indices),
+                "WHERE job_id = ? AND idx >= ? AND idx <= ? AND status = ?",
+                (
+                    (_QUEUED, chunk.chunk, chunk.job_id, first, last, _PENDING)
+                    for first, last in _runs(indices)
+                ),
             )
             if moved != len(indices):
                 raise ValueError(
@@ -230,6 +234,10 @@ class SqlStore(Store):
     def chunk_requests(self, job_id: str, chunk: int) -> Iterator[tuple[int, Request]]:
         for idx, text in self._stream("idx, request", "chunk = ?", (job_id, chunk)):
             yield idx, rows.request_from_text(text)
+
+    def chunk_indices(self, job_id: str, chunk: int) -> Iterator[int]:
+        for (idx,) in self._stream("idx", "chunk = ?", (job_id, chunk)):
+            yield idx
 
     # -- results ------------------------------------------------------------------------------
     def record_results(
@@ -355,6 +363,24 @@ class SqlStore(Store):
             self._require_job(tx, job_id)
             raise LookupError(f"job {job_id!r} has no chunk {chunk}")
         return rows.chunk_from_row(row)
+
+
+def _runs(indices: Iterable[int]) -> Iterator[tuple[int, int]]:
+    """(first, last) of each run of consecutive ascending integers, in the order given.
+
+    A repeated or descending position starts a new run, so every position is counted once
+    per time it appears.
+    """
+    first = last = None
+    for idx in indices:
+        if last is not None and idx == last + 1:
+            last = idx
+            continue
+        if first is not None and last is not None:
+            yield first, last
+        first = last = idx
+    if first is not None and last is not None:
+        yield first, last
 
 
 class _Counter:
