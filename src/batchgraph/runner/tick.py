@@ -31,11 +31,18 @@ def choose_input(graph: JobGraph, job_id: str) -> JobState | None:
     return JobState()
 
 
+CHUNKS_AT_ONCE = 2
+"""Chunks submitted or collected at the same time. Each holds up to one provider batch of
+requests in memory, so this bounds the memory of a tick whatever the job's size; two keep an
+upload going while the next chunk is being written, and more only contend for the GIL."""
+
+
 def tick_graph(graph: JobGraph, job_id: str) -> dict[str, Any]:
     """Advance the job's thread by one invocation; return the saved state after it.
 
     The caller holds the job's lock.
     """
     config = thread_config(job_id)
-    graph.invoke(choose_input(graph, job_id), config, durability="sync")
+    run_config: RunnableConfig = {**config, "max_concurrency": CHUNKS_AT_ONCE}
+    graph.invoke(choose_input(graph, job_id), run_config, durability="sync")
     return dict(graph.get_state(config).values)
