@@ -4,14 +4,19 @@ from __future__ import annotations
 
 from typing import Any
 
-from batchgraph.model import Usage
-from batchgraph.pricing import total_cost
-from batchgraph.store.base import JobRecord, Store
+from batchgraph.pricing import CostReport, total_cost
+from batchgraph.store.base import ChunkRecord, JobRecord, Store
 
 
 def priced_provider(provider: str) -> str:
     """The sandbox charges what the provider it stands in for would."""
     return provider.removeprefix("sandbox-")
+
+
+def chunk_cost(provider: str, chunks: list[ChunkRecord]) -> CostReport:
+    """What the collected batches cost so far, retries included: what was paid for."""
+    usages = [(priced_provider(provider), c.model or "unknown", c.usage) for c in chunks]
+    return total_cost(usages)
 
 
 def build_report(store: Store, job: JobRecord) -> dict[str, Any]:
@@ -21,11 +26,7 @@ def build_report(store: Store, job: JobRecord) -> dict[str, Any]:
     """
     counts = {status.value: n for status, n in store.counts(job.id).items()}
     chunks = store.list_chunks(job.id)
-    provider = priced_provider(job.provider)
-    usages: list[tuple[str, str, Usage]] = [
-        (provider, chunk.model or "unknown", chunk.usage) for chunk in chunks
-    ]
-    cost = total_cost(usages)
+    cost = chunk_cost(job.provider, chunks)
     models = [
         {
             "model": line.model,
