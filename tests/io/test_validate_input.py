@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from batchgraph.errors import ConfigError, InputError
-from batchgraph.io import ReadOptions, validate_input
+from batchgraph.io import ReadOptions, validate_input, validated_requests
 from batchgraph.model import Kind, Request
 
 
@@ -187,3 +187,29 @@ def test_unknown_extension_names_the_known_ones(tmp_path: Path) -> None:
     path = write_lines(tmp_path / "in.txt", '{"id": "a", "prompt": "hi"}')
     with pytest.raises(ConfigError, match=r"\.csv, \.json, \.jsonl"):
         validate_input(path, ReadOptions(model="m"))
+
+
+def test_validated_requests_stop_at_the_first_bad_line_and_name_every_bad_line_at_the_end(
+    tmp_path: Path,
+) -> None:
+    path = write_lines(
+        tmp_path / "in.jsonl",
+        '{"id": "a", "prompt": "one"}',
+        '{"id": "b", "prompt": ""}',
+        '{"id": "c", "prompt": "three"}',
+        '{"id": "a", "prompt": "four"}',
+    )
+    seen: list[str] = []
+    with pytest.raises(InputError) as caught:
+        for request in validated_requests(path, ReadOptions(model="gpt-4o-mini")):
+            seen.append(request.id)
+    assert seen == ["a"]
+    assert [p.line for p in caught.value.problems] == [2, 4]
+
+
+def test_validated_requests_of_a_good_file_are_its_requests_in_order(tmp_path: Path) -> None:
+    path = write_lines(
+        tmp_path / "in.jsonl", '{"id": "x", "prompt": "one"}', '{"id": "y", "prompt": "two"}'
+    )
+    requests = list(validated_requests(path, ReadOptions(model="gpt-4o-mini")))
+    assert [(r.id, r.line) for r in requests] == [("x", 1), ("y", 2)]
