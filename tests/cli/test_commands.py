@@ -1,0 +1,110 @@
+"""The commands as a user types them (in-process), on the embedded sandbox."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pyarrow.parquet as pq
+import pytest
+from typer.testing import CliRunner
+
+from batchgraph.api import Batchgraph
+from batchgraph.cli import app
+from batchgraph.sandbox.config import SandboxConfig
+from batchgraph.sandbox.context import SandboxContext
+from batchgraph.sandbox.storage import SandboxStore, read_creations
+
+runner = CliRunner()
+
+
+@pytest.fixture
+def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """BATCHGRAPH_HOME in a temporary folder, its embedded sandbox finishing batches at once."""
+    home = tmp_path / "home"
+    SandboxContext(SandboxStore(home / "sandbox"), SandboxConfig.instant()).save_config()
+    monkeypatch.setenv("BATCHGRAPH_HOME", str(home))
+    monkeypatch.delenv("BATCHGRAPH_DB", raising=False)
+    monkeypatch.setenv("COLUMNS", "200")
+    return home
+
+
+@pytest.fixture
+def reviews(tmp_path: Path) -> Path:
+    path = tmp_path / "reviews.csv"
+    path.write_text("review_id,stars,text\nA7,5,Great kettle\nB2,1,Broke in a week\nC9,3,Fine\n")
+    return path
+
+
+def test_dry_run_estimates_cost_and_sends_nothing(home: Path, reviews: Path) -> None:
+    result = runner.invoke(app, ["submit", str(reviews), "-p", "sandbox-openai", "-m", "gpt-4o",
+                                 "--prompt-template", "Rate: {text}", "--dry-run"])  # fmt: skip
+
+    assert result.exit_code == 0, result.output
+    assert "nothing was sent" in result.output
+    assert "gpt-4o" in result.output and "$" in result.output
+    assert read_creations(home / "sandbox") == []
+
+
+def test_max_cost_refuses_a_job_over_the_limit_before_sending(home: Path, reviews: Path) -> None:
+    result = runner.invoke(app, ["submit", str(reviews), "-p", "sandbox-openai", "-m", "gpt-4o",
+                                 "--prompt-template", "Rate: {text}", "--max-tokens", "100000",
+                                 "--max-cost", "0.01"])  # fmt: skip
+
+    assert result.exit_code == 2
+    assert "over --max-cost" in result.output
+    assert read_creations(home / "sandbox") == []
+
+
+def test_run_writes_parquet_results_keeping_the_input_columns(
+    home: Path, reviews: Path, tmp_path: Path
+) -> None:
+    out = tmp_path / "out.parquet"
+    result = runner.invoke(app, ["run", str(reviews), "-p", "sandbox-anthropic",
+                                 "-m", "claude-haiku-4-5", "--prompt-template", "Rate: {text}",
+                                 "--id-column", "review_id", "-o", str(out),
+                                 "--poll-max", "0.1"])  # fmt: skip
+
+    assert result.exit_code == 0, result.output
+    assert "every request accounted for" in result.output
+    table = pq.read_table(out).to_pylist()
+    assert [row["id"] for row in table] == ["A7", "B2", "C9"]
+    assert [row["stars"] for row in table] == ["5", "1", "3"]  # CSV values are text
+    assert {row["status"] for row in table} == {"succeeded"}
+
+
+def test_status_cost_and_list_show_a_finished_job(
+    home: Path, reviews: Path, tmp_path: Path
+) -> None:
+    ran = runner.invoke(app, ["run", str(reviews), "-p", "sandbox-mistral",
+                              "-m", "mistral-small-latest", "--prompt-template", "Rate: {text}",
+                              "--name", "stars", "--poll-max", "0.1"])  # fmt: skip
+    assert ran.exit_code == 0, ran.output
+
+    listed = runner.invoke(app, ["list"])
+    with Batchgraph.open() as bg:
+        (job,) = bg.jobs()
+    job_id = job.id
+    status = runner.invoke(app, ["status", job_id])
+    cost = runner.invoke(app, ["cost", job_id, "--json"])
+
+    assert job_id in listed.output and "stars" in listed.output and "done" in listed.output
+    assert "succeeded" in status.output and "SUCCESS" in status.output
+    report = json.loads(cost.output)
+    assert report["counts"]["succeeded"] == 3
+    assert report["batch_usd"] < report["sync_usd"]
+    assert report["saving_usd"] == pytest.approx(report["sync_usd"] - report["batch_usd"])
+
+
+def test_unknown_job_says_how_to_find_the_right_one(home: Path) -> None:
+    result = runner.invoke(app, ["status", "nope"])
+
+    assert result.exit_code == 2
+    assert "batchgraph list" in result.output
+
+
+def test_submit_without_a_provider_names_the_choices(home: Path, reviews: Path) -> None:
+    result = runner.invoke(app, ["submit", str(reviews), "-m", "gpt-4o-mini"])
+
+    assert result.exit_code == 2
+    assert "--provider" in result.output and "sandbox-openai" in result.output
