@@ -108,3 +108,22 @@ def test_submit_without_a_provider_names_the_choices(home: Path, reviews: Path) 
 
     assert result.exit_code == 2
     assert "--provider" in result.output and "sandbox-openai" in result.output
+
+
+def test_worker_serves_every_open_job_until_idle(home: Path, reviews: Path) -> None:
+    slow = SandboxConfig(time_scale=3600.0, processing_seconds=3600.0)  # a batch takes 1 s
+    SandboxContext(SandboxStore(home / "sandbox"), slow).save_config()
+    for provider, model in (
+        ("sandbox-openai", "gpt-4o-mini"),
+        ("sandbox-mistral", "mistral-small"),
+    ):
+        submitted = runner.invoke(app, ["submit", str(reviews), "-p", provider, "-m", model,
+                                        "--prompt-template", "Rate: {text}"])  # fmt: skip
+        assert submitted.exit_code == 0, submitted.output
+
+    served = runner.invoke(app, ["worker", "--interval", "0.05", "--until-idle"])
+
+    assert served.exit_code == 0, served.output
+    assert served.output.count("finished") == 2
+    with Batchgraph.open() as bg:
+        assert all(job.report is not None for job in bg.jobs())

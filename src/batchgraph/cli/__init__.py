@@ -27,6 +27,7 @@ def _register() -> None:
     app.command("cancel")(commands.cancel)
     app.command("list")(commands.list_jobs)
     app.command("cost")(commands.cost)
+    app.command("worker")(commands.worker)
     app.command("sandbox")(sandbox_cmd.sandbox)
 
 

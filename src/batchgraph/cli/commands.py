@@ -291,3 +291,31 @@ def cost(
             return
         console.print(cost_table(report))
         console.print(f"saved {usd(report['saving_usd'])} against synchronous calls")
+
+
+@friendly
+def worker(
+    interval: Annotated[float, typer.Option(help="Seconds between passes over the jobs.")] = 30.0,
+    until_idle: Annotated[
+        bool, typer.Option("--until-idle", help="Stop once every job is finished.")
+    ] = False,
+    db: DbOpt = None,
+) -> None:
+    """Serve every open job: check, collect and retry each one, again and again.
+
+    Run one (or several, on PostgreSQL) under a process manager instead of calling `collect`
+    from cron. Ctrl-C stops it; jobs are safe at any moment.
+    """
+    from batchgraph.runner.worker import WorkerPass, serve
+
+    def report(done: WorkerPass) -> None:
+        for job_id in done.finished:
+            console.print(f"[green]finished[/] {job_id}")
+        for job_id, error in done.failed.items():
+            console.print(f"[yellow]will retry[/] {job_id}: {error}", highlight=False)
+
+    with _open(db) as bg:
+        try:
+            serve(bg, interval, report, until_idle=until_idle)
+        except KeyboardInterrupt:
+            console.print("stopped; every job is safe")
