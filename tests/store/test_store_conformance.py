@@ -342,6 +342,10 @@ def test_record_results_commits_in_bounded_batches(store: Store) -> None:
 
     store.record_results("job1", 0, (ok(idx) for idx in range(10)))
     assert store.counts("job1")[LedgerStatus.SUCCEEDED] == 10
+    one = ok(0)[1].usage
+    assert store.get_chunk("job1", 0).usage == Usage(
+        10 * one.input_tokens, 10 * one.output_tokens, 10 * one.cached_tokens
+    ), "the tokens of the cut-short collection and of its replay are counted once each"
 
 
 def test_ledger_rows_carry_their_results_in_input_order(store: Store) -> None:

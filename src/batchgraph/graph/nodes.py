@@ -187,14 +187,13 @@ class JobNodes:
             stream: Iterator[Result] = _batch_failure(expected, status)
         else:
             stream = account_for(provider.results(chunk.batch_id), expected, chunk.batch_id)
-        usage = self.store.record_results(
+        self.store.record_results(
             job.id, chunk.chunk, ((ledger_index(r.custom_id), r) for r in stream)
         )
         saved = self.store.update_chunk(
             job.id,
             chunk.chunk,
             status=ChunkStatus.COLLECTED,
-            usage=usage,
             provider_status=status.raw_status,
             counts=_counts(status),
         )

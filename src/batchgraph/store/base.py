@@ -172,7 +172,8 @@ class Store(ABC):
         """Write each result to its ledger row (status = outcome), in bounded transactions.
 
         Only rows still QUEUED in this chunk are changed, so replaying a collection is harmless.
-        Returns the usage summed over the results written.
+        The usage of the rows written is added to the chunk's usage in the same transactions,
+        so a collection cut short and replayed counts every token once. Returns that usage.
         """
 
     @abstractmethod

@@ -275,6 +275,14 @@ class SqlStore(Store):
                 "WHERE job_id = ? AND idx = ? AND chunk = ? AND status = ?",
                 updates,
             )
+            # In the same transaction, so a collection cut short and replayed counts each
+            # request's tokens exactly once.
+            tx.execute(
+                "UPDATE bg_chunks SET input_tokens = input_tokens + ?, "
+                "output_tokens = output_tokens + ?, cached_tokens = cached_tokens + ? "
+                "WHERE job_id = ? AND chunk = ?",
+                (usage.input_tokens, usage.output_tokens, usage.cached_tokens, job_id, chunk),
+            )
         return usage
 
     def requeue(self, job_id: str, statuses: set[LedgerStatus], max_attempts: int) -> int:
