@@ -193,3 +193,22 @@ def test_job_runs_with_its_ledger_and_checkpoints_in_postgresql(
     assert {ticket["batch_id"] for ticket in state["chunks"].values()} == {
         c.batch_id for c in view.chunks
     }
+
+
+@pytest.mark.parametrize(("provider", "model"), [("openai", "text-embedding-3-small"),
+                                                 ("mistral", "mistral-embed")])  # fmt: skip
+def test_embedding_job_returns_one_vector_per_input(
+    provider: str, model: str, bg: Batchgraph, tmp_path: Path
+) -> None:
+    source = tmp_path / "texts.jsonl"
+    source.write_text(
+        "".join(json.dumps({"id": f"t{n}", "input": f"text {n}"}) + "\n" for n in range(5))
+    )
+
+    job_id = bg.submit(source, provider=provider, options=ReadOptions(model=model))
+    run_job(bg, job_id, NO_WAIT)
+
+    rows = list(bg.ledger(job_id))
+    vectors = [row.result.embedding for row in rows if row.result is not None]
+    assert len(vectors) == 5
+    assert all(vector and len(vector) == len(vectors[0]) for vector in vectors)
