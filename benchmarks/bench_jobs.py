@@ -23,6 +23,10 @@ from benchmarks.processes import BATCHGRAPH, Measured, measure, provider_env, sa
 
 REPO = Path(__file__).resolve().parent.parent
 POLL_MAX = 2.0
+MAX_RATIO = 1.5
+MAX_PEAK_MB = 300
+FLAT_MB = 10
+"""Growth in peak memory from 100,000 to 1,000,000 requests that still counts as flat (noise)."""
 MODELS = {
     "openai": "gpt-4o-mini",
     "anthropic": "claude-haiku-4-5",
@@ -106,7 +110,32 @@ def summary(results: list[CaseResult]) -> BenchResult:
     growth = _memory_growth(results)
     if growth is not None:
         table.rows.append(("openai peak RSS growth 100,000 → 1,000,000 (batchgraph)", growth))
+    table.rows.extend(targets(results))
     return table
+
+
+def targets(results: list[CaseResult]) -> list[tuple[str, str]]:
+    """The issue's targets at 1,000,000 requests, each marked met or missed."""
+    by_size = {c.requests: c for c in results if c.provider == "openai"}
+    big, small = by_size.get(1_000_000), by_size.get(100_000)
+    if big is None:
+        return []
+    ratio = big.ours.seconds / big.baseline.seconds
+    rows = [
+        (f"target: wall time ≤ {MAX_RATIO}× baseline at 1,000,000", _verdict(ratio <= MAX_RATIO)),
+        (
+            f"target: peak RSS < {MAX_PEAK_MB} MB at 1,000,000",
+            _verdict(big.ours.peak_mb < MAX_PEAK_MB),
+        ),
+    ]
+    if small is not None:
+        flat = big.ours.peak_mb - small.ours.peak_mb <= FLAT_MB
+        rows.append(("target: peak RSS flat from 100,000 to 1,000,000", _verdict(flat)))
+    return rows
+
+
+def _verdict(met: bool) -> str:
+    return "met" if met else "**missed**"
 
 
 def _rate(case: CaseResult) -> str:

@@ -70,8 +70,10 @@ def provider_env(provider: str, server_url: str, home: Path) -> dict[str, str]:
 
 @contextmanager
 def sandbox_server(data_dir: Path) -> Iterator[str]:
-    """`batchgraph sandbox` at instant processing on a free port; yields its URL."""
-    command = [BATCHGRAPH, "sandbox", "--port", "0", "--time-scale", "instant"]
+    """`batchgraph sandbox` on a free port, batches finishing as soon as they are created
+    (`SandboxConfig.instant()`: real-time clock, no processing time; an infinite time scale
+    would also age Anthropic's results past their 29-day archive at once); yields its URL."""
+    command = [BATCHGRAPH, "sandbox", "--port", "0", "--processing-seconds", "0"]
     command += ["--data-dir", str(data_dir)]
     server = subprocess.Popen(command, stdout=subprocess.PIPE, text=True)
     try:

@@ -26,6 +26,9 @@ from typing import Any, Protocol
 
 HERE = Path(__file__).resolve().parent
 REPORT = HERE.parent / "docs" / "benchmarks.md"
+NOTES = HERE / "notes.md"
+"""Hand-written findings (targets, profiles, fixes with their before/after numbers), appended to
+the report as they are: they record earlier runs, which a new run cannot reproduce."""
 
 
 class BenchResult(Protocol):
@@ -128,6 +131,7 @@ def main(argv: Sequence[str]) -> None:
         + table(("machine", ""), machine(load))
         + "\n\nReproduce all: `make bench`. One benchmark: `python -m benchmarks.<module>`.\n\n"
         + "\n".join(sections)
+        + (f"\n{NOTES.read_text()}" if NOTES.is_file() else "")
     )
     print(f"\nwrote {REPORT.relative_to(HERE.parent)}")
 
