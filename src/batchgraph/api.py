@@ -16,12 +16,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from batchgraph.graph.build import compile_graph
 from batchgraph.graph.deps import Deps, ProviderFactory
 from batchgraph.graph.nodes import JobNodes
 from batchgraph.io import ReadOptions, write_results
 from batchgraph.jobs import DEFAULT_MAX_ATTEMPTS, create_job, read_options_from
-from batchgraph.runner.tick import tick_graph
 from batchgraph.store import open_store
 from batchgraph.store.base import ChunkRecord, JobRecord, LedgerRow
 
@@ -77,6 +75,9 @@ class Batchgraph:
     @property
     def graph(self) -> Any:
         if self._graph is None:
+            # LangGraph is imported here, not at the top: reading jobs needs no graph.
+            from batchgraph.graph.build import compile_graph
+
             self._graph = compile_graph(self.deps)
         return self._graph
 
@@ -105,6 +106,8 @@ class Batchgraph:
 
     def tick(self, job_id: str) -> dict[str, Any]:
         """One step under the job's lock: submit what is unsent, check, collect, retry."""
+        from batchgraph.runner.tick import tick_graph
+
         self.store.get_job(job_id)
         with self.store.lock(job_id):
             return tick_graph(self.graph, job_id)

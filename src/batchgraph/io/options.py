@@ -10,8 +10,6 @@ from dataclasses import dataclass, replace
 from enum import StrEnum
 from pathlib import Path
 
-import jsonschema
-
 from batchgraph.errors import ConfigError
 from batchgraph.model import JSON, Kind, OutputSchema
 
@@ -123,6 +121,8 @@ def load_output_schema(path: Path) -> OutputSchema:
         ) from err
     if not isinstance(schema, dict):
         raise ConfigError(f"{path}: a JSON schema must be an object — wrap it in {{...}}")
+    import jsonschema  # a tenth of a second to import; only schema files need it
+
     try:
         jsonschema.Draft202012Validator.check_schema(schema)
     except jsonschema.SchemaError as err:
