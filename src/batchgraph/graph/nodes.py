@@ -181,7 +181,7 @@ class JobNodes:
         provider = self.deps.provider(job)
         status = provider.status(chunk.batch_id)
         expected = [
-            wire_id(idx, chunk.attempt) for idx, _ in self.store.chunk_requests(job.id, chunk.chunk)
+            wire_id(idx, chunk.attempt) for idx in self.store.chunk_indices(job.id, chunk.chunk)
         ]
         if status.state is BatchState.FAILED:
             stream: Iterator[Result] = _batch_failure(expected, status)
