@@ -16,6 +16,8 @@ from batchgraph.model import JSON
 
 PARQUET_ROW_GROUP = 10_000
 _JSON_TEXT_COLUMNS = ("parsed", "embedding")
+_ENCODER = json.JSONEncoder(ensure_ascii=False, default=str)
+"""Built once: `json.dumps` with options builds an encoder per call, once per record."""
 
 
 class Sink(Protocol):
@@ -25,7 +27,7 @@ class Sink(Protocol):
 
 
 def _json_text(value: JSON) -> str | None:
-    return None if value is None else json.dumps(value, ensure_ascii=False, default=str)
+    return None if value is None else _ENCODER.encode(value)
 
 
 class JsonlSink:
@@ -33,7 +35,7 @@ class JsonlSink:
         self._file: IO[str] = path.open("w", encoding="utf-8")
 
     def write(self, record: dict[str, JSON]) -> None:
-        self._file.write(json.dumps(record, ensure_ascii=False, default=str))
+        self._file.write(_ENCODER.encode(record))
         self._file.write("\n")
 
     def close(self) -> None:

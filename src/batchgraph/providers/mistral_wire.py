@@ -22,6 +22,9 @@ ENDPOINTS = {Kind.CHAT: "/v1/chat/completions", Kind.EMBEDDING: "/v1/embeddings"
 TEMPERATURE_RANGE = (0.0, 1.5)
 ROLES = ("system", "user", "assistant", "tool")
 
+_LINE_ENCODER = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"))
+"""Built once: `json.dumps` with options builds an encoder per call (twice per request)."""
+
 
 # -- requests ----------------------------------------------------------------------------
 
@@ -70,7 +73,7 @@ def request_body(request: Request) -> dict[str, JSON]:
 def jsonl_line(item: WireItem) -> bytes:
     """The item as one line of the batch input file, newline included."""
     line = {"custom_id": item.custom_id, "body": request_body(item.request)}
-    return json.dumps(line, ensure_ascii=False, separators=(",", ":")).encode() + b"\n"
+    return _LINE_ENCODER.encode(line).encode() + b"\n"
 
 
 def write_jsonl(items: Iterable[WireItem], out: IO[bytes]) -> None:

@@ -26,6 +26,9 @@ SCHEMA_NAME = re.compile(r"[^a-zA-Z0-9_-]")
 RETRYABLE_CODES = {"server_error", "rate_limit_exceeded", "batch_expired", "internal_error"}
 UNFINISHED = {"batch_expired": Outcome.EXPIRED, "batch_cancelled": Outcome.CANCELLED}
 
+_LINE_ENCODER = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"))
+"""Built once: `json.dumps` with options builds an encoder per call (twice per request)."""
+
 
 # -- requests ----------------------------------------------------------------------------
 
@@ -74,7 +77,7 @@ def input_line(item: WireItem) -> bytes:
         "url": endpoint(item.request),
         "body": request_body(item.request),
     }
-    return json.dumps(line, ensure_ascii=False, separators=(",", ":")).encode() + b"\n"
+    return _LINE_ENCODER.encode(line).encode() + b"\n"
 
 
 def asks_for_schema(line: bytes | str) -> str | None:
