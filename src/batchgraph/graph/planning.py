@@ -6,7 +6,7 @@ from array import array
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
-from batchgraph.model import Request
+from batchgraph.model import Kind, Request
 from batchgraph.providers.base import Caps, Provider, WireItem
 
 
@@ -27,7 +27,7 @@ class PlannedChunk:
 def plan_chunks(
     pending: Iterable[tuple[int, Request]], provider: Provider, batch_size: int | None = None
 ) -> list[PlannedChunk]:
-    """Group requests by model, closing a chunk when the next request would break a cap.
+    """Group requests by model and kind, closing a chunk when the next would break a cap.
 
     `batch_size` lowers the provider's request cap. Memory holds one integer per request
     (8 bytes), not the requests themselves.
@@ -35,15 +35,16 @@ def plan_chunks(
     caps = provider.caps
     if batch_size is not None:
         caps = Caps(min(caps.max_requests, batch_size), caps.max_bytes)
-    open_chunks: dict[str, PlannedChunk] = {}
+    open_chunks: dict[tuple[str, Kind], PlannedChunk] = {}
     closed: list[PlannedChunk] = []
     for idx, request in pending:
         size = provider.wire_size(WireItem(str(idx), request)) + 4  # room for a round suffix
-        chunk = open_chunks.get(request.model)
+        key = (request.model, request.kind)  # one model and one endpoint per batch
+        chunk = open_chunks.get(key)
         if chunk is None or not chunk.fits(size, caps):
             if chunk is not None:
                 closed.append(chunk)
-            chunk = open_chunks[request.model] = PlannedChunk(request.model)
+            chunk = open_chunks[key] = PlannedChunk(request.model)
         chunk.indices.append(idx)
         chunk.size_bytes += size
     closed.extend(open_chunks.values())

@@ -5,7 +5,29 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from batchgraph.model import JSON, OutputSchema, Request, Usage
+from batchgraph.model import JSON, Kind, OutputSchema, Request, Usage
+
+
+def basic_problem(
+    request: Request, provider: str, temperature_range: tuple[float, float], advice: str = ""
+) -> str | None:
+    """What any chat-completions provider refuses: a temperature out of range, max_tokens
+    below 1, an embedding without input, a chat without messages (with the fix)."""
+    low, high = temperature_range
+    if request.temperature is not None and not low <= request.temperature <= high:
+        return (
+            f"{provider} accepts temperature from {low} to {high}, not {request.temperature}; "
+            f"set a temperature in that range{advice}"
+        )
+    if request.max_tokens is not None and request.max_tokens < 1:
+        return f"{provider} needs max_tokens of at least 1; raise it or leave it out"
+    if request.kind is Kind.EMBEDDING:
+        return (
+            None if request.input else f"a {provider} embedding request needs a non-empty `input`"
+        )
+    if not request.messages:
+        return f"a {provider} chat request needs at least one message; add a user message"
+    return None
 
 
 def chat_messages(request: Request) -> list[dict[str, str]]:

@@ -12,6 +12,7 @@ from typing import IO
 from batchgraph.model import JSON, Kind, Outcome, ProviderError, Request, Result
 from batchgraph.providers.base import WireItem
 from batchgraph.providers.chat_format import (
+    basic_problem,
     chat_messages,
     json_schema_format,
     parse_json_answer,
@@ -31,18 +32,9 @@ _LINE_ENCODER = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"))
 
 def check_request(request: Request) -> str | None:
     """What Mistral would refuse in this request, with the fix (see `Provider.check_request`)."""
-    low, high = TEMPERATURE_RANGE
-    if request.temperature is not None and not low <= request.temperature <= high:
-        return (
-            f"Mistral accepts temperature from {low} to {high}, not {request.temperature}; "
-            "set a temperature in that range (0.0–0.7 is recommended)"
-        )
-    if request.max_tokens is not None and request.max_tokens < 1:
-        return "Mistral needs max_tokens of at least 1; raise it or leave it out"
-    if request.kind is Kind.EMBEDDING:
-        return None if request.input else "a Mistral embedding request needs a non-empty `input`"
-    if not request.messages:
-        return "a Mistral chat request needs at least one message; add a user message"
+    problem = basic_problem(request, "Mistral", TEMPERATURE_RANGE, " (0.0–0.7 is recommended)")
+    if problem is not None or request.kind is Kind.EMBEDDING:
+        return problem
     for message in request.messages:
         role = message.get("role")
         if role not in ROLES:

@@ -14,6 +14,7 @@ from collections.abc import Callable
 from batchgraph.model import JSON, Kind, Outcome, ProviderError, Request, Result
 from batchgraph.providers.base import WireItem
 from batchgraph.providers.chat_format import (
+    basic_problem,
     chat_messages,
     json_schema_format,
     parse_json_answer,
@@ -35,19 +36,7 @@ _LINE_ENCODER = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"))
 
 def check_request(request: Request) -> str | None:
     """What OpenAI would refuse in this request, with the fix (see `Provider.check_request`)."""
-    low, high = TEMPERATURE_RANGE
-    if request.temperature is not None and not low <= request.temperature <= high:
-        return (
-            f"OpenAI accepts temperature from {low} to {high}, not {request.temperature}; "
-            "set a temperature in that range"
-        )
-    if request.max_tokens is not None and request.max_tokens < 1:
-        return "OpenAI needs max_tokens of at least 1; raise it or leave it out"
-    if request.kind is Kind.EMBEDDING:
-        return None if request.input else "an OpenAI embedding request needs a non-empty `input`"
-    if not request.messages:
-        return "an OpenAI chat request needs at least one message; add a user message"
-    return None
+    return basic_problem(request, "OpenAI", TEMPERATURE_RANGE)
 
 
 def endpoint(request: Request) -> str:
