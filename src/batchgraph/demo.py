@@ -85,7 +85,7 @@ def main(workdir: Path = Path("demo-output")) -> None:
 
 def summarise(home: Path, jobs: dict[str, str], workdir: Path) -> None:
     table = Table(title="Every request accounted for", title_justify="left")
-    for column in ("provider", "requests", "succeeded", "failed", "batches", "rounds"):
+    for column in ("provider", "requests", "succeeded", "failed", "batches", "resent"):
         table.add_column(column, justify="left" if column == "provider" else "right")
     for column in ("batch cost", "sync cost", "saved"):
         table.add_column(column, justify="right")
@@ -99,7 +99,7 @@ def summarise(home: Path, jobs: dict[str, str], workdir: Path) -> None:
                 f"{counts.get('succeeded', 0):,}",
                 f"{sum(n for s, n in counts.items() if s != 'succeeded'):,}",
                 str(report.get("batches")),
-                str(report.get("rounds")),
+                f"{report.get('resent', 0):,}",
                 usd(report.get("batch_usd")),
                 usd(report.get("sync_usd")),
                 usd(report.get("saving_usd")),

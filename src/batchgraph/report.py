@@ -44,6 +44,7 @@ def build_report(store: Store, job: JobRecord) -> dict[str, Any]:
         "accounted": sum(counts.values()) == job.total,
         "batches": len(chunks),
         "rounds": max((c.attempt for c in chunks), default=0),
+        "resent": sum(c.size for c in chunks if c.attempt > 1),
         "models": models,
         "batch_usd": cost.batch_usd,
         "sync_usd": cost.sync_usd,
