@@ -31,10 +31,11 @@ def choose_input(graph: JobGraph, job_id: str) -> JobState | None:
     return JobState()
 
 
-CHUNKS_AT_ONCE = 2
+CHUNKS_AT_ONCE = 1
 """Chunks submitted or collected at the same time. Each holds up to one provider batch of
-requests in memory, so this bounds the memory of a tick whatever the job's size; two keep an
-upload going while the next chunk is being written, and more only contend for the GIL."""
+requests in memory (about 60 MB for 50,000 short requests), so this bounds a tick's memory
+whatever the job's size. Nodes are CPU-bound Python sharing one GIL: a second chunk at once
+measured no faster at 1,000,000 requests and peaked 45 MB higher."""
 
 
 def tick_graph(graph: JobGraph, job_id: str) -> dict[str, Any]:
