@@ -12,15 +12,38 @@ app = typer.Typer(
 )
 
 
+SUBMIT_EXAMPLES = """[bold]Examples[/]
+
+  batchgraph submit prompts.jsonl -p openai -m gpt-4o-mini
+
+  batchgraph submit reviews.csv -p anthropic -m claude-haiku-4-5 --id-column review_id
+  --prompt-template "Classify: {text}" --json-schema labels.schema.json
+
+  batchgraph submit prompts.jsonl -p sandbox-openai -m gpt-4o-mini   [dim](offline, no key)[/]
+
+Then: [bold]batchgraph status JOB[/], [bold]batchgraph collect JOB[/], \
+[bold]batchgraph results JOB -o out.csv[/]"""
+
+RUN_EXAMPLES = """[bold]Examples[/]
+
+  batchgraph run prompts.jsonl -p mistral -m mistral-small-latest -o answers.jsonl
+
+  batchgraph run --job JOB -o answers.parquet   [dim](resume after Ctrl-C or a crash)[/]"""
+
+
 def _register() -> None:
     from batchgraph.cli import commands, sandbox_cmd
 
-    app.command("submit", help="Validate FILE, submit it as batches, print the job id and return.")(
-        commands.job_command(wait=False)
-    )
-    app.command("run", help="Submit FILE (or resume --job) and wait until every request is done.")(
-        commands.job_command(wait=True)
-    )
+    app.command(
+        "submit",
+        help="Validate FILE, submit it as batches, print the job id and return.",
+        epilog=SUBMIT_EXAMPLES,
+    )(commands.job_command(wait=False))
+    app.command(
+        "run",
+        help="Submit FILE (or resume --job) and wait until every request is done.",
+        epilog=RUN_EXAMPLES,
+    )(commands.job_command(wait=True))
     app.command("status")(commands.status)
     app.command("collect")(commands.collect)
     app.command("results")(commands.results)
