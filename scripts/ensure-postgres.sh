@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Make sure the PostgreSQL server binaries are installed, so that the store tests run on a real
-# server: they start their own scratch server (tests/store/pg_server.py) and only skip when
+# server: they start their own scratch server (tests/pg_server.py) and only skip when
 # initdb cannot be found. Installs Debian's `postgresql` package when it is missing (as root).
 set -euo pipefail
 
