@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Generator, Iterator, Sequence
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any, ClassVar, TypeVar
 
 import anthropic
@@ -24,6 +24,7 @@ from batchgraph.errors import ProviderCallError
 from batchgraph.model import Request, Result
 from batchgraph.providers import anthropic_wire as wire
 from batchgraph.providers.base import (
+    CLOCK_SLACK,
     BatchState,
     BatchStatus,
     BatchTag,
@@ -31,6 +32,7 @@ from batchgraph.providers.base import (
     LookupHints,
     Provider,
     WireItem,
+    aware,
 )
 from batchgraph.providers.settings import ProviderSettings
 
@@ -45,9 +47,6 @@ CREATE_TIMEOUT = timedelta(minutes=10)
 CREATE_WINDOW = timedelta(minutes=30)
 """A running batch created later than this after `find_batch`'s `created_after` is not ours:
 room for a whole create call, and for callers that move `created_after` back for safety."""
-
-CLOCK_SLACK = timedelta(minutes=5)
-"""Allowance for our clock and Anthropic's disagreeing."""
 
 TAG_ROOM = 64
 """Bytes reserved per item for the tag prefix, which `wire_size` cannot know (ids are ≤64)."""
@@ -112,8 +111,8 @@ class AnthropicProvider(Provider):
         again could pay twice); once they end their custom ids settle it.
         """
         hints = hints or LookupHints()
-        since = _aware(created_after) - CLOCK_SLACK
-        until = _aware(created_after) + CREATE_WINDOW + CLOCK_SLACK
+        since = aware(created_after) - CLOCK_SLACK
+        until = aware(created_after) + CREATE_WINDOW + CLOCK_SLACK
         running: list[MessageBatch] = []
         for batch in self._list_since(since):
             if batch.id in hints.known_ids:
@@ -121,7 +120,7 @@ class AnthropicProvider(Provider):
             if batch.processing_status == "ended":
                 if self._carries_tag(batch, tag):
                     return batch.id
-            elif _aware(batch.created_at) <= until and _holds(batch, hints.size):
+            elif aware(batch.created_at) <= until and _holds(batch, hints.size):
                 running.append(batch)
         if len(running) > 1:
             ids = ", ".join(b.id for b in running)
@@ -167,7 +166,7 @@ class AnthropicProvider(Provider):
         )
         while True:
             for batch in page.data:
-                if _aware(batch.created_at) < since:
+                if aware(batch.created_at) < since:
                     return
                 yield batch
             if not page.has_next_page():
@@ -276,8 +275,3 @@ def describe(err: anthropic.AnthropicError) -> str:
     if isinstance(err, anthropic.APIConnectionError):
         return f"could not reach Anthropic ({err}); check the network and base URL"
     return str(err)
-
-
-def _aware(moment: datetime) -> datetime:
-    """Naive datetimes are taken as UTC, so they compare with Anthropic's timestamps."""
-    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)

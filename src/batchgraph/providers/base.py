@@ -11,7 +11,7 @@ import re
 from abc import ABC, abstractmethod
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 from typing import ClassVar
 
@@ -55,6 +55,15 @@ class WireItem:
 
     custom_id: str
     request: Request
+
+
+CLOCK_SLACK = timedelta(minutes=5)
+"""How far our clock and a provider's may disagree when a tag lookup compares creation times."""
+
+
+def aware(moment: datetime) -> datetime:
+    """Naive datetimes are taken as UTC, so they compare with providers' timestamps."""
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
 
 
 @dataclass(frozen=True, slots=True)

@@ -15,7 +15,7 @@ from __future__ import annotations
 import json
 import tempfile
 from collections.abc import Callable, Iterator, Sequence
-from datetime import UTC, datetime, timedelta
+from datetime import datetime
 from typing import Any, ClassVar, TypeVar, cast
 
 import httpx2
@@ -28,6 +28,7 @@ from batchgraph.errors import ProviderCallError
 from batchgraph.model import Kind, Outcome, Request, Result
 from batchgraph.providers import mistral_wire as wire
 from batchgraph.providers.base import (
+    CLOCK_SLACK,
     BatchState,
     BatchStatus,
     BatchTag,
@@ -35,6 +36,7 @@ from batchgraph.providers.base import (
     LookupHints,
     Provider,
     WireItem,
+    aware,
 )
 from batchgraph.providers.settings import ProviderSettings
 
@@ -59,9 +61,6 @@ READ_RETRIES = RetryConfig(
 NO_RETRY = RetryConfig("none", BackoffStrategy(0, 0, 1, 0), retry_connection_errors=False)
 """For uploads and creates: the upload streams from a file that a retry would find consumed,
 and a repeated create after a timeout could start a second, paid job."""
-
-CLOCK_SLACK = timedelta(minutes=5)
-"""Allowance for our clock and Mistral's disagreeing; the tag check stays exact."""
 
 LIST_PAGE_SIZE = 100
 
@@ -147,7 +146,7 @@ class MistralProvider(Provider):
     ) -> str | None:
         """The newest job carrying `tag` in its metadata, created since `created_after`."""
         label = tag.label()
-        since = _aware(created_after) - CLOCK_SLACK
+        since = aware(created_after) - CLOCK_SLACK
         page = 0
         while True:
             listing = self._call(
@@ -307,8 +306,3 @@ def _one_model_and_kind(items: Sequence[WireItem]) -> tuple[str, Kind]:
                 "plan chunks per model and kind",
             )
     return first.model, first.kind
-
-
-def _aware(moment: datetime) -> datetime:
-    """Naive datetimes are taken as UTC, so they compare with Mistral's Unix timestamps."""
-    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import tempfile
 from collections.abc import Callable, Iterator, Sequence
-from datetime import UTC, datetime, timedelta
+from datetime import datetime
 from typing import ClassVar, TypeVar
 
 import openai
@@ -23,6 +23,7 @@ from batchgraph.errors import ProviderCallError
 from batchgraph.model import Request, Result
 from batchgraph.providers import openai_wire as wire
 from batchgraph.providers.base import (
+    CLOCK_SLACK,
     BatchState,
     BatchStatus,
     BatchTag,
@@ -30,6 +31,7 @@ from batchgraph.providers.base import (
     LookupHints,
     Provider,
     WireItem,
+    aware,
 )
 from batchgraph.providers.settings import ProviderSettings
 
@@ -40,9 +42,6 @@ READ_RETRIES = 4
 
 CREATE_TIMEOUT = 600.0
 """Seconds one create call may take."""
-
-CLOCK_SLACK = timedelta(minutes=5)
-"""Allowance for our clock and OpenAI's disagreeing when looking a tag up."""
 
 TAG_KEY = "batchgraph_tag"
 SCHEMA_KEY = "batchgraph_schema"
@@ -131,7 +130,7 @@ class OpenAIProvider(Provider):
         self, tag: BatchTag, created_after: datetime, hints: LookupHints | None = None
     ) -> str | None:
         """The newest batch tagged `tag` created since `created_after` (lists newest first)."""
-        since = (_aware(created_after) - CLOCK_SLACK).timestamp()
+        since = (aware(created_after) - CLOCK_SLACK).timestamp()
         label = tag.label()
         pages = self._call("list batches", None, lambda: self._client.batches.list(limit=100))
         while True:
@@ -236,7 +235,3 @@ def describe(err: openai.OpenAIError) -> str:
     if isinstance(err, openai.APIConnectionError):
         return f"could not reach OpenAI ({err}); check the network and base URL"
     return str(err)
-
-
-def _aware(moment: datetime) -> datetime:
-    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
