@@ -358,7 +358,8 @@ def test_batch_progress_follows_the_clock_across_restarts(tmp_path: Path) -> Non
         batch = create(client, [chat_line("a")])
     with run_sandbox(tmp_path, SandboxConfig()) as second:
         client = OpenAI(api_key="k", base_url=second.base_url("openai"))
-        second.ctx.now = FakeClock(batch.created_at + 1.0)
+        # created_at is whole seconds, so the real creation may be up to 1 s later than it says.
+        second.ctx.now = FakeClock(batch.created_at + 2.0)
         assert client.batches.retrieve(batch.id).status == "completed"
 
 
