@@ -4,9 +4,9 @@ A backend supplies a `Dialect` (type names, row locking), and two ways to run st
 short read and one write transaction (`Tx`). Everything else — the ledger queries, the bounded
 result transactions, the replay guard — lives here, so the backends cannot drift apart.
 
-Streams (`pending_requests`, `chunk_requests`, `ledger`) read in pages by idx, each page in
-its own short read: memory stays flat, no transaction is held open between pages, and callers
-may write to the same rows while iterating (the planner moves pending rows into chunks).
+Streams (`pending_requests`, `pending_stored`, `chunk_requests`, `ledger`) read in pages by idx,
+each page in its own short read: memory stays flat, no transaction is held open between pages,
+and callers may write to the same rows while iterating (the planner moves pending rows into chunks).
 """
 
 from __future__ import annotations
@@ -179,6 +179,9 @@ class SqlStore(Store):
     def pending_requests(self, job_id: str) -> Iterator[tuple[int, Request]]:
         for idx, text in self._stream("idx, request", "status = ?", (job_id, _PENDING)):
             yield idx, rows.request_from_text(text)
+
+    def pending_stored(self, job_id: str) -> Iterator[tuple[int, str]]:
+        yield from self._stream("idx, request", "status = ?", (job_id, _PENDING))
 
     def add_chunk(self, chunk: ChunkRecord, indices: Sequence[int]) -> None:
         where = f"chunk {chunk.chunk} of job {chunk.job_id!r}"
