@@ -104,6 +104,26 @@ class LedgerRow:
     chunk: int | None
     result: Result | None
 
+    @property
+    def request_id(self) -> str:
+        return self.request.id
+
+    @property
+    def request_model(self) -> str:
+        return self.request.model
+
+
+@dataclass(slots=True)
+class ResultRow:
+    """A ledger row as the results file needs it: the request's id and model, not the request."""
+
+    idx: int
+    request_id: str
+    request_model: str
+    status: LedgerStatus
+    attempt: int
+    result: Result | None
+
 
 class Store(ABC):
     """Durable state of all jobs. Methods are synchronous; each commits before returning."""
@@ -216,6 +236,13 @@ class Store(ABC):
         """Every row with its latest result, in input order, streamed."""
 
     # -- coordination -----------------------------------------------------------------------
+    def result_rows(self, job_id: str) -> Iterator[ResultRow]:
+        """`ledger` without building each request: what the results file needs, streamed."""
+        for row in self.ledger(job_id):
+            yield ResultRow(
+                row.idx, row.request.id, row.request.model, row.status, row.attempt, row.result
+            )
+
     @abstractmethod
     def lock(self, job_id: str) -> AbstractContextManager[None]:
         """Hold the job's lock for the block; raise `JobBusy` at once if another holder has it."""

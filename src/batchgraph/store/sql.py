@@ -28,6 +28,7 @@ from batchgraph.store.base import (
     JobStatus,
     LedgerRow,
     LedgerStatus,
+    ResultRow,
     Store,
 )
 from batchgraph.store.migrations import MIGRATIONS_TABLE, apply_migrations
@@ -340,6 +341,10 @@ class SqlStore(Store):
     def ledger(self, job_id: str) -> Iterator[LedgerRow]:
         for row in self._stream(rows.LEDGER_COLUMNS, None, (job_id,)):
             yield rows.ledger_from_row(row)
+
+    def result_rows(self, job_id: str) -> Iterator[ResultRow]:
+        for row in self._stream(rows.LEDGER_COLUMNS, None, (job_id,)):
+            yield rows.result_row_from_row(row)
 
     # -- helpers ------------------------------------------------------------------------------
     def _stream(
