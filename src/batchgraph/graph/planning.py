@@ -2,17 +2,17 @@
 
 from __future__ import annotations
 
-import json
 from array import array
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 
 from batchgraph.model import Kind, Request
 from batchgraph.providers.base import Caps, Provider, WireItem
+from batchgraph.store.rows import request_from_text, request_head
 
 SUFFIX_ROOM = 4
 """Bytes kept for a round suffix on the custom_id (`17` becomes `17_2`)."""
-_KINDS = {kind.value: kind for kind in Kind}
+_KINDS: dict[object, Kind] = {kind.value: kind for kind in Kind}
 
 
 @dataclass(slots=True)
@@ -59,12 +59,14 @@ def _sized_stored(
     pending: Iterable[tuple[int, str]], provider: Provider
 ) -> Iterator[tuple[int, str, Kind, int]]:
     for idx, text in pending:
-        data = json.loads(text)
         stored = len(text) if text.isascii() else len(text.encode())
         size = provider.wire_size_bound(stored, len(str(idx)) + SUFFIX_ROOM)
         if size is None:
-            size = _measured(provider, idx, Request.from_json(data))
-        yield idx, data["model"], _KINDS[data.get("kind", "chat")], size
+            request = request_from_text(text)
+            yield idx, request.model, request.kind, _measured(provider, idx, request)
+        else:
+            _, model, kind = request_head(text)
+            yield idx, model, _KINDS.get(kind) or Kind(kind), size
 
 
 def _measured(provider: Provider, idx: int, request: Request) -> int:

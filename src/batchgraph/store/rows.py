@@ -270,6 +270,14 @@ def request_id_and_model(text: str) -> tuple[str, str]:
     """A stored request's id and model, read from the front of its text without decoding the
     rest: `request_to_text` writes `{"id":…,"line":…,"model":…` first. Any other text is
     decoded whole."""
+    request_id, model, _ = request_head(text)
+    return request_id, model
+
+
+def request_head(text: str) -> tuple[str, str, str]:
+    """A stored request's id, model and kind, read from the front of its text:
+    `request_to_text` writes `{"id":…,"line":…,"model":…` first, then `"kind":…` unless it is
+    a chat request. Any other text is decoded whole."""
     scan = _DECODER.raw_decode
     if text.startswith('{"id":'):
         try:
@@ -277,13 +285,14 @@ def request_id_and_model(text: str) -> tuple[str, str]:
             if text.startswith(',"line":', end):
                 _, end = scan(text, end + 8)
                 if text.startswith(',"model":', end):
-                    model, _ = scan(text, end + 9)
+                    model, end = scan(text, end + 9)
+                    kind = scan(text, end + 8)[0] if text.startswith(',"kind":', end) else "chat"
                     if isinstance(request_id, str) and isinstance(model, str):
-                        return request_id, model
+                        return request_id, model, kind
         except ValueError:
             pass
     data = json.loads(text)
-    return data["id"], data["model"]
+    return data["id"], data["model"], data.get("kind", "chat")
 
 
 def result_row_from_row(row: Row) -> ResultRow:
