@@ -21,6 +21,9 @@ class Kind(StrEnum):
     EMBEDDING = "embedding"
 
 
+_KINDS: dict[JSON, Kind] = {kind.value: kind for kind in Kind}
+
+
 @dataclass(frozen=True, slots=True)
 class OutputSchema:
     """A JSON schema the answer must follow (structured output)."""
@@ -68,18 +71,21 @@ class Request:
 
     @classmethod
     def from_json(cls, data: dict[str, JSON]) -> Request:
-        schema = data.get("output_schema")
+        get = data.get
+        schema = get("output_schema")
+        kind = get("kind", "chat")
+        # Positional, in field order, with the kind looked up: read once per stored request.
         return cls(
-            id=data["id"],
-            line=data["line"],
-            model=data["model"],
-            kind=Kind(data.get("kind", Kind.CHAT.value)),
-            messages=tuple(data.get("messages", ())),
-            system=data.get("system"),
-            input=data.get("input"),
-            max_tokens=data.get("max_tokens"),
-            temperature=data.get("temperature"),
-            output_schema=OutputSchema(schema["name"], schema["schema"]) if schema else None,
+            data["id"],
+            data["line"],
+            data["model"],
+            _KINDS.get(kind) or Kind(kind),
+            tuple(get("messages", ())),
+            get("system"),
+            get("input"),
+            get("max_tokens"),
+            get("temperature"),
+            OutputSchema(schema["name"], schema["schema"]) if schema else None,
         )
 
 

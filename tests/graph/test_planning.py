@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
-from batchgraph.graph.planning import plan_chunks
-from batchgraph.model import Kind, Request
-from batchgraph.providers.base import Caps
+import json
+
+from batchgraph.graph.planning import plan_chunks, plan_stored
+from batchgraph.model import Kind, OutputSchema, Request
+from batchgraph.providers.base import Caps, WireItem
 from batchgraph.providers.openai import OpenAIProvider
 from batchgraph.providers.settings import ProviderSettings
 
@@ -55,3 +57,83 @@ def test_batch_size_lowers_the_provider_cap() -> None:
     chunks = plan_chunks([chat(n) for n in range(5)], provider, batch_size=2)
 
     assert [len(c.indices) for c in chunks] == [2, 2, 1]
+
+
+def _stored(request: Request) -> str:
+    return json.dumps(request.to_json(), separators=(",", ":"), ensure_ascii=False)
+
+
+def _awkward_requests() -> list[Request]:
+    """Requests whose wire lines grow the most over their stored JSON."""
+    schema = OutputSchema("", {"type": "object", "properties": {"é": {"type": "string"}}})
+    return [
+        Request(
+            "a",
+            1,
+            "gpt-4o-mini",
+            system="sÿstem ✓",
+            max_tokens=10**9,
+            temperature=0.1,
+            output_schema=schema,
+        ),
+        Request("b", 2, "m", system="", output_schema=OutputSchema("ñame ✓" * 20, {})),
+        Request("", 3, "gpt-4o-mini", messages=({"role": "user", "content": "ü" * 500},)),
+        Request("e", 4, "text-embedding-3-small", kind=Kind.EMBEDDING, input="x"),
+        Request("f", 5, "text-embedding-3-small", kind=Kind.EMBEDDING),
+        Request("g", 6, "", messages=()),
+    ]
+
+
+def test_openai_size_bound_covers_every_real_line() -> None:
+    provider = OpenAIProvider(ProviderSettings("openai", "key"))
+    for request in _awkward_requests():
+        for custom_id in ("0", "123456789_12", "x" * 64):
+            real = provider.wire_size(WireItem(custom_id, request))
+            stored = len(_stored(request).encode())
+            assert real <= provider.wire_size_bound(stored, len(custom_id))
+
+
+def test_planning_stored_requests_never_breaks_the_real_byte_cap() -> None:
+    provider = SmallOpenAI(ProviderSettings("openai", "key"))
+    requests = [(n, r) for n, r in enumerate(_awkward_requests() * 5)]
+    requests += [chat(n, text="y" * (n * 37 % 3000)) for n in range(30, 60)]
+    stored = [(n, _stored(r)) for n, r in requests]
+    by_idx = dict(requests)
+
+    chunks = plan_stored(stored, provider)
+
+    assert sorted(i for c in chunks for i in c.indices) == sorted(by_idx)
+    for chunk in chunks:
+        assert len(chunk.indices) <= provider.caps.max_requests
+        assert len({(by_idx[i].model, by_idx[i].kind) for i in chunk.indices}) == 1
+        # Sent in a later round, every custom_id carries a suffix.
+        real = sum(provider.wire_size(WireItem(f"{i}_99", by_idx[i])) for i in chunk.indices)
+        assert real <= chunk.size_bytes <= provider.caps.max_bytes
+
+
+def test_planning_stored_requests_matches_planning_requests() -> None:
+    small = SmallOpenAI(ProviderSettings("openai", "key"))
+    requests = [chat(0), chat(1, model="gpt-4o"), chat(2), chat(3), chat(4), chat(5)]
+    stored = [(n, _stored(r)) for n, r in requests]
+
+    planned = plan_stored(stored, small)
+
+    assert [list(c.indices) for c in planned] == [
+        list(c.indices) for c in plan_chunks(requests, small)
+    ]
+
+
+class UnboundedOpenAI(SmallOpenAI):
+    def wire_size_bound(self, stored_bytes: int, custom_id_bytes: int) -> None:
+        return None
+
+
+def test_planning_stored_requests_measures_when_the_provider_gives_no_bound() -> None:
+    provider = UnboundedOpenAI(ProviderSettings("openai", "key"))
+    requests = [chat(n, text="x" * 4_000) for n in range(3)]
+
+    planned = plan_stored([(n, _stored(r)) for n, r in requests], provider)
+
+    assert [c.size_bytes for c in planned] == [
+        c.size_bytes for c in plan_chunks(requests, provider)
+    ]

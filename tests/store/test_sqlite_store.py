@@ -83,3 +83,28 @@ def test_threads_can_share_one_store(tmp_path: Path) -> None:
             thread.join()
         assert errors == []
         assert store.counts("job1")[LedgerStatus.QUEUED] == 400
+
+
+def test_request_id_and_model_read_any_stored_text() -> None:
+    from batchgraph.store.rows import request_id_and_model, request_to_text
+
+    request = Request(id='a"\\,"line":1', line=3, model='ü,"model":', system="s")
+    assert request_id_and_model(request_to_text(request)) == (request.id, request.model)
+    # Text written some other way is decoded whole.
+    assert request_id_and_model('{"model":"m","line":1,"id":"i"}') == ("i", "m")
+    assert request_id_and_model('{"id":"i", "line":1, "model":"m"}') == ("i", "m")
+
+
+def test_request_head_reads_the_kind_too() -> None:
+    from batchgraph.model import Kind
+    from batchgraph.store.rows import request_head, request_to_text
+
+    embed = Request(id="e", line=1, model="m", kind=Kind.EMBEDDING, input="x")
+    chat = Request(id="c", line=2, model="m", max_tokens=3)
+    assert request_head(request_to_text(embed)) == ("e", "m", "embedding")
+    assert request_head(request_to_text(chat)) == ("c", "m", "chat")
+    assert request_head('{"kind":"embedding","id":"i","line":1,"model":"m"}') == (
+        "i",
+        "m",
+        "embedding",
+    )

@@ -183,6 +183,29 @@ def test_requests_keep_every_field_through_the_ledger(store: Store) -> None:
     assert [row.request for row in store.ledger("job1")] == [rich, embed]
 
 
+def test_result_rows_carry_each_request_id_and_model_without_the_request(store: Store) -> None:
+    odd = [
+        Request(id='q"\\ü 👋\n', line=1, model='m"\\ü', system="s"),
+        Request(id="", line=2, model="", kind=Kind.EMBEDDING, input="x"),
+        make_request(2),
+    ]
+    store.create_job(JobRecord(id="job1", name="n", provider="openai", spec={}), odd)
+    chunk_of(store, "job1", 0, [0, 1, 2])
+    store.record_results("job1", 0, [ok(2)])
+
+    rows = list(store.result_rows("job1"))
+
+    assert [(r.idx, r.request_id, r.request_model) for r in rows] == [
+        (0, odd[0].id, odd[0].model),
+        (1, "", ""),
+        (2, "r2", "gpt-test"),
+    ]
+    ledger = list(store.ledger("job1"))
+    assert [(r.status, r.attempt, r.result) for r in rows] == [
+        (r.status, r.attempt, r.result) for r in ledger
+    ]
+
+
 def test_adding_a_chunk_moves_its_pending_rows_to_queued_with_attempt_plus_one(
     store: Store,
 ) -> None:

@@ -14,7 +14,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from batchgraph.graph.deps import Deps
-from batchgraph.graph.planning import plan_chunks
+from batchgraph.graph.planning import plan_stored
 from batchgraph.graph.state import ChunkTask, ChunkView, JobState
 from batchgraph.model import Outcome, ProviderError, Result
 from batchgraph.providers.base import (
@@ -77,8 +77,8 @@ class JobNodes:
         attempt = max((c.attempt for c in existing), default=0) + 1
         number = len(existing)
         views: dict[str, ChunkView] = {}
-        pending = self.store.pending_requests(job.id)
-        for planned in plan_chunks(pending, provider, job.spec.get("batch_size")):
+        pending = self.store.pending_stored(job.id)
+        for planned in plan_stored(pending, provider, job.spec.get("batch_size")):
             record = ChunkRecord(
                 job_id=job.id,
                 chunk=number,

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 from batchgraph.model import JSON
 
 if TYPE_CHECKING:
-    from batchgraph.store.base import LedgerRow
+    from batchgraph.store.base import LedgerRow, ResultRow
 
 RESULT_COLUMNS = (
     "id",
@@ -27,19 +27,19 @@ RESULT_COLUMNS = (
 )
 
 
-def result_record(row: LedgerRow) -> dict[str, JSON]:
+def result_record(row: LedgerRow | ResultRow) -> dict[str, JSON]:
     """One ledger row as a flat record; fields without a value are None."""
     result = row.result
     usage = result.usage if result is not None else None
     error = result.error if result is not None else None
     return {
-        "id": row.request.id,
+        "id": row.request_id,
         "status": row.status.value,
         "text": result.text if result else None,
         "parsed": result.parsed if result else None,
         "embedding": result.embedding if result else None,
         "stop_reason": result.stop_reason if result else None,
-        "model": (result.model if result else None) or row.request.model,
+        "model": (result.model if result else None) or row.request_model,
         "input_tokens": usage.input_tokens if usage else None,
         "output_tokens": usage.output_tokens if usage else None,
         "cached_tokens": usage.cached_tokens if usage else None,

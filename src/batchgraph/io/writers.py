@@ -23,14 +23,14 @@ from batchgraph.io.tables import Table, TableRow, open_table, row_id
 from batchgraph.model import JSON
 
 if TYPE_CHECKING:
-    from batchgraph.store.base import LedgerRow
+    from batchgraph.store.base import LedgerRow, ResultRow
 
 OUTPUT_SUFFIXES = (".jsonl", ".csv", ".parquet")
 _CHANGED_FIX = "pass the input file the job was submitted with"
 
 
 def write_results(
-    rows: Iterable[LedgerRow],
+    rows: Iterable[LedgerRow] | Iterable[ResultRow],
     out_path: Path,
     *,
     input_path: Path | None = None,

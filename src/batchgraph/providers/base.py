@@ -136,6 +136,15 @@ class Provider(ABC):
     def wire_size(self, item: WireItem) -> int:
         """Bytes the item takes in the batch (a JSONL line or a JSON array element)."""
 
+    def wire_size_bound(self, stored_bytes: int, custom_id_bytes: int) -> int | None:
+        """At least `wire_size` of any request whose stored JSON (`Request.to_json`, compact,
+        UTF-8) takes `stored_bytes`, sent with a custom_id of `custom_id_bytes`; or None when
+        the provider cannot bound it without building the item (the planner then measures it).
+
+        Lets the planner size a request without decoding it or encoding its wire form.
+        """
+        return None
+
     @abstractmethod
     def create_batch(self, items: Sequence[WireItem], tag: BatchTag) -> str:
         """Create one batch holding `items`, tagged with `tag`; return its id.

@@ -81,6 +81,9 @@ class OpenAIProvider(Provider):
     def wire_size(self, item: WireItem) -> int:
         return len(wire.input_line(item))
 
+    def wire_size_bound(self, stored_bytes: int, custom_id_bytes: int) -> int:
+        return stored_bytes + custom_id_bytes + wire.LINE_OVERHEAD_BOUND
+
     def create_batch(self, items: Sequence[WireItem], tag: BatchTag) -> str:
         if not items:
             raise ProviderCallError(self.name, "cannot create a batch without requests")

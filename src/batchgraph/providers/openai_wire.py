@@ -27,6 +27,18 @@ SCHEMA_NAME = re.compile(r"[^a-zA-Z0-9_-]")
 RETRYABLE_CODES = {"server_error", "rate_limit_exceeded", "batch_expired", "internal_error"}
 UNFINISHED = {"batch_expired": Outcome.EXPIRED, "batch_cancelled": Outcome.CANCELLED}
 
+LINE_OVERHEAD_BOUND = 256
+"""Bytes an input line may take beyond its request's stored JSON and its custom_id.
+
+The line wraps the body in `{"custom_id":"…","method":"POST","url":"…","body":…}` and a
+newline (70 bytes with the longest url). The body repeats the stored request's values with
+these keys grown at most: the system prompt as a first message (+19), `"messages":[]` when
+there are none (+14), `max_completion_tokens` for `max_tokens` (+11), `response_format` for
+`output_schema` (+53, and +6 when its name becomes "answer"); an embedding's body takes fewer
+bytes than its stored request (`"input":null` +13 at worst). 173 in all; 256 keeps a margin.
+`tests/graph/test_planning.py` checks the bound against real lines.
+"""
+
 _LINE_ENCODER = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"))
 """Built once: `json.dumps` with options builds an encoder per call (twice per request)."""
 

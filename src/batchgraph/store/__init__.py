@@ -10,6 +10,7 @@ from batchgraph.store.base import (
     JobStatus,
     LedgerRow,
     LedgerStatus,
+    ResultRow,
     Store,
 )
 from batchgraph.store.location import open_store, resolve_location
@@ -21,6 +22,7 @@ __all__ = [
     "JobStatus",
     "LedgerRow",
     "LedgerStatus",
+    "ResultRow",
     "Store",
     "open_store",
     "resolve_location",

@@ -10,6 +10,7 @@ back to inputs without trusting any order.
 
 from __future__ import annotations
 
+import json
 from abc import ABC, abstractmethod
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import AbstractContextManager
@@ -103,6 +104,26 @@ class LedgerRow:
     chunk: int | None
     result: Result | None
 
+    @property
+    def request_id(self) -> str:
+        return self.request.id
+
+    @property
+    def request_model(self) -> str:
+        return self.request.model
+
+
+@dataclass(slots=True)
+class ResultRow:
+    """A ledger row as the results file needs it: the request's id and model, not the request."""
+
+    idx: int
+    request_id: str
+    request_model: str
+    status: LedgerStatus
+    attempt: int
+    result: Result | None
+
 
 class Store(ABC):
     """Durable state of all jobs. Methods are synchronous; each commits before returning."""
@@ -135,6 +156,12 @@ class Store(ABC):
     @abstractmethod
     def pending_requests(self, job_id: str) -> Iterator[tuple[int, Request]]:
         """PENDING rows in idx order, streamed."""
+
+    def pending_stored(self, job_id: str) -> Iterator[tuple[int, str]]:
+        """PENDING rows in idx order, streamed, each request as its compact JSON text
+        (`Request.to_json`, UTF-8 kept): the planner reads them without building requests."""
+        for idx, request in self.pending_requests(job_id):
+            yield idx, json.dumps(request.to_json(), separators=(",", ":"), ensure_ascii=False)
 
     @abstractmethod
     def add_chunk(self, chunk: ChunkRecord, indices: Sequence[int]) -> None:
@@ -209,6 +236,13 @@ class Store(ABC):
         """Every row with its latest result, in input order, streamed."""
 
     # -- coordination -----------------------------------------------------------------------
+    def result_rows(self, job_id: str) -> Iterator[ResultRow]:
+        """`ledger` without building each request: what the results file needs, streamed."""
+        for row in self.ledger(job_id):
+            yield ResultRow(
+                row.idx, row.request.id, row.request.model, row.status, row.attempt, row.result
+            )
+
     @abstractmethod
     def lock(self, job_id: str) -> AbstractContextManager[None]:
         """Hold the job's lock for the block; raise `JobBusy` at once if another holder has it."""

@@ -20,6 +20,7 @@ from batchgraph.store.base import (
     JobStatus,
     LedgerRow,
     LedgerStatus,
+    ResultRow,
 )
 
 Row = Sequence[Any]
@@ -257,5 +258,52 @@ def ledger_from_row(row: Row) -> LedgerRow:
         status=status,
         attempt=int(row[3]),
         chunk=None if row[4] is None else int(row[4]),
+        result=result_from_row(status, row[5:]),
+    )
+
+
+_DECODER = json.JSONDecoder()
+_ID_AT = len('{"id":')
+
+
+def request_id_and_model(text: str) -> tuple[str, str]:
+    """A stored request's id and model, read from the front of its text without decoding the
+    rest: `request_to_text` writes `{"id":…,"line":…,"model":…` first. Any other text is
+    decoded whole."""
+    request_id, model, _ = request_head(text)
+    return request_id, model
+
+
+def request_head(text: str) -> tuple[str, str, str]:
+    """A stored request's id, model and kind, read from the front of its text:
+    `request_to_text` writes `{"id":…,"line":…,"model":…` first, then `"kind":…` unless it is
+    a chat request. Any other text is decoded whole."""
+    scan = _DECODER.raw_decode
+    if text.startswith('{"id":'):
+        try:
+            request_id, end = scan(text, _ID_AT)
+            if text.startswith(',"line":', end):
+                _, end = scan(text, end + 8)
+                if text.startswith(',"model":', end):
+                    model, end = scan(text, end + 9)
+                    kind = scan(text, end + 8)[0] if text.startswith(',"kind":', end) else "chat"
+                    if isinstance(request_id, str) and isinstance(model, str):
+                        return request_id, model, kind
+        except ValueError:
+            pass
+    data = json.loads(text)
+    return data["id"], data["model"], data.get("kind", "chat")
+
+
+def result_row_from_row(row: Row) -> ResultRow:
+    """A row selected as `LEDGER_COLUMNS`, without building its request."""
+    status = _LEDGER_STATUS[row[2]]
+    request_id, model = request_id_and_model(row[1])
+    return ResultRow(
+        idx=int(row[0]),
+        request_id=request_id,
+        request_model=model,
+        status=status,
+        attempt=int(row[3]),
         result=result_from_row(status, row[5:]),
     )

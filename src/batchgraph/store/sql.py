@@ -4,9 +4,9 @@ A backend supplies a `Dialect` (type names, row locking), and two ways to run st
 short read and one write transaction (`Tx`). Everything else — the ledger queries, the bounded
 result transactions, the replay guard — lives here, so the backends cannot drift apart.
 
-Streams (`pending_requests`, `chunk_requests`, `ledger`) read in pages by idx, each page in
-its own short read: memory stays flat, no transaction is held open between pages, and callers
-may write to the same rows while iterating (the planner moves pending rows into chunks).
+Streams (`pending_requests`, `pending_stored`, `chunk_requests`, `ledger`) read in pages by idx,
+each page in its own short read: memory stays flat, no transaction is held open between pages,
+and callers may write to the same rows while iterating (the planner moves pending rows into chunks).
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ from itertools import islice
 from typing import Any
 
 from batchgraph.errors import JobNotFound
-from batchgraph.model import JSON, Request, Result, Usage
+from batchgraph.model import JSON, Outcome, Request, Result, Usage
 from batchgraph.store import rows
 from batchgraph.store.base import (
     ChunkRecord,
@@ -28,6 +28,7 @@ from batchgraph.store.base import (
     JobStatus,
     LedgerRow,
     LedgerStatus,
+    ResultRow,
     Store,
 )
 from batchgraph.store.migrations import MIGRATIONS_TABLE, apply_migrations
@@ -41,6 +42,7 @@ ANALYZE_AFTER = 10_000
 """Jobs this big refresh the planner's statistics (`Dialect.analyze`) when they are created."""
 _PENDING = LedgerStatus.PENDING.value
 _QUEUED = LedgerStatus.QUEUED.value
+_OUTCOME_STATUS = {outcome: LedgerStatus(outcome.value).value for outcome in Outcome}
 _CLEAR_RESULT = ", ".join(f"{column} = NULL" for column in rows.RESULT_COLUMNS)
 _SET_RESULT = ", ".join(f"{column} = ?" for column in rows.RESULT_COLUMNS)
 
@@ -180,6 +182,9 @@ class SqlStore(Store):
         for idx, text in self._stream("idx, request", "status = ?", (job_id, _PENDING)):
             yield idx, rows.request_from_text(text)
 
+    def pending_stored(self, job_id: str) -> Iterator[tuple[int, str]]:
+        yield from self._stream("idx, request", "status = ?", (job_id, _PENDING))
+
     def add_chunk(self, chunk: ChunkRecord, indices: Sequence[int]) -> None:
         where = f"chunk {chunk.chunk} of job {chunk.job_id!r}"
         with self._write() as tx:
@@ -252,7 +257,6 @@ class SqlStore(Store):
     def _record_batch(self, job_id: str, chunk: int, batch: list[tuple[int, Result]]) -> Usage:
         """Write one bounded batch; rows no longer QUEUED in `chunk` are left as they are."""
         wanted = sorted({idx for idx, _ in batch})
-        usage = Usage()
         with self._write() as tx:
             open_rows = {
                 idx
@@ -262,28 +266,43 @@ class SqlStore(Store):
                     (job_id, chunk, _QUEUED, *wanted),
                 )
             }
-            updates = []
+            written: dict[int, Result] = {}
             for idx, result in batch:
-                if idx not in open_rows:
-                    continue
-                open_rows.discard(idx)  # the first report of a request wins
-                status = LedgerStatus(result.outcome.value).value
-                updates.append((status, *rows.result_to_row(result), job_id, idx, chunk, _QUEUED))
-                usage += result.usage
-            tx.executemany(
-                f"UPDATE bg_ledger SET status = ?, {_SET_RESULT} "
-                "WHERE job_id = ? AND idx = ? AND chunk = ? AND status = ?",
-                updates,
-            )
-            # In the same transaction, so a collection cut short and replayed counts each
-            # request's tokens exactly once.
-            tx.execute(
-                "UPDATE bg_chunks SET input_tokens = input_tokens + ?, "
-                "output_tokens = output_tokens + ?, cached_tokens = cached_tokens + ? "
-                "WHERE job_id = ? AND chunk = ?",
-                (usage.input_tokens, usage.output_tokens, usage.cached_tokens, job_id, chunk),
-            )
-        return usage
+                if idx in open_rows and idx not in written:  # the first report wins
+                    written[idx] = result
+            self._write_rows(tx, job_id, chunk, written)
+            return self._add_usage(tx, job_id, chunk, written.values())
+
+    @staticmethod
+    def _write_rows(tx: Tx, job_id: str, chunk: int, results: dict[int, Result]) -> int:
+        """UPDATE each row that is still QUEUED in `chunk`; return how many changed."""
+        return tx.executemany(
+            f"UPDATE bg_ledger SET status = ?, {_SET_RESULT} "
+            "WHERE job_id = ? AND idx = ? AND chunk = ? AND status = ?",
+            (
+                (_OUTCOME_STATUS[result.outcome], *rows.result_to_row(result), job_id, idx,
+                 chunk, _QUEUED)
+                for idx, result in results.items()
+            ),
+        )  # fmt: skip
+
+    @staticmethod
+    def _add_usage(tx: Tx, job_id: str, chunk: int, written: Iterable[Result]) -> Usage:
+        """Add the tokens of the results just written to their chunk, in the same transaction,
+        so that a collection cut short and replayed counts each request's tokens exactly once."""
+        input_tokens = output_tokens = cached_tokens = 0
+        for result in written:
+            usage = result.usage
+            input_tokens += usage.input_tokens
+            output_tokens += usage.output_tokens
+            cached_tokens += usage.cached_tokens
+        tx.execute(
+            "UPDATE bg_chunks SET input_tokens = input_tokens + ?, "
+            "output_tokens = output_tokens + ?, cached_tokens = cached_tokens + ? "
+            "WHERE job_id = ? AND chunk = ?",
+            (input_tokens, output_tokens, cached_tokens, job_id, chunk),
+        )
+        return Usage(input_tokens, output_tokens, cached_tokens)
 
     def requeue(self, job_id: str, statuses: set[LedgerStatus], max_attempts: int) -> int:
         unknown = set(statuses) - REQUEUE_STATUSES
@@ -337,6 +356,10 @@ class SqlStore(Store):
     def ledger(self, job_id: str) -> Iterator[LedgerRow]:
         for row in self._stream(rows.LEDGER_COLUMNS, None, (job_id,)):
             yield rows.ledger_from_row(row)
+
+    def result_rows(self, job_id: str) -> Iterator[ResultRow]:
+        for row in self._stream(rows.LEDGER_COLUMNS, None, (job_id,)):
+            yield rows.result_row_from_row(row)
 
     # -- helpers ------------------------------------------------------------------------------
     def _stream(
