@@ -1,7 +1,8 @@
 """Creating a job: validate every line while writing the job and its ledger in one transaction.
 
 A bad line rolls the transaction back, so a refused input leaves nothing behind, and a good one
-is read once, not twice. Nothing is sent to a provider here; the first tick plans and submits.
+is read once, not twice. The first round's chunks are planned on the way (`FirstRound`), so
+the ledger rows are born in their chunks. Nothing is sent to a provider here; ticks submit.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from batchgraph.errors import ConfigError
+from batchgraph.graph.planning import FirstRound
 from batchgraph.io import InputSummary, ReadOptions, validate_input, validated_requests
 from batchgraph.providers import adapter_class
 from batchgraph.store.base import JobRecord
@@ -78,5 +80,6 @@ def create_job(
         created_at=now,
         updated_at=now,
     )
-    deps.store.create_job(job, validated_requests(path, options, check))
+    first_round = FirstRound(deps.provider_class(job), batch_size)
+    deps.store.create_job(job, validated_requests(path, options, check), first_round)
     return job.id

@@ -3,12 +3,17 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
+from batchgraph.graph.deps import Deps
 from batchgraph.graph.planning import plan_chunks, plan_stored
+from batchgraph.jobs import create_job
 from batchgraph.model import Kind, OutputSchema, Request
 from batchgraph.providers.base import Caps, WireItem
 from batchgraph.providers.openai import OpenAIProvider
 from batchgraph.providers.settings import ProviderSettings
+from batchgraph.store.base import ChunkStatus, LedgerStatus
+from batchgraph.store.sqlite import SqliteStore
 
 
 class SmallOpenAI(OpenAIProvider):
@@ -137,3 +142,31 @@ def test_planning_stored_requests_measures_when_the_provider_gives_no_bound() ->
     assert [c.size_bytes for c in planned] == [
         c.size_bytes for c in plan_chunks(requests, provider)
     ]
+
+
+def test_a_new_job_is_written_into_its_first_round_chunks(tmp_path: Path) -> None:
+    source = tmp_path / "in.jsonl"
+    models = ["gpt-4o-mini"] * 4 + ["gpt-4o"] + ["gpt-4o-mini"] * 3
+    source.write_text(
+        "".join(
+            json.dumps({"id": f"q{n}", "prompt": f"hi {n}", "model": model}) + "\n"
+            for n, model in enumerate(models)
+        )
+    )
+    with SqliteStore(tmp_path / "jobs.db") as store:
+        deps = Deps(store, tmp_path, lambda job: SmallOpenAI(ProviderSettings("openai", "key")))
+
+        job_id = create_job(deps, input=source, provider="openai")
+
+        chunks = store.list_chunks(job_id)
+        members = [list(store.chunk_indices(job_id, c.chunk)) for c in chunks]
+        counts = store.counts(job_id)
+    assert [(c.chunk, c.model, c.size, c.attempt) for c in chunks] == [
+        (0, "gpt-4o-mini", 3, 1),
+        (1, "gpt-4o-mini", 3, 1),
+        (2, "gpt-4o", 1, 1),
+        (3, "gpt-4o-mini", 1, 1),
+    ]
+    assert all(c.status is ChunkStatus.PLANNED for c in chunks)
+    assert members == [[0, 1, 2], [3, 5, 6], [4], [7]]
+    assert counts[LedgerStatus.QUEUED] == 8 and counts[LedgerStatus.PENDING] == 0

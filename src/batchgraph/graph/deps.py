@@ -7,7 +7,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from batchgraph.providers import open_provider
+from batchgraph.providers import adapter_class, open_provider
 from batchgraph.providers.base import Provider
 from batchgraph.store.base import JobRecord, Store
 
@@ -32,6 +32,13 @@ class Deps:
                 adapter = self._make(job)
                 self._providers[job.id] = adapter
             return adapter
+
+    def provider_class(self, job: JobRecord) -> type[Provider]:
+        """The job's adapter class (caps, wire sizes), reached without credentials; with a
+        factory, the class of the adapter it makes."""
+        if self.provider_factory is not None:
+            return type(self.provider(job))
+        return adapter_class(job.provider)
 
     def _make(self, job: JobRecord) -> Provider:
         if self.provider_factory is not None:

@@ -70,27 +70,19 @@ class JobNodes:
         self.store = deps.store
 
     def plan(self, state: JobState) -> dict[str, Any]:
-        """Put every PENDING request into a chunk under the provider's caps."""
+        """Put every PENDING request into a chunk under the provider's caps (a retry round;
+        the first round was planned when the job was written)."""
         job = self.store.get_job(state["job_id"])
-        provider = self.deps.provider(job)
         existing = self.store.list_chunks(job.id)
         attempt = max((c.attempt for c in existing), default=0) + 1
-        number = len(existing)
         views: dict[str, ChunkView] = {}
         pending = self.store.pending_stored(job.id)
-        for planned in plan_stored(pending, provider, job.spec.get("batch_size")):
-            record = ChunkRecord(
-                job_id=job.id,
-                chunk=number,
-                attempt=attempt,
-                size=len(planned.indices),
-                model=planned.model,
-            )
+        provider = self.deps.provider_class(job)
+        batch_size = job.spec.get("batch_size")
+        for planned in plan_stored(pending, provider, batch_size, first=len(existing)):
+            record = planned.record(job.id, attempt)
             self.store.add_chunk(record, planned.indices)
-            views[str(number)] = chunk_view(record)
-            number += 1
-        if job.status is JobStatus.SUBMITTED:
-            self.store.set_job_status(job.id, JobStatus.RUNNING)
+            views[str(record.chunk)] = chunk_view(record)
         return {"chunks": views, "phase": "submitting"}
 
     def submit_chunk(self, task: ChunkTask) -> dict[str, Any]:
@@ -115,6 +107,8 @@ class JobNodes:
         saved = self.store.update_chunk(
             job.id, chunk.chunk, status=ChunkStatus.SUBMITTED, batch_id=batch_id
         )
+        if job.status is JobStatus.SUBMITTED:
+            self.store.set_job_status(job.id, JobStatus.RUNNING)
         return {"chunks": {str(chunk.chunk): chunk_view(saved)}}
 
     def _find_earlier_create(self, chunk: ChunkRecord) -> ChunkRecord | None:

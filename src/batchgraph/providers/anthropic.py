@@ -70,7 +70,8 @@ class AnthropicProvider(Provider):
     def check_request(cls, request: Request) -> str | None:
         return wire.check_request(request)
 
-    def wire_size(self, item: WireItem) -> int:
+    @classmethod
+    def wire_size(cls, item: WireItem) -> int:
         return wire.item_size(wire.request_item(item)) + TAG_ROOM
 
     def create_batch(self, items: Sequence[WireItem], tag: BatchTag) -> str:

@@ -132,11 +132,16 @@ class Provider(ABC):
         """
         return None
 
+    @classmethod
     @abstractmethod
-    def wire_size(self, item: WireItem) -> int:
-        """Bytes the item takes in the batch (a JSONL line or a JSON array element)."""
+    def wire_size(cls, item: WireItem) -> int:
+        """Bytes the item takes in the batch (a JSONL line or a JSON array element).
 
-    def wire_size_bound(self, stored_bytes: int, custom_id_bytes: int) -> int | None:
+        A class method: jobs are planned while they are written, before any client exists.
+        """
+
+    @classmethod
+    def wire_size_bound(cls, stored_bytes: int, custom_id_bytes: int) -> int | None:
         """At least `wire_size` of any request whose stored JSON (`Request.to_json`, compact,
         UTF-8) takes `stored_bytes`, sent with a custom_id of `custom_id_bytes`; or None when
         the provider cannot bound it without building the item (the planner then measures it).

@@ -102,7 +102,8 @@ class MistralProvider(Provider):
     def check_request(cls, request: Request) -> str | None:
         return wire.check_request(request)
 
-    def wire_size(self, item: WireItem) -> int:
+    @classmethod
+    def wire_size(cls, item: WireItem) -> int:
         return len(wire.jsonl_line(item))
 
     def create_batch(self, items: Sequence[WireItem], tag: BatchTag) -> str:

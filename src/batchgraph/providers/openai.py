@@ -78,10 +78,12 @@ class OpenAIProvider(Provider):
     def check_request(cls, request: Request) -> str | None:
         return wire.check_request(request)
 
-    def wire_size(self, item: WireItem) -> int:
+    @classmethod
+    def wire_size(cls, item: WireItem) -> int:
         return len(wire.input_line(item))
 
-    def wire_size_bound(self, stored_bytes: int, custom_id_bytes: int) -> int:
+    @classmethod
+    def wire_size_bound(cls, stored_bytes: int, custom_id_bytes: int) -> int:
         return stored_bytes + custom_id_bytes + wire.LINE_OVERHEAD_BOUND
 
     def create_batch(self, items: Sequence[WireItem], tag: BatchTag) -> str:

@@ -16,7 +16,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from enum import StrEnum
-from typing import TYPE_CHECKING, Any, Self
+from typing import TYPE_CHECKING, Any, Protocol, Self
 
 from batchgraph.model import JSON, Request, Result, Usage
 
@@ -125,17 +125,30 @@ class ResultRow:
     result: Result | None
 
 
+class Placement(Protocol):
+    """Plans chunks while a job is written: `place` names each stored request's chunk, and
+    `chunks` lists them once every request is placed (see `graph.planning.FirstRound`)."""
+
+    def place(self, idx: int, request: Request, stored: str) -> int: ...
+
+    def chunks(self, job_id: str) -> list[ChunkRecord]: ...
+
+
 class Store(ABC):
     """Durable state of all jobs. Methods are synchronous; each commits before returning."""
 
     # -- jobs -------------------------------------------------------------------------------
     @abstractmethod
-    def create_job(self, job: JobRecord, requests: Iterable[Request]) -> int:
+    def create_job(
+        self, job: JobRecord, requests: Iterable[Request], placement: Placement | None = None
+    ) -> int:
         """Write the job and its ledger (idx 0..n-1 in input order) in one transaction.
 
-        Returns the request count. Either all of it is stored or nothing is. Refuses (with
-        `ConfigError`) a spec holding anything that looks like a credential, and (with
-        `ValueError`) a job id that exists already.
+        Without `placement` every request is PENDING; with it, each is QUEUED (attempt 1) in
+        the chunk `placement` names, and its chunks are written PLANNED in the same
+        transaction. Returns the request count. Either all of it is stored or nothing is.
+        Refuses (with `ConfigError`) a spec holding anything that looks like a credential, and
+        (with `ValueError`) a job id that exists already.
         """
 
     @abstractmethod

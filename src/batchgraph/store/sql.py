@@ -28,6 +28,7 @@ from batchgraph.store.base import (
     JobStatus,
     LedgerRow,
     LedgerStatus,
+    Placement,
     ResultRow,
     Store,
 )
@@ -127,15 +128,13 @@ class SqlStore(Store):
             )
 
     # -- jobs ---------------------------------------------------------------------------------
-    def create_job(self, job: JobRecord, requests: Iterable[Request]) -> int:
+    def create_job(
+        self, job: JobRecord, requests: Iterable[Request], placement: Placement | None = None
+    ) -> int:
         refuse_secrets(job.spec)
         now = time.time()
         stored = replace(job, total=0, created_at=job.created_at or now, updated_at=now)
         counter = _Counter()
-        ledger = (
-            (job.id, counter.next(), rows.request_to_text(request), _PENDING, 0)
-            for request in requests
-        )
         with self._write() as tx:
             if tx.fetchone("SELECT 1 FROM bg_jobs WHERE id = ?", (job.id,)):
                 raise ValueError(f"job {job.id!r} already exists; job ids are never reused")
@@ -143,7 +142,16 @@ class SqlStore(Store):
                 f"INSERT INTO bg_jobs ({rows.JOB_COLUMNS}) VALUES ({_marks(9)})",
                 rows.job_to_row(stored),
             )
-            tx.insert_many("bg_ledger", ("job_id", "idx", "request", "status", "attempt"), ledger)
+            tx.insert_many(
+                "bg_ledger",
+                ("job_id", "idx", "request", "status", "attempt", "chunk"),
+                _ledger_rows(job.id, requests, counter, placement),
+            )
+            if placement is not None:
+                tx.executemany(
+                    f"INSERT INTO bg_chunks ({rows.CHUNK_COLUMNS}) VALUES ({_marks(13)})",
+                    (rows.chunk_to_row(c, c.size) for c in placement.chunks(job.id)),
+                )
             tx.execute("UPDATE bg_jobs SET total = ? WHERE id = ?", (counter.count, job.id))
         if self.dialect.analyze and counter.count >= ANALYZE_AFTER:
             with self._read() as tx:
@@ -412,6 +420,19 @@ def _runs(indices: Iterable[int]) -> Iterator[tuple[int, int]]:
         first = last = idx
     if first is not None and last is not None:
         yield first, last
+
+
+def _ledger_rows(
+    job_id: str, requests: Iterable[Request], counter: _Counter, placement: Placement | None
+) -> Iterator[tuple[Any, ...]]:
+    """New ledger rows: PENDING, or QUEUED in the first-round chunk `placement` names."""
+    for request in requests:
+        idx = counter.next()
+        text = rows.request_to_text(request)
+        if placement is None:
+            yield job_id, idx, text, _PENDING, 0, None
+        else:
+            yield job_id, idx, text, _QUEUED, 1, placement.place(idx, request, text)
 
 
 class _Counter:
