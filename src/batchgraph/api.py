@@ -128,7 +128,7 @@ class Batchgraph:
         job = self.store.get_job(job_id)
         path = Path(out)
         write_results(
-            self.store.result_rows(job_id),
+            self.store.result_records(job_id),
             path,
             input_path=Path(job.spec["input"]),
             read_options=read_options_from(job.spec),

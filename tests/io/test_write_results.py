@@ -4,17 +4,25 @@ from __future__ import annotations
 
 import csv
 import json
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
 from batchgraph.errors import ConfigError, InputError
-from batchgraph.io import RESULT_COLUMNS, ReadOptions, write_results
+from batchgraph.io import RESULT_COLUMNS, ReadOptions
+from batchgraph.io import write_results as write_records
+from batchgraph.io.records import result_record
 from batchgraph.model import Kind, Outcome, ProviderError, Request, Result, Usage
 from batchgraph.store.base import LedgerRow, LedgerStatus
+
+
+def write_results(rows: Iterable[LedgerRow], out: Path, **options: Any) -> int:
+    """Write ledger rows as the store hands them over: as results records."""
+    return write_records((result_record(row) for row in rows), out, **options)
 
 
 def succeeded(idx: int, request_id: str, text: str = "4") -> LedgerRow:

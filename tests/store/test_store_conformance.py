@@ -12,6 +12,7 @@ from langgraph.graph import END, START, StateGraph
 from lock_holder import hold_lock
 
 from batchgraph.errors import ConfigError, JobBusy, JobNotFound
+from batchgraph.io.records import result_record
 from batchgraph.model import Kind, Outcome, OutputSchema, ProviderError, Request, Result, Usage
 from batchgraph.store.base import (
     ChunkRecord,
@@ -183,27 +184,31 @@ def test_requests_keep_every_field_through_the_ledger(store: Store) -> None:
     assert [row.request for row in store.ledger("job1")] == [rich, embed]
 
 
-def test_result_rows_carry_each_request_id_and_model_without_the_request(store: Store) -> None:
+def test_result_records_read_from_columns_match_records_of_the_ledger(store: Store) -> None:
     odd = [
         Request(id='q"\\ü 👋\n', line=1, model='m"\\ü', system="s"),
         Request(id="", line=2, model="", kind=Kind.EMBEDDING, input="x"),
-        make_request(2),
+        *(make_request(n) for n in range(2, 6)),
     ]
     store.create_job(JobRecord(id="job1", name="n", provider="openai", spec={}), odd)
-    chunk_of(store, "job1", 0, [0, 1, 2])
-    store.record_results("job1", 0, [ok(2)])
+    chunk_of(store, "job1", 0, list(range(6)))
+    rich = Result(
+        "3", Outcome.SUCCEEDED, "b1", text="{}", parsed={"a": [1, "ü"]}, stop_reason="stop",
+        model="gpt-test-2025", usage=Usage(7, 3, 2),
+    )  # fmt: skip
+    vector = Result("1", Outcome.SUCCEEDED, "b1", embedding=[0.25, -1.5], usage=Usage(4))
+    store.record_results("job1", 0, [ok(2), (3, rich), (1, vector), failed(4, retryable=True)])
 
-    rows = list(store.result_rows("job1"))
+    records = list(store.result_records("job1"))
 
-    assert [(r.idx, r.request_id, r.request_model) for r in rows] == [
-        (0, odd[0].id, odd[0].model),
-        (1, "", ""),
-        (2, "r2", "gpt-test"),
+    assert [(r["id"], r["model"]) for r in records[:3]] == [
+        (odd[0].id, odd[0].model),
+        ("", ""),
+        ("r2", "gpt-test"),
     ]
-    ledger = list(store.ledger("job1"))
-    assert [(r.status, r.attempt, r.result) for r in rows] == [
-        (r.status, r.attempt, r.result) for r in ledger
-    ]
+    assert records == [result_record(row) for row in store.ledger("job1")]
+    assert records[0]["status"] == "queued" and records[0]["input_tokens"] is None
+    assert records[4]["error_code"] is not None and records[3]["parsed"] == {"a": [1, "ü"]}
 
 
 def test_adding_a_chunk_moves_its_pending_rows_to_queued_with_attempt_plus_one(

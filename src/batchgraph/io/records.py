@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 from batchgraph.model import JSON
 
 if TYPE_CHECKING:
-    from batchgraph.store.base import LedgerRow, ResultRow
+    from batchgraph.store.base import LedgerRow
 
 RESULT_COLUMNS = (
     "id",
@@ -27,8 +27,11 @@ RESULT_COLUMNS = (
 )
 
 
-def result_record(row: LedgerRow | ResultRow) -> dict[str, JSON]:
-    """One ledger row as a flat record; fields without a value are None."""
+def result_record(row: LedgerRow) -> dict[str, JSON]:
+    """One ledger row as a flat record; fields without a value are None.
+
+    The store builds the same record straight from its columns
+    (`store.rows.result_record_from_row`); a test holds the two together."""
     result = row.result
     usage = result.usage if result is not None else None
     error = result.error if result is not None else None

@@ -12,31 +12,29 @@ import tempfile
 from collections.abc import Iterable, Iterator
 from contextlib import ExitStack, contextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from batchgraph.errors import ConfigError, InputError, InputProblem
 from batchgraph.io.options import ReadOptions
 from batchgraph.io.reading import resolve_format
-from batchgraph.io.records import RESULT_COLUMNS, result_record
+from batchgraph.io.records import RESULT_COLUMNS
 from batchgraph.io.sinks import CsvSink, JsonlSink, ParquetSink, Sink
 from batchgraph.io.tables import Table, TableRow, open_table, row_id
 from batchgraph.model import JSON
-
-if TYPE_CHECKING:
-    from batchgraph.store.base import LedgerRow, ResultRow
 
 OUTPUT_SUFFIXES = (".jsonl", ".csv", ".parquet")
 _CHANGED_FIX = "pass the input file the job was submitted with"
 
 
 def write_results(
-    rows: Iterable[LedgerRow] | Iterable[ResultRow],
+    records: Iterable[dict[str, JSON]],
     out_path: Path,
     *,
     input_path: Path | None = None,
     read_options: ReadOptions | None = None,
 ) -> int:
-    """Write every row to `out_path` (.jsonl, .csv or .parquet); return how many were written."""
+    """Write every record (`records.result_record`) to `out_path` (.jsonl, .csv or .parquet);
+    return how many were written."""
     suffix = out_path.suffix.lower()
     if suffix not in OUTPUT_SUFFIXES:
         raise ConfigError(
@@ -47,9 +45,8 @@ def write_results(
     with ExitStack() as stack:
         table = _input_table(stack, input_path, options)
         renamed = _input_names(table.columns) if table else {}
-        records: Iterator[dict[str, JSON]] = (result_record(row) for row in rows)
         if table is not None and input_path is not None:
-            records = _joined(records, table, renamed, input_path, options.id_column)
+            records = _joined(iter(records), table, renamed, input_path, options.id_column)
         with _replacing(out_path) as temporary:
             sink = _open_sink(suffix, temporary, table, renamed)
             try:

@@ -10,7 +10,6 @@ from batchgraph.store.base import (
     JobStatus,
     LedgerRow,
     LedgerStatus,
-    ResultRow,
     Store,
 )
 from batchgraph.store.location import open_store, resolve_location
@@ -22,7 +21,6 @@ __all__ = [
     "JobStatus",
     "LedgerRow",
     "LedgerStatus",
-    "ResultRow",
     "Store",
     "open_store",
     "resolve_location",

@@ -113,18 +113,6 @@ class LedgerRow:
         return self.request.model
 
 
-@dataclass(slots=True)
-class ResultRow:
-    """A ledger row as the results file needs it: the request's id and model, not the request."""
-
-    idx: int
-    request_id: str
-    request_model: str
-    status: LedgerStatus
-    attempt: int
-    result: Result | None
-
-
 class Placement(Protocol):
     """Plans chunks while a job is written: `place` names each stored request's chunk, and
     `chunks` lists them once every request is placed (see `graph.planning.FirstRound`)."""
@@ -248,13 +236,12 @@ class Store(ABC):
     def ledger(self, job_id: str) -> Iterator[LedgerRow]:
         """Every row with its latest result, in input order, streamed."""
 
+    @abstractmethod
+    def result_records(self, job_id: str) -> Iterator[dict[str, JSON]]:
+        """Every row as its flat results record (`io.records.result_record`), in input order,
+        streamed: what the results file needs, without building requests and results."""
+
     # -- coordination -----------------------------------------------------------------------
-    def result_rows(self, job_id: str) -> Iterator[ResultRow]:
-        """`ledger` without building each request: what the results file needs, streamed."""
-        for row in self.ledger(job_id):
-            yield ResultRow(
-                row.idx, row.request.id, row.request.model, row.status, row.attempt, row.result
-            )
 
     @abstractmethod
     def lock(self, job_id: str) -> AbstractContextManager[None]:

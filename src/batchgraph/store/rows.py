@@ -20,7 +20,6 @@ from batchgraph.store.base import (
     JobStatus,
     LedgerRow,
     LedgerStatus,
-    ResultRow,
 )
 
 Row = Sequence[Any]
@@ -295,15 +294,27 @@ def request_head(text: str) -> tuple[str, str, str]:
     return data["id"], data["model"], data.get("kind", "chat")
 
 
-def result_row_from_row(row: Row) -> ResultRow:
-    """A row selected as `LEDGER_COLUMNS`, without building its request."""
-    status = _LEDGER_STATUS[row[2]]
-    request_id, model = request_id_and_model(row[1])
-    return ResultRow(
-        idx=int(row[0]),
-        request_id=request_id,
-        request_model=model,
-        status=status,
-        attempt=int(row[3]),
-        result=result_from_row(status, row[5:]),
-    )
+def result_record_from_row(row: Row) -> dict[str, JSON]:
+    """A row selected as `LEDGER_COLUMNS` as its flat results record (the shape of
+    `io.records.result_record`), read straight from the columns: no request, result or usage
+    object is built on the way, since writing a job's results builds one per request."""
+    (_, request, status, attempt, _, custom_id, batch_id, text, parsed, embedding) = row[:10]
+    (stop_reason, model, input_tokens, output_tokens, cached_tokens, error_code) = row[10:16]
+    request_id, request_model = request_id_and_model(request)
+    done = custom_id is not None  # the row holds a result
+    return {
+        "id": request_id,
+        "status": status,
+        "text": text,
+        "parsed": _load_json(parsed),
+        "embedding": _unpack_floats(embedding),
+        "stop_reason": stop_reason,
+        "model": model or request_model,
+        "input_tokens": int(input_tokens or 0) if done else None,
+        "output_tokens": int(output_tokens or 0) if done else None,
+        "cached_tokens": int(cached_tokens or 0) if done else None,
+        "attempts": int(attempt),
+        "error_code": error_code,
+        "error_message": None if error_code is None else row[16] or "",
+        "batch_id": batch_id or "" if done else None,
+    }

@@ -29,7 +29,6 @@ from batchgraph.store.base import (
     LedgerRow,
     LedgerStatus,
     Placement,
-    ResultRow,
     Store,
 )
 from batchgraph.store.migrations import MIGRATIONS_TABLE, apply_migrations
@@ -365,9 +364,9 @@ class SqlStore(Store):
         for row in self._stream(rows.LEDGER_COLUMNS, None, (job_id,)):
             yield rows.ledger_from_row(row)
 
-    def result_rows(self, job_id: str) -> Iterator[ResultRow]:
+    def result_records(self, job_id: str) -> Iterator[dict[str, JSON]]:
         for row in self._stream(rows.LEDGER_COLUMNS, None, (job_id,)):
-            yield rows.result_row_from_row(row)
+            yield rows.result_record_from_row(row)
 
     # -- helpers ------------------------------------------------------------------------------
     def _stream(
