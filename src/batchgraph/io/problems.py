@@ -30,25 +30,26 @@ class Entry:
     problems: tuple[InputProblem, ...] = ()
 
 
-class Issues:
-    """The problems of one line, gathered while it is converted."""
+class Issues(list[tuple[str, str]]):
+    """The problems of one line as (problem, fix) pairs, gathered while it is converted.
+
+    A list itself, so that asking whether a line has any (several times a line) costs no call.
+    """
+
+    __slots__ = ("line",)
 
     def __init__(self, line: int) -> None:
-        self.line = line
-        self._items: list[tuple[str, str]] = []
+        self.line = line  # and empty, as `list.__new__` made it: no `list.__init__` needed
 
     def add(self, problem: str, fix: str) -> None:
-        self._items.append((problem, fix))
-
-    def __len__(self) -> int:
-        return len(self._items)
+        self.append((problem, fix))
 
     def merged(self) -> tuple[InputProblem, ...]:
         """One `InputProblem` for the line, so that counts are counts of bad lines."""
-        if not self._items:
+        if not self:
             return ()
-        problems = "; ".join(problem for problem, _ in self._items)
-        fixes = "; ".join(dict.fromkeys(fix for _, fix in self._items))
+        problems = "; ".join(problem for problem, _ in self)
+        fixes = "; ".join(dict.fromkeys(fix for _, fix in self))
         return (InputProblem(self.line, problems, fixes),)
 
 
