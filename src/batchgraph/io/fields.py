@@ -129,11 +129,20 @@ def _content_text(content: JSON, where: str, issues: Issues) -> str | None:
 def check_unknown_keys(
     data: dict[str, JSON], allowed: tuple[str, ...], issues: Issues, where: str = ""
 ) -> None:
+    # A plain loop first: every key is known on almost every line, and needs no list then.
+    for key in data:
+        if key not in allowed:
+            _unknown_keys(data, allowed, issues, where)
+            return
+
+
+def _unknown_keys(
+    data: dict[str, JSON], allowed: tuple[str, ...], issues: Issues, where: str
+) -> None:
     unknown = [key for key in data if key not in allowed]
-    if unknown:
-        names = ", ".join(f'"{key}"' for key in unknown)
-        noun = "parameter" if len(unknown) == 1 else "parameters"
-        issues.add(f"unknown {noun} {names}{where}", f"use only: {', '.join(allowed)}")
+    names = ", ".join(f'"{key}"' for key in unknown)
+    noun = "parameter" if len(unknown) == 1 else "parameters"
+    issues.add(f"unknown {noun} {names}{where}", f"use only: {', '.join(allowed)}")
 
 
 def _kind(value: JSON) -> str:
