@@ -13,7 +13,7 @@ from provider_helpers import FakeClock, chat, provider_on, wait_done
 
 from batchgraph.errors import ProviderCallError
 from batchgraph.model import Kind, Outcome, OutputSchema, Request
-from batchgraph.providers import open_provider
+from batchgraph.providers import open_provider, openai_wire
 from batchgraph.providers.base import BatchState, BatchTag, WireItem, account_for
 from batchgraph.providers.openai import OpenAIProvider, batch_status
 from batchgraph.providers.settings import SANDBOX_API_KEY, ProviderSettings
@@ -254,3 +254,44 @@ def test_sandbox_provider_name_runs_on_an_embedded_sandbox_with_its_saved_config
     batch_id = provider.create_batch(items(chat("a")), TAG)
     assert wait_done(provider, batch_id).state is BatchState.COMPLETED
     assert [c.batch_id for c in read_creations(tmp_path, "openai")] == [batch_id]
+
+
+@pytest.mark.parametrize(
+    "request_",
+    [
+        Request("a", 1, "gpt-4o-mini", messages=({"role": "user", "content": "hi ü"},)),
+        Request(
+            'q",\\"',
+            9,
+            'm",',
+            temperature=1.5,
+            messages=({"role": "user", "content": '\\",\\"system\\": ,"max_tokens":3 ",\n'},),
+        ),
+        Request("t", 5, "gpt-4o-mini", messages=({"role": "user", "content": "x"},), max_tokens=9),
+        Request(
+            "b",
+            2,
+            "gpt-4o-mini",
+            messages=({"role": "user", "content": "q"}, {"role": "assistant", "content": "a"}),
+            system="be brief",
+            max_tokens=7,
+            temperature=0.0,
+        ),
+        Request(
+            "c",
+            3,
+            "gpt-4o",
+            messages=({"role": "user", "content": "json"},),
+            output_schema=OutputSchema("an swer", {"type": "object"}),
+        ),
+        Request("d", 4, "text-embedding-3-small", kind=Kind.EMBEDDING, input="x"),
+    ],
+)
+def test_lines_written_from_stored_json_are_the_lines_of_the_request(request_: Request) -> None:
+    stored = json.dumps(request_.to_json(), separators=(",", ":"), ensure_ascii=False)
+
+    from_stored = openai_wire.encode_item(WireItem("7_2", stored=stored))
+
+    assert from_stored.data == openai_wire.input_line(WireItem("7_2", request_))
+    assert from_stored.url == openai_wire.endpoint(request_)
+    assert from_stored.wants_schema is (request_.output_schema is not None)

@@ -72,7 +72,7 @@ def test_threads_can_share_one_store(tmp_path: Path) -> None:
             try:
                 indices = list(range(number * 50, number * 50 + 50))
                 store.add_chunk(ChunkRecord(job_id="job1", chunk=number, attempt=1), indices)
-                assert len(list(store.chunk_requests("job1", number))) == 50
+                assert len(list(store.chunk_stored("job1", number))) == 50
             except BaseException as err:
                 errors.append(err)
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import multiprocessing
 import threading
 from collections.abc import Callable, Iterator
@@ -218,7 +219,10 @@ def test_adding_a_chunk_moves_its_pending_rows_to_queued_with_attempt_plus_one(
     store.add_chunk(ChunkRecord(job_id="job1", chunk=0, attempt=1, model="gpt-test"), [1, 3, 4])
 
     assert [idx for idx, _ in store.pending_requests("job1")] == [0, 2, 5]
-    assert [(idx, req.id) for idx, req in store.chunk_requests("job1", 0)] == [
+    chunk = [
+        (idx, Request.from_json(json.loads(text))) for idx, text in store.chunk_stored("job1", 0)
+    ]
+    assert [(idx, req.id) for idx, req in chunk] == [
         (1, "r1"),
         (3, "r3"),
         (4, "r4"),

@@ -100,8 +100,8 @@ class JobNodes:
             job.id, chunk.chunk, status=ChunkStatus.SUBMITTING, intent_at=time.time()
         )
         items = [
-            WireItem(wire_id(idx, chunk.attempt), request)
-            for idx, request in self.store.chunk_requests(job.id, chunk.chunk)
+            WireItem(wire_id(idx, chunk.attempt), stored=text)
+            for idx, text in self.store.chunk_stored(job.id, chunk.chunk)
         ]
         batch_id = provider.create_batch(items, tag)
         saved = self.store.update_chunk(

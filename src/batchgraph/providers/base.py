@@ -7,6 +7,7 @@ An adapter turns a chunk of `WireItem`s into one provider batch, reads that batc
 
 from __future__ import annotations
 
+import json
 import re
 from abc import ABC, abstractmethod
 from collections.abc import Iterable, Iterator, Sequence
@@ -49,12 +50,34 @@ class BatchTag:
         return cls(match["job"], int(match["chunk"]), int(match["attempt"]))
 
 
-@dataclass(frozen=True, slots=True)
 class WireItem:
-    """A request as it goes into a batch: `custom_id` is ours (safe for every provider)."""
+    """A request as it goes into a batch: `custom_id` is ours (safe for every provider).
 
-    custom_id: str
-    request: Request
+    Made from the `Request`, or from its stored JSON (`Request.to_json`, as the ledger keeps
+    it), which is decoded only when `request` is first read: an adapter may write the wire form
+    of common requests straight from the stored JSON (see `openai_wire.encode_item`).
+    """
+
+    __slots__ = ("_request", "custom_id", "stored")
+
+    def __init__(
+        self, custom_id: str, request: Request | None = None, *, stored: str | None = None
+    ) -> None:
+        if request is None and stored is None:
+            raise TypeError("WireItem needs a request or its stored JSON")
+        self.custom_id = custom_id
+        self.stored = stored
+        self._request = request
+
+    @property
+    def request(self) -> Request:
+        if self._request is None:
+            assert self.stored is not None
+            self._request = Request.from_json(json.loads(self.stored))
+        return self._request
+
+    def __repr__(self) -> str:
+        return f"WireItem({self.custom_id!r}, {self._request or self.stored!r})"
 
 
 CLOCK_SLACK = timedelta(minutes=5)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable
 from typing import Any
 
 from batchgraph.model import JSON, Kind, OutputSchema, Request, Usage
@@ -32,11 +33,14 @@ def basic_problem(
 
 def chat_messages(request: Request) -> list[dict[str, str]]:
     """The conversation, with the system prompt as its first message."""
-    messages: list[dict[str, str]] = []
-    if request.system is not None:
-        messages.append({"role": "system", "content": request.system})
-    messages.extend(request.messages)
-    return messages
+    return with_system(request.system, request.messages)
+
+
+def with_system(system: str | None, messages: Iterable[dict[str, str]]) -> list[dict[str, str]]:
+    """`messages` after a first message holding `system`, if there is one."""
+    conversation = [] if system is None else [{"role": "system", "content": system}]
+    conversation.extend(messages)
+    return conversation
 
 
 def json_schema_format(schema: OutputSchema, name: str) -> dict[str, JSON]:

@@ -14,7 +14,7 @@ from __future__ import annotations
 import tempfile
 from collections.abc import Callable, Iterator, Sequence
 from datetime import datetime
-from typing import ClassVar, TypeVar
+from typing import IO, ClassVar, TypeVar
 
 import openai
 from openai.types import Batch
@@ -89,15 +89,21 @@ class OpenAIProvider(Provider):
     def create_batch(self, items: Sequence[WireItem], tag: BatchTag) -> str:
         if not items:
             raise ProviderCallError(self.name, "cannot create a batch without requests")
-        endpoints = {wire.endpoint(item.request) for item in items}
-        if len(endpoints) > 1:
-            raise ProviderCallError(
-                self.name,
-                "one OpenAI batch serves one endpoint; put chat and embedding requests in "
-                "separate jobs",
-            )
-        file_id = self._upload(items, tag)
-        schemas = sum(1 for item in items if item.request.output_schema is not None)
+        with tempfile.TemporaryFile() as spool:
+            endpoints: set[str] = set()
+            schemas = 0
+            for item in items:
+                line = wire.encode_item(item)
+                spool.write(line.data)
+                endpoints.add(line.url)
+                schemas += line.wants_schema
+            if len(endpoints) > 1:
+                raise ProviderCallError(
+                    self.name,
+                    "one OpenAI batch serves one endpoint; put chat and embedding requests in "
+                    "separate jobs",
+                )
+            file_id = self._upload(spool, tag)
         metadata = {
             TAG_KEY: tag.label(),
             SCHEMA_KEY: "none" if not schemas else "all" if schemas == len(items) else "some",
@@ -115,20 +121,17 @@ class OpenAIProvider(Provider):
         )
         return batch.id
 
-    def _upload(self, items: Sequence[WireItem], tag: BatchTag) -> str:
-        """Write the chunk's JSONL to a temporary file, line by line, and upload it."""
-        with tempfile.TemporaryFile() as spool:
-            for item in items:
-                spool.write(wire.input_line(item))
-            spool.seek(0)
-            name = f"batchgraph-{tag.label()}.jsonl"
-            uploaded = self._call(
-                "upload the batch input",
-                None,
-                lambda: self._client.files.create(
-                    file=(name, spool, "application/jsonl"), purpose="batch"
-                ),
-            )
+    def _upload(self, spool: IO[bytes], tag: BatchTag) -> str:
+        """Upload the chunk's JSONL, written line by line to a temporary file."""
+        spool.seek(0)
+        name = f"batchgraph-{tag.label()}.jsonl"
+        uploaded = self._call(
+            "upload the batch input",
+            None,
+            lambda: self._client.files.create(
+                file=(name, spool, "application/jsonl"), purpose="batch"
+            ),
+        )
         return uploaded.id
 
     def find_batch(

@@ -10,8 +10,9 @@ import json
 import re
 import struct
 from collections.abc import Callable
+from dataclasses import dataclass
 
-from batchgraph.model import JSON, Kind, Outcome, ProviderError, Request, Result
+from batchgraph.model import JSON, Kind, Outcome, OutputSchema, ProviderError, Request, Result
 from batchgraph.providers.base import WireItem
 from batchgraph.providers.chat_format import (
     basic_problem,
@@ -21,7 +22,8 @@ from batchgraph.providers.chat_format import (
     usage_of,
 )
 
-ENDPOINTS = {Kind.CHAT: "/v1/chat/completions", Kind.EMBEDDING: "/v1/embeddings"}
+CHAT_URL = "/v1/chat/completions"
+ENDPOINTS = {Kind.CHAT: CHAT_URL, Kind.EMBEDDING: "/v1/embeddings"}
 TEMPERATURE_RANGE = (0.0, 2.0)
 SCHEMA_NAME = re.compile(r"[^a-zA-Z0-9_-]")
 RETRYABLE_CODES = {"server_error", "rate_limit_exceeded", "batch_expired", "internal_error"}
@@ -59,26 +61,87 @@ def request_body(request: Request) -> dict[str, JSON]:
     """The body of one request for its endpoint, model included (OpenAI wants it per line)."""
     if request.kind is Kind.EMBEDDING:
         return {"model": request.model, "input": request.input}
-    body: dict[str, JSON] = {"model": request.model, "messages": chat_messages(request)}
-    if request.max_tokens is not None:
-        body["max_completion_tokens"] = request.max_tokens
-    if request.temperature is not None:
-        body["temperature"] = request.temperature
-    if request.output_schema is not None:
-        name = SCHEMA_NAME.sub("_", request.output_schema.name)[:64] or "answer"
-        body["response_format"] = json_schema_format(request.output_schema, name)
+    return _chat_body(
+        request.model,
+        chat_messages(request),
+        request.max_tokens,
+        request.temperature,
+        request.output_schema,
+    )
+
+
+def _chat_body(
+    model: str,
+    messages: JSON,
+    max_tokens: JSON,
+    temperature: JSON,
+    schema: OutputSchema | None = None,
+) -> dict[str, JSON]:
+    body: dict[str, JSON] = {"model": model, "messages": messages}
+    if max_tokens is not None:
+        body["max_completion_tokens"] = max_tokens
+    if temperature is not None:
+        body["temperature"] = temperature
+    if schema is not None:
+        name = SCHEMA_NAME.sub("_", schema.name)[:64] or "answer"
+        body["response_format"] = json_schema_format(schema, name)
     return body
 
 
 def input_line(item: WireItem) -> bytes:
     """One JSONL line of the batch input file, newline included."""
-    line = {
-        "custom_id": item.custom_id,
-        "method": "POST",
-        "url": endpoint(item.request),
-        "body": request_body(item.request),
-    }
+    return _line(item.custom_id, endpoint(item.request), request_body(item.request))
+
+
+def _line(custom_id: str, url: str, body: dict[str, JSON]) -> bytes:
+    line = {"custom_id": custom_id, "method": "POST", "url": url, "body": body}
     return _LINE_ENCODER.encode(line).encode() + b"\n"
+
+
+@dataclass(frozen=True, slots=True)
+class InputLine:
+    """One encoded input line, with what the batch needs to know of its request."""
+
+    data: bytes
+    url: str
+    wants_schema: bool
+
+
+_NOT_PLAIN_CHAT = (',"kind":', ',"system":', ',"input":', ',"output_schema":')
+"""Stored keys whose request's body differs from its stored values by more than a rename."""
+
+
+def encode_item(item: WireItem) -> InputLine:
+    """`input_line` with its url and schema flag. A plain chat given as stored JSON has its
+    line cut from that text, without decoding it or encoding anything but the custom_id."""
+    if item.stored is not None:
+        body = _plain_chat_body(item.stored)
+        if body is not None:
+            head = f'{{"custom_id":{_LINE_ENCODER.encode(item.custom_id)},"method":"POST","url":"'
+            return InputLine(f'{head}{CHAT_URL}","body":{body}}}\n'.encode(), CHAT_URL, False)
+    request = item.request
+    url = endpoint(request)
+    body_json = request_body(request)
+    return InputLine(_line(item.custom_id, url, body_json), url, request.output_schema is not None)
+
+
+def _plain_chat_body(stored: str) -> str | None:
+    """The body of a chat without system prompt or schema, cut from its stored JSON: that text
+    (`Request.to_json`, compact) is `{"id":…,"line":…,"model":…,"messages":[…]` and then
+    `"max_tokens"` and `"temperature"` when set, and the body is the same from `"model"` on,
+    with `max_tokens` named `max_completion_tokens`. None for any other request.
+
+    Searching the raw text for `,"key":` finds keys only: inside a JSON string every quote is
+    escaped, so a comma is never followed by a bare quote there; and the only nested objects
+    of such a request, its messages, hold just "role" and "content".
+    """
+    model_at = stored.find(',"model":')
+    if model_at < 0 or ',"messages":' not in stored:
+        return None
+    if any(key in stored for key in _NOT_PLAIN_CHAT):
+        return None
+    body = "{" + stored[model_at + 1 :]
+    return body.replace(',"max_tokens":', ',"max_completion_tokens":', 1)
 
 
 def asks_for_schema(line: bytes | str) -> str | None:

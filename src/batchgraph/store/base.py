@@ -185,8 +185,9 @@ class Store(ABC):
         """Change the named fields of a chunk (status, batch_id, intent_at, …); commit."""
 
     @abstractmethod
-    def chunk_requests(self, job_id: str, chunk: int) -> Iterator[tuple[int, Request]]:
-        """The rows in a chunk, in idx order, streamed."""
+    def chunk_stored(self, job_id: str, chunk: int) -> Iterator[tuple[int, str]]:
+        """The rows in a chunk, in idx order, streamed, each request as the store keeps it
+        (`Request.to_json` as compact JSON): the upload encodes most without decoding them."""
 
     @abstractmethod
     def chunk_indices(self, job_id: str, chunk: int) -> Iterator[int]:

@@ -4,7 +4,7 @@ A backend supplies a `Dialect` (type names, row locking), and two ways to run st
 short read and one write transaction (`Tx`). Everything else — the ledger queries, the bounded
 result transactions, the replay guard — lives here, so the backends cannot drift apart.
 
-Streams (`pending_requests`, `pending_stored`, `chunk_requests`, `ledger`) read in pages by idx,
+Streams (`pending_requests`, `pending_stored`, `chunk_stored`, `ledger`) read in pages by idx,
 each page in its own short read: memory stays flat, no transaction is held open between pages,
 and callers may write to the same rows while iterating (the planner moves pending rows into chunks).
 """
@@ -243,9 +243,8 @@ class SqlStore(Store):
                 )
             return self._fetch_chunk(tx, job_id, chunk)
 
-    def chunk_requests(self, job_id: str, chunk: int) -> Iterator[tuple[int, Request]]:
-        for idx, text in self._stream("idx, request", "chunk = ?", (job_id, chunk)):
-            yield idx, rows.request_from_text(text)
+    def chunk_stored(self, job_id: str, chunk: int) -> Iterator[tuple[int, str]]:
+        yield from self._stream("idx, request", "chunk = ?", (job_id, chunk))
 
     def chunk_indices(self, job_id: str, chunk: int) -> Iterator[int]:
         for (idx,) in self._stream("idx", "chunk = ?", (job_id, chunk)):
