@@ -77,6 +77,9 @@ def check_messages(
     value: JSON, issues: Issues
 ) -> tuple[tuple[dict[str, str], ...], str | None] | None:
     """Chat messages as (turns, system): system/developer messages become the system prompt."""
+    if _only_plain_turns(value):
+        plain = [{"role": message["role"], "content": message["content"]} for message in value]
+        return tuple(plain), None
     if not isinstance(value, list) or not value:
         issues.add(
             '"messages" is not a list of messages',
@@ -107,6 +110,23 @@ def check_messages(
         issues.add("empty prompt", 'add a "user" message with some text')
         return None
     return tuple(turns), "\n\n".join(systems) if systems else None
+
+
+def _only_plain_turns(value: JSON) -> bool:
+    """True for the usual messages, which need no checks: a list of user and assistant messages
+    with string content, not all of it blank. Anything else is checked message by message."""
+    if not isinstance(value, list):
+        return False
+    text = False
+    for message in value:
+        if not (
+            isinstance(message, dict)
+            and message.get("role") in _TURN_ROLES
+            and isinstance(message.get("content"), str)
+        ):
+            return False
+        text = text or bool(message["content"].strip())
+    return text
 
 
 def _content_text(content: JSON, where: str, issues: Issues) -> str | None:

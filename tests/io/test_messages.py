@@ -1,0 +1,81 @@
+"""Chat messages become turns holding only a role and a content; blank or odd ones are named."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from batchgraph.errors import InputError
+from batchgraph.io import ReadOptions, validate_input, validated_requests
+from batchgraph.model import JSON, Request
+
+
+def read_one(tmp_path: Path, messages: JSON) -> Request:
+    path = tmp_path / "in.jsonl"
+    path.write_text(json.dumps({"id": "a", "messages": messages}) + "\n", encoding="utf-8")
+    [request] = validated_requests(path, ReadOptions(model="m"))
+    return request
+
+
+def problem_of(tmp_path: Path, messages: JSON) -> str:
+    path = tmp_path / "in.jsonl"
+    path.write_text(json.dumps({"id": "a", "messages": messages}) + "\n", encoding="utf-8")
+    with pytest.raises(InputError) as caught:
+        validate_input(path, ReadOptions(model="m"))
+    [problem] = caught.value.problems
+    return str(problem)
+
+
+def test_turns_keep_only_role_then_content_in_input_order(tmp_path: Path) -> None:
+    messages = [
+        {"content": "Hello", "role": "user", "name": "ann"},
+        {"role": "assistant", "content": ""},
+        {"role": "user", "content": "  and again  "},
+    ]
+    request = read_one(tmp_path, messages)
+    assert request.messages == (
+        {"role": "user", "content": "Hello"},
+        {"role": "assistant", "content": ""},
+        {"role": "user", "content": "  and again  "},
+    )
+    assert [list(turn) for turn in request.messages] == [["role", "content"]] * 3
+    assert request.system is None
+
+
+def test_system_messages_and_text_parts_beside_turns(tmp_path: Path) -> None:
+    messages = [
+        {"role": "developer", "content": "Be terse."},
+        {"role": "user", "content": [{"type": "text", "text": "Hi "}, {"text": "there"}]},
+        {"role": "system", "content": "In French."},
+    ]
+    request = read_one(tmp_path, messages)
+    assert request.messages == ({"role": "user", "content": "Hi there"},)
+    assert request.system == "Be terse.\n\nIn French."
+
+
+@pytest.mark.parametrize("blank", ["", " ", "\n\t", "\u3000"])
+def test_turns_that_are_all_blank_are_an_empty_prompt(tmp_path: Path, blank: str) -> None:
+    messages = [{"role": "user", "content": blank}, {"role": "assistant", "content": blank}]
+    assert problem_of(tmp_path, messages) == (
+        'line 1: empty prompt — add a "user" message with some text'
+    )
+
+
+@pytest.mark.parametrize(
+    ("messages", "expected"),
+    [
+        ([], '"messages" is not a list of messages'),
+        ({"role": "user", "content": "x"}, '"messages" is not a list of messages'),
+        ([{"role": "user", "content": "x"}, "hi"], "messages[1] is a string ('hi')"),
+        ([{"role": "user", "content": "x"}, {"role": "tool", "content": "y"}], "messages[1] has"),
+        ([{"role": "user", "content": "x"}, {"role": "user"}], "messages[1].content is null"),
+        ([{"role": "user", "content": 7}], "messages[0].content is a number (7)"),
+        ([{"role": "user", "content": [{"type": "image_url"}]}], "messages[0].content has parts"),
+    ],
+)
+def test_an_odd_message_is_named_by_its_position(
+    tmp_path: Path, messages: JSON, expected: str
+) -> None:
+    assert problem_of(tmp_path, messages).startswith(f"line 1: {expected}")
