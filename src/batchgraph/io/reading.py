@@ -54,7 +54,9 @@ class InputSummary:
     def add(self, request: Request) -> None:
         self.count += 1
         self.kinds[request.kind] = self.kinds.get(request.kind, 0) + 1
-        tally = self.models.setdefault(request.model, ModelTally())
+        tally = self.models.get(request.model)
+        if tally is None:  # not `setdefault`, which would build a tally for every request
+            tally = self.models[request.model] = ModelTally()
         tally.requests += 1
         tally.input_tokens += estimate_input_tokens(request)
         if request.max_tokens is None:
@@ -66,7 +68,8 @@ class InputSummary:
 def estimate_input_tokens(request: Request) -> int:
     """Characters / 4, rounded up: a rough count, good enough for a dry-run estimate."""
     chars = len(request.system or "") + len(request.input or "")
-    chars += sum(len(message["content"]) for message in request.messages)
+    for message in request.messages:  # a loop, not sum(): no generator for one or two messages
+        chars += len(message["content"])
     return -(-chars // CHARS_PER_TOKEN)
 
 
