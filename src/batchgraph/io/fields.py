@@ -15,13 +15,16 @@ _TURN_ROLES = {"user", "assistant"}
 
 def check_id(value: JSON, key: str, issues: Issues) -> str | None:
     """Any non-empty string; JSON numbers become strings."""
-    if value is None:
+    if isinstance(value, str):  # first, as almost every id is one
+        text = value
+    elif value is None:
         issues.add(f'missing "{key}"', f'add "{key}": "<unique id>" to the line')
         return None
-    if isinstance(value, bool) or not isinstance(value, str | int | float):
+    elif isinstance(value, bool) or not isinstance(value, int | float):
         issues.add(f'"{key}" is {_kind(value)}', f'make "{key}" a string such as "row-1"')
         return None
-    text = str(value)
+    else:
+        text = str(value)
     if not text.strip():
         issues.add(f'"{key}" is empty', f'give "{key}" a non-empty value')
         return None
@@ -77,9 +80,9 @@ def check_messages(
     value: JSON, issues: Issues
 ) -> tuple[tuple[dict[str, str], ...], str | None] | None:
     """Chat messages as (turns, system): system/developer messages become the system prompt."""
-    if _only_plain_turns(value):
-        plain = [{"role": message["role"], "content": message["content"]} for message in value]
-        return tuple(plain), None
+    plain = _plain_turns(value)
+    if plain is not None:
+        return plain, None
     if not isinstance(value, list) or not value:
         issues.add(
             '"messages" is not a list of messages',
@@ -112,21 +115,24 @@ def check_messages(
     return tuple(turns), "\n\n".join(systems) if systems else None
 
 
-def _only_plain_turns(value: JSON) -> bool:
-    """True for the usual messages, which need no checks: a list of user and assistant messages
-    with string content, not all of it blank. Anything else is checked message by message."""
+def _plain_turns(value: JSON) -> tuple[dict[str, str], ...] | None:
+    """The turns of the usual messages, which need no checks: user and assistant messages with
+    string content, not all of it blank. None for anything else, to be checked message by message.
+    """
     if not isinstance(value, list):
-        return False
+        return None
+    turns: list[dict[str, str]] = []
     text = False
     for message in value:
-        if not (
-            isinstance(message, dict)
-            and message.get("role") in _TURN_ROLES
-            and isinstance(message.get("content"), str)
-        ):
-            return False
-        text = text or bool(message["content"].strip())
-    return text
+        if not isinstance(message, dict):
+            return None
+        role = message.get("role")
+        content = message.get("content")
+        if role not in _TURN_ROLES or not isinstance(content, str):
+            return None
+        turns.append({"role": role, "content": content})
+        text = text or bool(content.strip())
+    return tuple(turns) if text else None
 
 
 def _content_text(content: JSON, where: str, issues: Issues) -> str | None:
