@@ -18,6 +18,7 @@ from batchgraph.providers.base import BatchState, BatchTag, WireItem, account_fo
 from batchgraph.providers.openai import OpenAIProvider, batch_status
 from batchgraph.providers.settings import SANDBOX_API_KEY, ProviderSettings
 from batchgraph.sandbox import SandboxConfig, SandboxHandle, read_creations
+from batchgraph.store.rows import request_to_text
 
 TAG = BatchTag("job1", 0, 0)
 SCHEMA = OutputSchema(
@@ -288,7 +289,7 @@ def test_sandbox_provider_name_runs_on_an_embedded_sandbox_with_its_saved_config
     ],
 )
 def test_lines_written_from_stored_json_are_the_lines_of_the_request(request_: Request) -> None:
-    stored = json.dumps(request_.to_json(), separators=(",", ":"), ensure_ascii=False)
+    stored = request_to_text(request_)
 
     from_stored = openai_wire.encode_item(WireItem("7_2", stored=stored))
 

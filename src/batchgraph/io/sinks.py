@@ -7,17 +7,15 @@ writes `parsed` as JSON text and `embedding` as a list of floats, in row groups.
 from __future__ import annotations
 
 import csv
-import json
 from pathlib import Path
 from typing import IO, Any, Protocol
 
+from batchgraph import jsoncodec
 from batchgraph.io.records import RESULT_COLUMNS
 from batchgraph.model import JSON
 
 PARQUET_ROW_GROUP = 10_000
 _JSON_TEXT_COLUMNS = ("parsed", "embedding")
-_ENCODER = json.JSONEncoder(ensure_ascii=False, default=str)
-"""Built once: `json.dumps` with options builds an encoder per call, once per record."""
 
 
 class Sink(Protocol):
@@ -27,16 +25,15 @@ class Sink(Protocol):
 
 
 def _json_text(value: JSON) -> str | None:
-    return None if value is None else _ENCODER.encode(value)
+    return None if value is None else jsoncodec.dumps_bytes(value, str).decode()
 
 
 class JsonlSink:
     def __init__(self, path: Path) -> None:
-        self._file: IO[str] = path.open("w", encoding="utf-8")
+        self._file: IO[bytes] = path.open("wb")
 
     def write(self, record: dict[str, JSON]) -> None:
-        self._file.write(_ENCODER.encode(record))
-        self._file.write("\n")
+        self._file.write(jsoncodec.dumps_bytes(record, str) + b"\n")
 
     def close(self) -> None:
         self._file.close()

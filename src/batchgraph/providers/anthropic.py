@@ -20,6 +20,7 @@ import anthropic
 import httpx2
 from anthropic.types.messages import MessageBatch
 
+from batchgraph import jsoncodec
 from batchgraph.errors import ProviderCallError
 from batchgraph.model import Request, Result
 from batchgraph.providers import anthropic_wire as wire
@@ -194,7 +195,7 @@ class AnthropicProvider(Provider):
             with self._client.messages.batches.with_streaming_response.results(batch_id) as resp:
                 for line in resp.iter_lines():
                     if line.strip():
-                        yield json.loads(line)
+                        yield jsoncodec.loads_provider_line(line)
         except anthropic.AnthropicError as err:
             raise self._failure("read the results", batch_id, err) from err
         except httpx2.TransportError as err:

@@ -9,6 +9,7 @@ import json
 from collections.abc import Callable, Iterable
 from typing import IO
 
+from batchgraph import jsoncodec
 from batchgraph.model import JSON, Kind, Outcome, ProviderError, Request, Result
 from batchgraph.providers.base import WireItem
 from batchgraph.providers.chat_format import (
@@ -22,9 +23,6 @@ from batchgraph.providers.chat_format import (
 ENDPOINTS = {Kind.CHAT: "/v1/chat/completions", Kind.EMBEDDING: "/v1/embeddings"}
 TEMPERATURE_RANGE = (0.0, 1.5)
 ROLES = ("system", "user", "assistant", "tool")
-
-_LINE_ENCODER = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"))
-"""Built once: `json.dumps` with options builds an encoder per call (twice per request)."""
 
 
 # -- requests ----------------------------------------------------------------------------
@@ -65,7 +63,7 @@ def request_body(request: Request) -> dict[str, JSON]:
 def jsonl_line(item: WireItem) -> bytes:
     """The item as one line of the batch input file, newline included."""
     line = {"custom_id": item.custom_id, "body": request_body(item.request)}
-    return _LINE_ENCODER.encode(line).encode() + b"\n"
+    return jsoncodec.dumps_bytes(line) + b"\n"
 
 
 def write_jsonl(items: Iterable[WireItem], out: IO[bytes]) -> None:
@@ -100,7 +98,7 @@ def parse_result_line(
 
     A line is failed when `error` is set or the status is ≥ 400, as in `mistralai.extra.batch`.
     """
-    entry: dict[str, JSON] = json.loads(line)
+    entry: dict[str, JSON] = jsoncodec.loads_provider_line(line)
     custom_id = entry.get("custom_id")
     if custom_id is None:
         return None

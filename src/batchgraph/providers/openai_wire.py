@@ -12,6 +12,7 @@ import struct
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from batchgraph import jsoncodec
 from batchgraph.model import JSON, Kind, Outcome, OutputSchema, ProviderError, Request, Result
 from batchgraph.providers.base import WireItem
 from batchgraph.providers.chat_format import (
@@ -40,9 +41,6 @@ there are none (+14), `max_completion_tokens` for `max_tokens` (+11), `response_
 bytes than its stored request (`"input":null` +13 at worst). 173 in all; 256 keeps a margin.
 `tests/graph/test_planning.py` checks the bound against real lines.
 """
-
-_LINE_ENCODER = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"))
-"""Built once: `json.dumps` with options builds an encoder per call (twice per request)."""
 
 
 # -- requests ----------------------------------------------------------------------------
@@ -95,7 +93,7 @@ def input_line(item: WireItem) -> bytes:
 
 def _line(custom_id: str, url: str, body: dict[str, JSON]) -> bytes:
     line = {"custom_id": custom_id, "method": "POST", "url": url, "body": body}
-    return _LINE_ENCODER.encode(line).encode() + b"\n"
+    return jsoncodec.dumps_bytes(line) + b"\n"
 
 
 @dataclass(frozen=True, slots=True)
@@ -117,7 +115,7 @@ def encode_item(item: WireItem) -> InputLine:
     if item.stored is not None:
         body = _plain_chat_body(item.stored)
         if body is not None:
-            head = f'{{"custom_id":{_LINE_ENCODER.encode(item.custom_id)},"method":"POST","url":"'
+            head = f'{{"custom_id":{jsoncodec.dumps(item.custom_id)},"method":"POST","url":"'
             return InputLine(f'{head}{CHAT_URL}","body":{body}}}\n'.encode(), CHAT_URL, False)
     request = item.request
     url = endpoint(request)
@@ -161,7 +159,7 @@ def parse_result_line(
     line: bytes | str, batch_id: str, wants_json: Callable[[str], bool]
 ) -> Result | None:
     """One output- or error-file line as a `Result` (None for a line without a custom_id)."""
-    entry: dict[str, JSON] = json.loads(line)
+    entry: dict[str, JSON] = jsoncodec.loads_provider_line(line)
     custom_id = entry.get("custom_id")
     if not isinstance(custom_id, str):
         return None

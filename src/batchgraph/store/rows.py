@@ -12,6 +12,7 @@ from array import array
 from collections.abc import Sequence
 from typing import Any
 
+from batchgraph import jsoncodec
 from batchgraph.model import JSON, Outcome, ProviderError, Request, Result, Usage
 from batchgraph.store.base import (
     ChunkRecord,
@@ -61,12 +62,8 @@ CHUNK_FIELDS = {
 """The `ChunkRecord` fields `update_chunk` may change, and the columns each one is stored in."""
 
 
-_ENCODER = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False)
-"""Built once: `json.dumps` with options builds an encoder per call, a second per million rows."""
-
-
 def dump_json(value: JSON) -> str:
-    return _ENCODER.encode(value)
+    return jsoncodec.dumps(value)
 
 
 def _load_json(text: str | None) -> JSON:
