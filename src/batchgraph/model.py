@@ -2,6 +2,10 @@
 
 Every reader produces `Request`s and every provider adapter turns its own result lines into
 `Result`s, so the rest of batchgraph never sees a provider's wire format.
+
+Treat them as values and never change one. They are not frozen dataclasses only because
+building a frozen one takes three times as long, and a job builds one per request, several
+times over.
 """
 
 from __future__ import annotations
@@ -32,7 +36,7 @@ class OutputSchema:
     schema: dict[str, JSON]
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Request:
     """One unit of work, fully resolved (job defaults already applied).
 
@@ -100,7 +104,7 @@ class Outcome(StrEnum):
     """The provider's results never mentioned the request."""
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Usage:
     """Tokens a request consumed; cached tokens are part of `input_tokens`."""
 
@@ -116,7 +120,7 @@ class Usage:
         )
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class ProviderError:
     """A provider's error for one request, with its original body kept in `raw`."""
 
@@ -127,7 +131,7 @@ class ProviderError:
     """True when sending the request again may succeed (server error, rate limit, overload)."""
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Result:
     """One request's result, the same shape for every provider.
 
