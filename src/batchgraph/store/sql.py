@@ -276,6 +276,9 @@ class SqlStore(Store):
             for idx, result in batch:
                 if idx in open_rows and idx not in written:  # the first report wins
                     written[idx] = result
+            # In ledger order: providers report in any order, and rows updated in the order
+            # they are stored share pages (a shuffled chunk is written about a quarter faster).
+            written = dict(sorted(written.items()))
             self._write_rows(tx, job_id, chunk, written)
             return self._add_usage(tx, job_id, chunk, written.values())
 
