@@ -326,7 +326,7 @@ def test_record_results_writes_outcomes_and_returns_their_usage(store: Store) ->
     assert statuses(store) == [LedgerStatus.FAILED, LedgerStatus.SUCCEEDED, LedgerStatus.SUCCEEDED]
 
 
-def test_record_results_replayed_changes_nothing_and_counts_no_usage(store: Store) -> None:
+def test_record_results_replayed_changes_nothing_and_counts_each_row_once(store: Store) -> None:
     make_job(store, 3)
     chunk_of(store, "job1", 0, [0, 1, 2])
     store.record_results("job1", 0, [ok(0), ok(1)])
@@ -334,7 +334,8 @@ def test_record_results_replayed_changes_nothing_and_counts_no_usage(store: Stor
 
     replay = store.record_results("job1", 0, [ok(0, tokens=99), failed(1, True), ok(2)])
 
-    assert replay == Usage(10, 1, 0)  # only row 2 was still QUEUED
+    assert replay == Usage(30, 3, 0)  # rows 0 and 1 keep their first results
+    assert store.get_chunk("job1", 0).usage == replay
     after = list(store.ledger("job1"))
     assert after[:2] == before[:2]
     assert after[2].status is LedgerStatus.SUCCEEDED

@@ -200,9 +200,10 @@ class Store(ABC):
     ) -> Usage:
         """Write each result to its ledger row (status = outcome), in bounded transactions.
 
-        Only rows still QUEUED in this chunk are changed, so replaying a collection is harmless.
-        The usage of the rows written is added to the chunk's usage in the same transactions,
-        so a collection cut short and replayed counts every token once. Returns that usage.
+        Only rows still QUEUED in this chunk are changed, so replaying a collection is harmless,
+        and the first report of a request wins. Then the chunk's usage is set to the sum of its
+        rows' tokens, so a collection cut short and replayed counts every token once. Returns
+        the chunk's usage.
         """
 
     @abstractmethod

@@ -254,64 +254,46 @@ class SqlStore(Store):
     def record_results(
         self, job_id: str, chunk: int, results: Iterable[tuple[int, Result]]
     ) -> Usage:
-        total = Usage()
         stream = iter(results)
         while batch := list(islice(stream, self.write_batch)):
-            total += self._record_batch(job_id, chunk, batch)
-        return total
-
-    def _record_batch(self, job_id: str, chunk: int, batch: list[tuple[int, Result]]) -> Usage:
-        """Write one bounded batch; rows no longer QUEUED in `chunk` are left as they are."""
-        wanted = sorted({idx for idx, _ in batch})
+            self._record_batch(job_id, chunk, batch)
         with self._write() as tx:
-            open_rows = {
-                idx
-                for (idx,) in tx.fetchall(
-                    "SELECT idx FROM bg_ledger WHERE job_id = ? AND chunk = ? AND status = ? "
-                    f"AND idx IN ({_marks(len(wanted))}){self.dialect.for_update}",
-                    (job_id, chunk, _QUEUED, *wanted),
-                )
-            }
-            written: dict[int, Result] = {}
-            for idx, result in batch:
-                if idx in open_rows and idx not in written:  # the first report wins
-                    written[idx] = result
-            # In ledger order: providers report in any order, and rows updated in the order
-            # they are stored share pages (a shuffled chunk is written about a quarter faster).
-            written = dict(sorted(written.items()))
-            self._write_rows(tx, job_id, chunk, written)
-            return self._add_usage(tx, job_id, chunk, written.values())
+            return self._sum_usage(tx, job_id, chunk)
+
+    def _record_batch(self, job_id: str, chunk: int, batch: list[tuple[int, Result]]) -> None:
+        """Write one bounded batch; rows no longer QUEUED in `chunk` are left as they are."""
+        first: dict[int, Result] = {}
+        for idx, result in batch:
+            first.setdefault(idx, result)  # the first report wins
+        # In ledger order: providers report in any order, and rows updated in the order
+        # they are stored share pages (a shuffled chunk is written about a quarter faster).
+        with self._write() as tx:
+            tx.executemany(
+                f"UPDATE bg_ledger SET status = ?, {_SET_RESULT} "
+                "WHERE job_id = ? AND idx = ? AND chunk = ? AND status = ?",
+                (
+                    (_OUTCOME_STATUS[result.outcome], *rows.result_to_row(result), job_id, idx,
+                     chunk, _QUEUED)
+                    for idx, result in sorted(first.items())
+                ),
+            )  # fmt: skip
 
     @staticmethod
-    def _write_rows(tx: Tx, job_id: str, chunk: int, results: dict[int, Result]) -> int:
-        """UPDATE each row that is still QUEUED in `chunk`; return how many changed."""
-        return tx.executemany(
-            f"UPDATE bg_ledger SET status = ?, {_SET_RESULT} "
-            "WHERE job_id = ? AND idx = ? AND chunk = ? AND status = ?",
-            (
-                (_OUTCOME_STATUS[result.outcome], *rows.result_to_row(result), job_id, idx,
-                 chunk, _QUEUED)
-                for idx, result in results.items()
-            ),
-        )  # fmt: skip
-
-    @staticmethod
-    def _add_usage(tx: Tx, job_id: str, chunk: int, written: Iterable[Result]) -> Usage:
-        """Add the tokens of the results just written to their chunk, in the same transaction,
-        so that a collection cut short and replayed counts each request's tokens exactly once."""
-        input_tokens = output_tokens = cached_tokens = 0
-        for result in written:
-            usage = result.usage
-            input_tokens += usage.input_tokens
-            output_tokens += usage.output_tokens
-            cached_tokens += usage.cached_tokens
-        tx.execute(
-            "UPDATE bg_chunks SET input_tokens = input_tokens + ?, "
-            "output_tokens = output_tokens + ?, cached_tokens = cached_tokens + ? "
-            "WHERE job_id = ? AND chunk = ?",
-            (input_tokens, output_tokens, cached_tokens, job_id, chunk),
+    def _sum_usage(tx: Tx, job_id: str, chunk: int) -> Usage:
+        """Set the chunk's tokens to the sum of its rows' (a replay sums the same rows again,
+        so every token counts once) and return them."""
+        found = tx.fetchone(
+            "SELECT COALESCE(SUM(input_tokens), 0), COALESCE(SUM(output_tokens), 0), "
+            "COALESCE(SUM(cached_tokens), 0) FROM bg_ledger WHERE job_id = ? AND chunk = ?",
+            (job_id, chunk),
         )
-        return Usage(input_tokens, output_tokens, cached_tokens)
+        usage = Usage(*(int(n) for n in found)) if found else Usage()
+        tx.execute(
+            "UPDATE bg_chunks SET input_tokens = ?, output_tokens = ?, cached_tokens = ? "
+            "WHERE job_id = ? AND chunk = ?",
+            (usage.input_tokens, usage.output_tokens, usage.cached_tokens, job_id, chunk),
+        )
+        return usage
 
     def requeue(self, job_id: str, statuses: set[LedgerStatus], max_attempts: int) -> int:
         unknown = set(statuses) - REQUEUE_STATUSES
