@@ -40,6 +40,9 @@ T = TypeVar("T")
 READ_RETRIES = 4
 """SDK retries for reads and uploads: safe to repeat, and polling should ride out blips."""
 
+READ_BLOCK = 1 << 16
+"""Bytes read at a time from a result file."""
+
 CREATE_TIMEOUT = 600.0
 """Seconds one create call may take."""
 
@@ -193,13 +196,18 @@ class OpenAIProvider(Provider):
         }
         return wanted.__contains__
 
-    def _lines(self, file_id: str, batch_id: str) -> Iterator[str]:
-        """A file's non-blank lines, streamed as they arrive."""
+    def _lines(self, file_id: str, batch_id: str) -> Iterator[bytes]:
+        """A file's non-blank lines as UTF-8, streamed as they arrive (split here: decoding
+        every block to text first costs more than the JSON parser needs)."""
         try:
             with self._client.files.with_streaming_response.content(file_id) as response:
-                for line in response.iter_lines():
-                    if line.strip():
-                        yield line
+                rest = b""
+                for block in response.iter_bytes(READ_BLOCK):
+                    lines = (rest + block).split(b"\n")
+                    rest = lines.pop()
+                    yield from (line for line in lines if line.strip())
+                if rest.strip():
+                    yield rest
         except openai.OpenAIError as err:
             raise self._failure(f"read file {file_id}", batch_id, err) from err
 
