@@ -79,3 +79,10 @@ def test_an_odd_message_is_named_by_its_position(
     tmp_path: Path, messages: JSON, expected: str
 ) -> None:
     assert problem_of(tmp_path, messages).startswith(f"line 1: {expected}")
+
+
+@pytest.mark.parametrize("role", [["user"], {"name": "user"}])
+def test_a_role_that_is_not_a_string_is_reported_on_its_line(tmp_path: Path, role: JSON) -> None:
+    problem = problem_of(tmp_path, [{"role": role, "content": "hi"}])
+
+    assert problem.startswith(f"line 1: messages[0] has role {role!r}")

@@ -98,6 +98,7 @@ def check_messages(
             issues.add(f"{where} is {_kind(message)}", 'write {"role": "user", "content": "..."}')
             continue
         role = message.get("role")
+        role = role if isinstance(role, str) else None  # a list or an object is no role
         content = _content_text(message.get("content"), where, issues)
         if role in _SYSTEM_ROLES:
             if content is not None:
@@ -106,7 +107,8 @@ def check_messages(
             if content is not None:
                 turns.append({"role": str(role), "content": content})
         else:
-            issues.add(f"{where} has role {role!r}", 'use "system", "user" or "assistant"')
+            given = message.get("role")
+            issues.add(f"{where} has role {given!r}", 'use "system", "user" or "assistant"')
     if len(issues) != before:
         return None
     if not any(turn["content"].strip() for turn in turns):
@@ -128,7 +130,7 @@ def _plain_turns(value: JSON) -> tuple[dict[str, str], ...] | None:
             return None
         role = message.get("role")
         content = message.get("content")
-        if role not in _TURN_ROLES or not isinstance(content, str):
+        if not isinstance(role, str) or role not in _TURN_ROLES or not isinstance(content, str):
             return None
         turns.append({"role": role, "content": content})
         text = text or bool(content.strip())
