@@ -29,11 +29,25 @@ def test_big_integers_are_written_exactly() -> None:
 
 
 def test_a_provider_line_json_accepts_but_orjson_refuses_is_still_read() -> None:
-    assert math.isnan(jsoncodec.loads_provider_line('{"v": NaN}')["v"])
+    assert math.isnan(jsoncodec.loads('{"v": NaN}')["v"])
 
 
 def test_a_malformed_provider_line_raises_json_s_own_error() -> None:
     with pytest.raises(json.JSONDecodeError) as raised:
-        jsoncodec.loads_provider_line(b'{"custom_id": ')
+        jsoncodec.loads(b'{"custom_id": ')
 
     assert raised.type is json.JSONDecodeError
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        '{"n": 123456789012345678901234567890}',
+        '{"n": -18446744073709551617, "s": "1234567890123456789012"}',
+        '{"inf": 1e400, "s": "\\ud800"}',
+        '{"a": 1, "a": 2, "f": 0.30000000000000004}',
+    ],
+)
+def test_text_reads_as_json_loads_reads_it(text: str) -> None:
+    assert repr(jsoncodec.loads(text)) == repr(json.loads(text))
+    assert repr(jsoncodec.loads(text.encode())) == repr(json.loads(text))

@@ -26,6 +26,10 @@ ODD_LINES = [
     b'{"id": NaN, "prompt": "x"}',
     b"[1, 2]",
     b"not json",
+    b'{"id": 123456789012345678901234567890, "prompt": "an id beyond 64 bits"}',
+    b'{"id": "a", "prompt": "x", "max_tokens": 18446744073709551616}',
+    b'{"id": "a", "prompt": "x", "temperature": 1e400}',
+    b'{"id": "\\ud800", "prompt": "an escaped lone surrogate"}',
 ]
 
 

@@ -6,6 +6,7 @@ import json
 from collections.abc import Iterator
 from pathlib import Path
 
+from batchgraph import jsoncodec
 from batchgraph.errors import InputProblem
 from batchgraph.io.openai_batch import looks_like_openai_batch, openai_batch_entry
 from batchgraph.io.options import InputFormat, ReadOptions
@@ -14,7 +15,6 @@ from batchgraph.io.problems import Entry
 from batchgraph.model import JSON
 
 ONE_OBJECT_FIX = "write one JSON object {...} per line"
-_DECODER = json.JSONDecoder()
 
 
 def jsonl_objects(path: Path) -> Iterator[tuple[int, dict[str, JSON] | InputProblem]]:
@@ -24,7 +24,7 @@ def jsonl_objects(path: Path) -> Iterator[tuple[int, dict[str, JSON] | InputProb
             if not raw.strip():
                 continue
             try:
-                data = _parse(raw)
+                data = jsoncodec.loads(raw)  # exactly json.loads(raw), faster
             except UnicodeDecodeError:
                 yield number, InputProblem(number, "not UTF-8 text", "save the file as UTF-8")
                 continue
@@ -36,19 +36,6 @@ def jsonl_objects(path: Path) -> Iterator[tuple[int, dict[str, JSON] | InputProb
                 yield number, InputProblem(number, "the line is not a JSON object", ONE_OBJECT_FIX)
                 continue
             yield number, data
-
-
-def _parse(raw: bytes) -> JSON:
-    """`json.loads(raw)`, but decoded as UTF-8 text first, which is faster for a good line.
-
-    `json.loads` on bytes works out each line's encoding before decoding it. A line that fails
-    this way (not UTF-8, a byte-order mark, bad JSON) is parsed again from its bytes, so that
-    its value or its error is exactly the one `json.loads(raw)` gives.
-    """
-    try:
-        return _DECODER.decode(raw.decode())
-    except ValueError:  # UnicodeDecodeError and JSONDecodeError alike
-        return json.loads(raw)
 
 
 def sniff_jsonl_format(path: Path) -> InputFormat:

@@ -195,7 +195,7 @@ class AnthropicProvider(Provider):
             with self._client.messages.batches.with_streaming_response.results(batch_id) as resp:
                 for line in resp.iter_lines():
                     if line.strip():
-                        yield jsoncodec.loads_provider_line(line)
+                        yield jsoncodec.loads(line)
         except anthropic.AnthropicError as err:
             raise self._failure("read the results", batch_id, err) from err
         except httpx2.TransportError as err:

@@ -7,7 +7,6 @@ An adapter turns a chunk of `WireItem`s into one provider batch, reads that batc
 
 from __future__ import annotations
 
-import json
 import re
 from abc import ABC, abstractmethod
 from collections.abc import Iterable, Iterator, Sequence
@@ -16,6 +15,7 @@ from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 from typing import ClassVar
 
+from batchgraph import jsoncodec
 from batchgraph.model import Outcome, Request, Result
 from batchgraph.providers.settings import ProviderSettings
 
@@ -73,7 +73,7 @@ class WireItem:
     def request(self) -> Request:
         if self._request is None:
             assert self.stored is not None
-            self._request = Request.from_json(json.loads(self.stored))
+            self._request = Request.from_json(jsoncodec.loads(self.stored))
         return self._request
 
     def __repr__(self) -> str:

@@ -98,7 +98,7 @@ def parse_result_line(
 
     A line is failed when `error` is set or the status is ≥ 400, as in `mistralai.extra.batch`.
     """
-    entry: dict[str, JSON] = jsoncodec.loads_provider_line(line)
+    entry: dict[str, JSON] = jsoncodec.loads(line)
     custom_id = entry.get("custom_id")
     if custom_id is None:
         return None

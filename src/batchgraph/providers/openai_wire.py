@@ -159,7 +159,7 @@ def parse_result_line(
     line: bytes | str, batch_id: str, wants_json: Callable[[str], bool]
 ) -> Result | None:
     """One output- or error-file line as a `Result` (None for a line without a custom_id)."""
-    entry: dict[str, JSON] = jsoncodec.loads_provider_line(line)
+    entry: dict[str, JSON] = jsoncodec.loads(line)
     custom_id = entry.get("custom_id")
     if not isinstance(custom_id, str):
         return None

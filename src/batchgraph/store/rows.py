@@ -239,7 +239,7 @@ def result_from_row(status: LedgerStatus, row: Row) -> Result | None:
 
 
 def request_from_text(text: str) -> Request:
-    return Request.from_json(json.loads(text))
+    return Request.from_json(jsoncodec.loads(text))
 
 
 _LEDGER_STATUS = {status.value: status for status in LedgerStatus}
