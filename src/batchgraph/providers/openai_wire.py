@@ -130,8 +130,9 @@ def _plain_chat_body(stored: str) -> str | None:
     with `max_tokens` named `max_completion_tokens`. None for any other request.
 
     Searching the raw text for `,"key":` finds keys only: inside a JSON string every quote is
-    escaped, so a comma is never followed by a bare quote there; and the only nested objects
-    of such a request, its messages, hold just "role" and "content".
+    escaped, and a string's closing quote is followed by `,`, `:`, `}` or `]`, never by a
+    key's letters. The only nested objects of such a request, its messages, hold just "role"
+    and "content".
     """
     model_at = stored.find(',"model":')
     if model_at < 0 or ',"messages":' not in stored:
