@@ -346,8 +346,10 @@ def test_file_retrieve_download_signed_url_and_delete(
 
     signed = client.files.get_signed_url(file_id=file_id, expiry=2)
     assert signed.url.startswith(batchgraph_sandbox.base_url("mistral") + f"/v1/files/{file_id}")
-    fetched = httpx.get(signed.url, headers={"Authorization": f"Bearer {SANDBOX_API_KEY}"})
+    fetched = httpx.get(signed.url)  # the link itself is the credential
     assert fetched.content == jsonl(lines)
+    tampered = httpx.get(signed.url[:-1] + ("0" if signed.url[-1] != "0" else "1"))
+    assert tampered.status_code == 401
 
     deleted = client.files.delete(file_id=file_id)
     assert (deleted.id, deleted.object, deleted.deleted) == (file_id, "file", True)
@@ -636,3 +638,12 @@ def test_over_100000_requests_is_refused_unless_limits_are_off(
     batchgraph_sandbox.configure(enforce_limits=False)
     job = client.batch.jobs.create(input_files=[file_id], model=MODEL, endpoint=CHAT)
     assert client.batch.jobs.get(job_id=job.id).total_requests == 100_001
+
+
+def test_a_signed_link_stops_working_when_it_expires(client: Mistral, clock: FakeClock) -> None:
+    file_id = upload(client, [chat("r0")])
+    signed = client.files.get_signed_url(file_id=file_id, expiry=1)
+
+    assert httpx.get(signed.url).status_code == 200
+    clock.now += 3600 + 1
+    assert httpx.get(signed.url).status_code == 401

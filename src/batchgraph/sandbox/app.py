@@ -27,8 +27,8 @@ The core gives a provider module (through `ctx: SandboxContext`):
 * `ctx.settle(record, produce)`: write a batch's result files exactly once when it ends;
   `results.ShuffledLines` writes them in one pass in a non-input order.
 
-Auth (401 without a key), rate limits, 5xx blips and latency are applied in front of every
-provider route by `faults.FaultMiddleware`; provider modules do not handle them.
+Auth (401 without a key or a signed link), rate limits, 5xx blips and latency are applied in
+front of every provider route by `faults.FaultMiddleware`; provider modules do not handle them.
 """
 
 from __future__ import annotations

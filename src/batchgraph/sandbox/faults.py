@@ -1,5 +1,6 @@
 """Checks and faults in front of every provider route, answered in that provider's error shape:
-a missing key (401), rate limits (429 with Retry-After), transient 5xx blips and latency.
+a missing key (401, unless the link is signed: `signing`), rate limits (429 with Retry-After),
+transient 5xx blips and latency.
 
 Faults are deterministic for a given sequence of calls, and never hit two calls in a row, so an
 SDK's own retries always get through.
@@ -18,6 +19,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from batchgraph.sandbox.context import ErrorKind, ProviderModule, SandboxContext
 from batchgraph.sandbox.fate import unit
+from batchgraph.sandbox.signing import is_signed
 from batchgraph.sandbox.urls import PREFIXES
 
 
@@ -39,7 +41,9 @@ class FaultMiddleware:
         if module is None:
             await self.app(scope, receive, send)
             return
-        response = self._refusal(module, Headers(scope=scope))
+        response = None
+        if not is_signed(scope["path"], scope.get("query_string", b"").decode(), self.ctx.now()):
+            response = self._refusal(module, Headers(scope=scope))
         config = self.ctx.config
         if config.latency > 0:
             await asyncio.sleep(config.latency)

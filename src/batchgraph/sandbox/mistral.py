@@ -8,7 +8,6 @@ call in `mistral_create`; per-request answers and result lines in `mistral_lines
 
 from __future__ import annotations
 
-import hashlib
 import uuid
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
@@ -33,6 +32,7 @@ from batchgraph.sandbox.mistral_errors import (
     refused,
 )
 from batchgraph.sandbox.mistral_query import check_choices, query_bool, query_int
+from batchgraph.sandbox.signing import signed_query
 from batchgraph.sandbox.storage import BatchRecord, Creation
 
 PROVIDER = files.PROVIDER
@@ -180,10 +180,9 @@ class _Endpoints:
         record = files.live_file(self.store, request.path_params["file_id"], self.ctx.now())
         hours = query_int("expiry", request.query_params.get("expiry"), 24, 1, 168)
         expires = int(self.ctx.now()) + hours * HOUR
-        signature = hashlib.blake2b(f"{record.id}/{expires}".encode(), digest_size=8).hexdigest()
         link = request.url.replace(
             path=request.url.path.removesuffix("/url") + "/content",
-            query=f"se={expires}&sig={signature}",
+            query=signed_query(record.id, expires),
         )
         return JSONResponse({"url": str(link)})
 
