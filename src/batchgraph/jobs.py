@@ -12,6 +12,7 @@ import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from batchgraph import intake
 from batchgraph.errors import ConfigError
 from batchgraph.graph.planning import FirstRound
 from batchgraph.io import InputSummary, ReadOptions, validate_input, validated_requests
@@ -80,6 +81,10 @@ def create_job(
         created_at=now,
         updated_at=now,
     )
-    first_round = FirstRound(deps.provider_class(job), batch_size)
-    deps.store.create_job(job, validated_requests(path, options, check), first_round)
+    if deps.provider_factory is None and path.stat().st_size >= intake.PARALLEL_FROM_BYTES:
+        stored = intake.StoredInput(path, options, provider, job.id, batch_size)
+        deps.store.create_job_stored(job, stored, lambda: stored.chunks)
+    else:
+        first_round = FirstRound(deps.provider_class(job), batch_size)
+        deps.store.create_job(job, validated_requests(path, options, check), first_round)
     return job.id

@@ -23,6 +23,7 @@ from batchgraph.store.base import (
     LedgerStatus,
     Store,
 )
+from batchgraph.store.rows import request_to_text
 
 P, Q = LedgerStatus.PENDING, LedgerStatus.QUEUED
 
@@ -555,3 +556,34 @@ def test_a_new_database_opened_by_many_at_once_is_migrated_once(
     assert errors == []
     make_job(opened[0], 3)
     assert all(each.get_job("job1").total == 3 for each in opened)
+
+
+def test_a_job_stored_as_text_keeps_its_rows_in_their_chunks(store: Store) -> None:
+    requests = [make_request(n) for n in range(3)]
+    stored = [(request_to_text(r), n // 2) for n, r in enumerate(requests)]
+    chunks = [ChunkRecord("job1", 0, 1, size=2), ChunkRecord("job1", 1, 1, size=1)]
+
+    total = store.create_job_stored(JobRecord(id="job1", name="n", provider="openai", spec={}),
+                                    stored, lambda: chunks)  # fmt: skip
+
+    assert total == 3
+    assert [(r.request, r.status, r.attempt, r.chunk) for r in store.ledger("job1")] == [
+        (requests[0], Q, 1, 0),
+        (requests[1], Q, 1, 0),
+        (requests[2], Q, 1, 1),
+    ]
+    assert [(c.chunk, c.size, c.status) for c in store.list_chunks("job1")] == [
+        (0, 2, ChunkStatus.PLANNED),
+        (1, 1, ChunkStatus.PLANNED),
+    ]
+
+
+def test_a_job_stored_as_text_is_not_stored_when_its_rows_fail_midway(store: Store) -> None:
+    def failing() -> Iterator[tuple[str, int]]:
+        yield request_to_text(make_request(0)), 0
+        raise ValueError("the input went bad")
+
+    with pytest.raises(ValueError):
+        store.create_job_stored(JobRecord(id="job1", name="n", provider="openai", spec={}),
+                                failing(), list)  # fmt: skip
+    assert store.list_jobs() == []

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import json
 from abc import ABC, abstractmethod
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from enum import StrEnum
@@ -138,6 +138,17 @@ class Store(ABC):
         Refuses (with `ConfigError`) a spec holding anything that looks like a credential, and
         (with `ValueError`) a job id that exists already.
         """
+
+    @abstractmethod
+    def create_job_stored(
+        self,
+        job: JobRecord,
+        stored: Iterable[tuple[str, int]],
+        chunks: Callable[[], list[ChunkRecord]],
+    ) -> int:
+        """`create_job` for requests already stored as text (`Request.to_json`, compact) and
+        placed in first-round chunks, given as (text, chunk) pairs, for example by a worker
+        process (`batchgraph.intake`). `chunks` is called once `rows` is exhausted."""
 
     @abstractmethod
     def get_job(self, job_id: str) -> JobRecord:

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import time
 from abc import ABC, abstractmethod
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field, replace
 from itertools import islice
@@ -130,10 +130,32 @@ class SqlStore(Store):
     def create_job(
         self, job: JobRecord, requests: Iterable[Request], placement: Placement | None = None
     ) -> int:
+        counter = _Counter()
+        ledger = _ledger_rows(job.id, requests, counter, placement)
+        chunks = (lambda: placement.chunks(job.id)) if placement is not None else list
+        return self._write_job(job, ledger, chunks, counter)
+
+    def create_job_stored(
+        self,
+        job: JobRecord,
+        stored: Iterable[tuple[str, int]],
+        chunks: Callable[[], list[ChunkRecord]],
+    ) -> int:
+        counter = _Counter()
+        ledger = ((job.id, counter.next(), text, _QUEUED, 1, chunk) for text, chunk in stored)
+        return self._write_job(job, ledger, chunks, counter)
+
+    def _write_job(
+        self,
+        job: JobRecord,
+        ledger: Iterable[tuple[Any, ...]],
+        chunks: Callable[[], list[ChunkRecord]],
+        counter: _Counter,
+    ) -> int:
+        """The job, its ledger rows and then its chunks, in one transaction."""
         refuse_secrets(job.spec)
         now = time.time()
         stored = replace(job, total=0, created_at=job.created_at or now, updated_at=now)
-        counter = _Counter()
         with self._write() as tx:
             if tx.fetchone("SELECT 1 FROM bg_jobs WHERE id = ?", (job.id,)):
                 raise ValueError(f"job {job.id!r} already exists; job ids are never reused")
@@ -142,15 +164,12 @@ class SqlStore(Store):
                 rows.job_to_row(stored),
             )
             tx.insert_many(
-                "bg_ledger",
-                ("job_id", "idx", "request", "status", "attempt", "chunk"),
-                _ledger_rows(job.id, requests, counter, placement),
+                "bg_ledger", ("job_id", "idx", "request", "status", "attempt", "chunk"), ledger
             )
-            if placement is not None:
-                tx.executemany(
-                    f"INSERT INTO bg_chunks ({rows.CHUNK_COLUMNS}) VALUES ({_marks(13)})",
-                    (rows.chunk_to_row(c, c.size) for c in placement.chunks(job.id)),
-                )
+            tx.executemany(
+                f"INSERT INTO bg_chunks ({rows.CHUNK_COLUMNS}) VALUES ({_marks(13)})",
+                (rows.chunk_to_row(c, c.size) for c in chunks()),
+            )
             tx.execute("UPDATE bg_jobs SET total = ? WHERE id = ?", (counter.count, job.id))
         if self.dialect.analyze and counter.count >= ANALYZE_AFTER:
             with self._read() as tx:

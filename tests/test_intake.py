@@ -1,0 +1,62 @@
+"""A big input is validated in a worker process and stored exactly as a small one is."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from batchgraph import intake
+from batchgraph.errors import InputError
+from batchgraph.graph.deps import Deps
+from batchgraph.jobs import create_job
+from batchgraph.store.sqlite import SqliteStore
+
+
+def write_input(path: Path, count: int, bad_lines: tuple[int, ...] = ()) -> Path:
+    with path.open("w", encoding="utf-8") as out:
+        for n in range(count):
+            line = {"id": f"q{n}", "prompt": f"is {n} even?", "model": f"m{n % 2}"}
+            if n + 1 in bad_lines:
+                line["temperature"] = "hot"
+            out.write(json.dumps(line) + "\n")
+    return path
+
+
+def stored_job(tmp_path: Path, source: Path, name: str) -> tuple[list[object], list[object]]:
+    with SqliteStore(tmp_path / f"{name}.db") as store:
+        job_id = create_job(Deps(store, tmp_path), input=source, provider="openai", batch_size=7)
+        ledger = [(row.idx, row.request, row.status, row.chunk) for row in store.ledger(job_id)]
+        chunks = [(c.chunk, c.model, c.size, c.status) for c in store.list_chunks(job_id)]
+    return ledger, chunks
+
+
+def test_a_job_validated_in_a_worker_is_stored_as_one_validated_here(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    source = write_input(tmp_path / "in.jsonl", 5000)
+    here = stored_job(tmp_path, source, "here")
+
+    monkeypatch.setattr(intake, "PARALLEL_FROM_BYTES", 0)
+    in_worker = stored_job(tmp_path, source, "worker")
+
+    assert in_worker == here
+    assert len(here[0]) == 5000 and len(here[1]) > 2
+
+
+def test_a_bad_input_validated_in_a_worker_is_refused_the_same_way(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    source = write_input(tmp_path / "in.jsonl", 3000, bad_lines=(17, 2999))
+    with pytest.raises(InputError) as here:
+        stored_job(tmp_path, source, "here")
+
+    monkeypatch.setattr(intake, "PARALLEL_FROM_BYTES", 0)
+    with SqliteStore(tmp_path / "worker.db") as store:
+        with pytest.raises(InputError) as in_worker:
+            create_job(Deps(store, tmp_path), input=source, provider="openai")
+        assert store.list_jobs() == []
+
+    assert str(in_worker.value) == str(here.value)
+    assert [p.line for p in in_worker.value.problems] == [17, 2999]
