@@ -12,12 +12,12 @@ validation beyond what the provider does, no retries.
 from __future__ import annotations
 
 import json
-import sys
 import tempfile
 import time
 from pathlib import Path
 from typing import IO, Any
 
+from benchmarks import polling
 from benchmarks.polling import pauses
 from openai import OpenAI
 
@@ -99,10 +99,5 @@ def run(source: Path, target: Path, poll_max: float) -> int:
             time.sleep(next(delays))
 
 
-def main() -> None:
-    poll_max = float(sys.argv[3]) if len(sys.argv) > 3 else 60.0
-    print(run(Path(sys.argv[1]), Path(sys.argv[2]), poll_max))
-
-
 if __name__ == "__main__":
-    main()
+    polling.main(run)
