@@ -219,7 +219,7 @@ def test_adding_a_chunk_moves_its_pending_rows_to_queued_with_attempt_plus_one(
     make_job(store, 6)
     store.add_chunk(ChunkRecord(job_id="job1", chunk=0, attempt=1, model="gpt-test"), [1, 3, 4])
 
-    assert [idx for idx, _ in store.pending_requests("job1")] == [0, 2, 5]
+    assert [idx for idx, _ in store.pending_stored("job1")] == [0, 2, 5]
     chunk = [
         (idx, Request.from_json(json.loads(text))) for idx, text in store.chunk_stored("job1", 0)
     ]
@@ -256,17 +256,17 @@ def test_add_chunk_refuses_rows_that_are_not_pending_and_changes_nothing(store: 
         chunk_of(store, "job1", 0, [3])
 
     assert [c.chunk for c in store.list_chunks("job1")] == [0]
-    assert [idx for idx, _ in store.pending_requests("job1")] == [2, 3]
+    assert [idx for idx, _ in store.pending_stored("job1")] == [2, 3]
 
 
-def test_chunks_can_be_planned_while_pending_requests_stream(store: Store) -> None:
+def test_chunks_can_be_planned_while_pending_rows_stream(store: Store) -> None:
     """The planner writes chunks while it reads the pending stream, page after page."""
     store.page_size = 7  # type: ignore[attr-defined]
     make_job(store, 50)
     seen: list[int] = []
     batch: list[int] = []
     number = 0
-    for idx, _ in store.pending_requests("job1"):
+    for idx, _ in store.pending_stored("job1"):
         seen.append(idx)
         batch.append(idx)
         if len(batch) == 4:
@@ -409,7 +409,7 @@ def test_requeue_moves_only_retryable_failures_and_only_under_max_attempts(store
     assert store.requeue("job1", retry, max_attempts=1) == 0  # every row used its one attempt
     assert store.requeue("job1", retry, max_attempts=2) == 2
 
-    assert [idx for idx, _ in store.pending_requests("job1")] == [0, 3]
+    assert [idx for idx, _ in store.pending_stored("job1")] == [0, 3]
     rows = list(store.ledger("job1"))
     assert [(r.status, r.chunk, r.result) for r in (rows[0], rows[3])] == [(P, None, None)] * 2
     assert rows[1].status is LedgerStatus.FAILED  # not retryable: stays failed

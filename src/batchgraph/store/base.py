@@ -10,7 +10,6 @@ back to inputs without trusting any order.
 
 from __future__ import annotations
 
-import json
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import AbstractContextManager
@@ -166,14 +165,9 @@ class Store(ABC):
 
     # -- chunks -----------------------------------------------------------------------------
     @abstractmethod
-    def pending_requests(self, job_id: str) -> Iterator[tuple[int, Request]]:
-        """PENDING rows in idx order, streamed."""
-
     def pending_stored(self, job_id: str) -> Iterator[tuple[int, str]]:
         """PENDING rows in idx order, streamed, each request as its compact JSON text
         (`Request.to_json`, UTF-8 kept): the planner reads them without building requests."""
-        for idx, request in self.pending_requests(job_id):
-            yield idx, json.dumps(request.to_json(), separators=(",", ":"), ensure_ascii=False)
 
     @abstractmethod
     def add_chunk(self, chunk: ChunkRecord, indices: Sequence[int]) -> None:

@@ -6,7 +6,7 @@ Never edit a released migration: add `m002_…` below it. The SQL is written onc
 
 The indexes serve the hot queries:
 - `bg_ledger` primary key (job_id, idx): `record_results`, `ledger()` in input order;
-- `bg_ledger_status` (job_id, status, idx): `pending_requests`, `counts`, `requeue`;
+- `bg_ledger_status` (job_id, status, idx): `pending_stored`, `counts`, `requeue`;
 - `bg_ledger_chunk` (job_id, chunk, idx): `chunk_stored`, `chunk_indices` and the chunk's
   token sum in `record_results`.
 """

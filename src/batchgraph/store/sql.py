@@ -4,7 +4,7 @@ A backend supplies a `Dialect` (type names, row locking), and two ways to run st
 short read and one write transaction (`Tx`). Everything else — the ledger queries, the bounded
 result transactions, the replay guard — lives here, so the backends cannot drift apart.
 
-Streams (`pending_requests`, `pending_stored`, `chunk_stored`, `ledger`) read in pages by idx,
+Streams (`pending_stored`, `chunk_stored`, `ledger`, `result_records`) read in pages by idx,
 each page in its own short read: memory stays flat, no transaction is held open between pages,
 and callers may write to the same rows while iterating (the planner moves pending rows into chunks).
 """
@@ -204,10 +204,6 @@ class SqlStore(Store):
                 raise JobNotFound(job_id)
 
     # -- chunks -------------------------------------------------------------------------------
-    def pending_requests(self, job_id: str) -> Iterator[tuple[int, Request]]:
-        for idx, text in self._stream("idx, request", "status = ?", (job_id, _PENDING)):
-            yield idx, rows.request_from_text(text)
-
     def pending_stored(self, job_id: str) -> Iterator[tuple[int, str]]:
         yield from self._stream("idx, request", "status = ?", (job_id, _PENDING))
 
