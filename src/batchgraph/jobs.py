@@ -61,7 +61,6 @@ def create_job(
     options = options or ReadOptions()
     if not path.is_file():
         raise ConfigError(f"input file {path} does not exist")
-    check = adapter_class(provider).check_request
     if max_attempts < 1:
         raise ConfigError("--max-attempts must be at least 1")
     if batch_size is not None and batch_size < 1:
@@ -85,6 +84,7 @@ def create_job(
         stored = intake.StoredInput(path, options, provider, job.id, batch_size)
         deps.store.create_job_stored(job, stored, lambda: stored.chunks)
     else:
-        first_round = FirstRound(deps.provider_class(job), batch_size)
-        deps.store.create_job(job, validated_requests(path, options, check), first_round)
+        adapter = deps.provider_class(job)
+        requests = validated_requests(path, options, adapter.check_request)
+        deps.store.create_job(job, requests, FirstRound(adapter, batch_size))
     return job.id
