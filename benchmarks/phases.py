@@ -17,8 +17,7 @@ from pathlib import Path
 NODE_PHASES = {
     "plan": "plan",
     "submit_chunk": "upload (submit)",
-    "check": "check (provider finishes)",
-    "collect_chunk": "collect",
+    "collect_chunk": "check + collect",
     "settle": "settle + report",
     "report": "settle + report",
 }
@@ -27,8 +26,7 @@ ORDER = (
     "validate + store the ledger",
     "plan",
     "upload (submit)",
-    "check (provider finishes)",
-    "collect",
+    "check + collect",
     "settle + report",
     "pauses between polls",
     "write results",

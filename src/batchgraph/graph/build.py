@@ -1,10 +1,10 @@
 """The job graph: START routes on where the job stands, one invocation is one tick.
 
-    START ─► intake? ─► plan ─► submit_chunk ×N (Send) ─► check ─► collect_chunk ×N (Send)
-                          ▲                                 │ nothing finished: END
-                          └─────────── settle ◄─────────────┘
-                           (retry)       │ waiting: END
-                                         └─► report ─► END
+    START ─► intake? ─► plan ─► submit_chunk ×N (Send) ─► END
+      │                   ▲
+      └─► collect_chunk ×N (Send) ─► settle ─► report ─► END
+          (check each batch;            │ retry: plan
+           collect the ended ones)      │ batches still running: END
 
 Nothing sleeps inside the graph: a tick that finds batches still running ends, and the runner
 (or a cron, or a LangGraph server run) ticks again later.
@@ -23,7 +23,6 @@ from batchgraph.graph.nodes import JobNodes
 from batchgraph.graph.state import ChunkTask, JobState
 from batchgraph.io import ReadOptions
 from batchgraph.jobs import DEFAULT_MAX_ATTEMPTS, create_job
-from batchgraph.providers.base import BatchState
 from batchgraph.store.base import ChunkStatus, JobStatus, LedgerStatus
 
 Route = str | list[Send]
@@ -69,21 +68,13 @@ def build_graph(deps: Deps) -> StateGraph[JobState, Any, JobState, JobState]:
         ]
         if unsent and not cancelled:
             return sends(job_id, "submit_chunk", unsent)
-        if any(c.status is ChunkStatus.SUBMITTED for c in chunks):
-            return "check"
+        running = [c.chunk for c in chunks if c.status is ChunkStatus.SUBMITTED]
+        if running:
+            return sends(job_id, "collect_chunk", running)
         return "settle"
 
     def route_after_plan(state: JobState) -> Route:
         return route_job(state["job_id"])
-
-    def route_after_check(state: JobState) -> Route:
-        finished = [
-            int(key)
-            for key, view in state.get("chunks", {}).items()
-            if view.get("status") == ChunkStatus.SUBMITTED.value
-            and view.get("state") in {s.value for s in BatchState if s.terminal}
-        ]
-        return sends(state["job_id"], "collect_chunk", finished) if finished else END
 
     def route_after_settle(state: JobState) -> Route:
         phase = state.get("phase")
@@ -95,16 +86,14 @@ def build_graph(deps: Deps) -> StateGraph[JobState, Any, JobState, JobState]:
     graph.add_node("intake", intake)
     graph.add_node("plan", nodes.plan)
     graph.add_node("submit_chunk", nodes.submit_chunk)  # type: ignore[arg-type]
-    graph.add_node("check", nodes.check)
     graph.add_node("collect_chunk", nodes.collect_chunk)  # type: ignore[arg-type]
     graph.add_node("settle", nodes.settle)
     graph.add_node("report", nodes.report)
-    targets = ["intake", "plan", "submit_chunk", "check", "settle", END]
+    targets = ["intake", "plan", "submit_chunk", "collect_chunk", "settle", END]
     graph.add_conditional_edges(START, route_start, targets)
     graph.add_edge("intake", "plan")
     graph.add_conditional_edges("plan", route_after_plan, targets)
-    graph.add_edge("submit_chunk", "check")
-    graph.add_conditional_edges("check", route_after_check, ["collect_chunk", END])
+    graph.add_edge("submit_chunk", END)
     graph.add_edge("collect_chunk", "settle")
     graph.add_conditional_edges("settle", route_after_settle, ["plan", "report", END])
     graph.add_edge("report", END)

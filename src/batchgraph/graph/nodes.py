@@ -9,10 +9,11 @@ SUBMITTING state is looked up by its tag before anything new is created.
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from typing import Any
 
+from batchgraph.graph.ahead import PrepareAhead, ReadAhead
 from batchgraph.graph.deps import Deps
 from batchgraph.graph.planning import plan_stored
 from batchgraph.graph.state import ChunkTask, ChunkView, JobState
@@ -68,6 +69,8 @@ class JobNodes:
     def __init__(self, deps: Deps) -> None:
         self.deps = deps
         self.store = deps.store
+        self.read_ahead = ReadAhead()
+        self.prepare_ahead = PrepareAhead()
 
     def plan(self, state: JobState) -> dict[str, Any]:
         """Put every PENDING request into a chunk under the provider's caps (a retry round;
@@ -99,17 +102,36 @@ class JobNodes:
         self.store.update_chunk(
             job.id, chunk.chunk, status=ChunkStatus.SUBMITTING, intent_at=time.time()
         )
-        items = [
-            WireItem(wire_id(idx, chunk.attempt), stored=text)
-            for idx, text in self.store.chunk_stored(job.id, chunk.chunk)
-        ]
-        batch_id = provider.create_batch(items, tag)
+        prepared = self.prepare_ahead.prepared(provider, tag, self._items(chunk))
+        following = self._next_chunk(job.id, chunk.chunk, ChunkStatus.PLANNED)
+        if following is not None:
+            self.prepare_ahead.start(
+                provider,
+                BatchTag(job.id, following.chunk, following.attempt),
+                self._items(following),
+            )
+        try:
+            batch_id = provider.create_prepared(prepared)
+        except BaseException:
+            self.prepare_ahead.cancel()  # the tick ends here: the next chunk waits for the next
+            raise
         saved = self.store.update_chunk(
             job.id, chunk.chunk, status=ChunkStatus.SUBMITTED, batch_id=batch_id
         )
         if job.status is JobStatus.SUBMITTED:
             self.store.set_job_status(job.id, JobStatus.RUNNING)
         return {"chunks": {str(chunk.chunk): chunk_view(saved)}}
+
+    def _items(self, chunk: ChunkRecord) -> Callable[[], list[WireItem]]:
+        """Reads the chunk's requests as they go on the wire (when the preparation starts)."""
+
+        def read() -> list[WireItem]:
+            return [
+                WireItem(wire_id(idx, chunk.attempt), stored=text)
+                for idx, text in self.store.chunk_stored(chunk.job_id, chunk.chunk)
+            ]
+
+        return read
 
     def _find_earlier_create(self, chunk: ChunkRecord) -> ChunkRecord | None:
         """After a crash between "create" and "save", the batch the provider already has.
@@ -148,42 +170,41 @@ class JobNodes:
                 self.store.settle_chunk(job_id, chunk.chunk, LedgerStatus.CANCELLED)
                 self.store.update_chunk(job_id, chunk.chunk, status=ChunkStatus.COLLECTED)
 
-    def check(self, state: JobState) -> dict[str, Any]:
-        """Ask the provider where each submitted batch stands."""
-        job = self.store.get_job(state["job_id"])
-        provider = self.deps.provider(job)
-        views: dict[str, ChunkView] = {}
-        for chunk in self.store.list_chunks(job.id):
-            if chunk.status is not ChunkStatus.SUBMITTED or chunk.batch_id is None:
-                continue
-            status = provider.status(chunk.batch_id)
-            saved = self.store.update_chunk(
-                job.id,
-                chunk.chunk,
-                provider_status=status.raw_status,
-                counts=_counts(status),
-            )
-            views[str(chunk.chunk)] = chunk_view(saved, status.state)
-        return {"chunks": views, "phase": "waiting"}
-
     def collect_chunk(self, task: ChunkTask) -> dict[str, Any]:
-        """Write every result of a finished batch to the ledger; unreported ones as MISSING."""
+        """Ask where the chunk's batch stands; once it has ended, write every result to the
+        ledger, the unreported ones as MISSING.
+
+        The next submitted chunk's batch is read in the background meanwhile (`ReadAhead`),
+        so the provider's answer for it overlaps the writing of this one.
+        """
         job = self.store.get_job(task["job_id"])
         chunk = self.store.get_chunk(job.id, task["chunk"])
         if chunk.status is not ChunkStatus.SUBMITTED or chunk.batch_id is None:
             return {}
         provider = self.deps.provider(job)
-        status = provider.status(chunk.batch_id)
-        expected = [
-            wire_id(idx, chunk.attempt) for idx in self.store.chunk_indices(job.id, chunk.chunk)
-        ]
-        if status.state is BatchState.FAILED:
-            stream: Iterator[Result] = _batch_failure(expected, status)
-        else:
-            stream = account_for(provider.results(chunk.batch_id), expected, chunk.batch_id)
-        self.store.record_results(
-            job.id, chunk.chunk, ((ledger_index(r.custom_id), r) for r in stream)
-        )
+        reader = self.read_ahead.reader(provider, chunk.batch_id)
+        try:
+            status = reader.status()
+            following = self._next_chunk(job.id, chunk.chunk, ChunkStatus.SUBMITTED)
+            if following is not None and following.batch_id is not None:
+                self.read_ahead.start(provider, following.batch_id)
+            if not status.state.terminal:
+                saved = self.store.update_chunk(
+                    job.id, chunk.chunk, provider_status=status.raw_status, counts=_counts(status)
+                )
+                return {"chunks": {str(chunk.chunk): chunk_view(saved, status.state)}}
+            expected = [
+                wire_id(idx, chunk.attempt) for idx in self.store.chunk_indices(job.id, chunk.chunk)
+            ]
+            if status.state is BatchState.FAILED:
+                stream: Iterator[Result] = _batch_failure(expected, status)
+            else:
+                stream = account_for(reader.results(), expected, chunk.batch_id)
+            self.store.record_results(
+                job.id, chunk.chunk, ((ledger_index(r.custom_id), r) for r in stream)
+            )
+        finally:
+            reader.cancel()
         saved = self.store.update_chunk(
             job.id,
             chunk.chunk,
@@ -192,6 +213,13 @@ class JobNodes:
             counts=_counts(status),
         )
         return {"chunks": {str(chunk.chunk): chunk_view(saved, status.state)}}
+
+    def _next_chunk(self, job_id: str, after: int, status: ChunkStatus) -> ChunkRecord | None:
+        """The first chunk after chunk `after` in `status`: the next one a node will take."""
+        for chunk in self.store.list_chunks(job_id):
+            if chunk.chunk > after and chunk.status is status:
+                return chunk
+        return None
 
     def settle(self, state: JobState) -> dict[str, Any]:
         """Once every batch is collected, send retryable failures again or finish."""

@@ -12,7 +12,7 @@ still have made a batch: the caller looks the tag up with `find_batch` before tr
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Generator, Iterator, Sequence
+from collections.abc import Callable, Generator, Iterator
 from datetime import datetime, timedelta
 from typing import Any, ClassVar, TypeVar
 
@@ -31,6 +31,7 @@ from batchgraph.providers.base import (
     BatchTag,
     Caps,
     LookupHints,
+    PreparedBatch,
     Provider,
     WireItem,
     aware,
@@ -75,8 +76,10 @@ class AnthropicProvider(Provider):
     def wire_size(cls, item: WireItem) -> int:
         return wire.item_size(wire.request_item(item)) + TAG_ROOM
 
-    def create_batch(self, items: Sequence[WireItem], tag: BatchTag) -> str:
-        requests = [wire.request_item(item, tag) for item in items]
+    def create_prepared(self, prepared: PreparedBatch) -> str:
+        """Encode the requests and send them in the create call (Anthropic takes no file)."""
+        tag = prepared.tag
+        requests = [wire.request_item(item, tag) for item in prepared.items]
         for request in requests:
             if not wire.CUSTOM_ID.match(request["custom_id"]):
                 raise ProviderCallError(

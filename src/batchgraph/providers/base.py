@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import re
 from abc import ABC, abstractmethod
-from collections.abc import Iterable, Iterator, Sequence
-from dataclasses import dataclass
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 from typing import ClassVar
@@ -99,6 +99,21 @@ class LookupHints:
     """Batches already accounted for (other chunks of the job): never the one looked for."""
 
 
+@dataclass(frozen=True, slots=True)
+class PreparedBatch:
+    """A chunk made ready for the call that creates its batch (`Provider.prepare_batch`)."""
+
+    tag: BatchTag
+    size: int
+    items: Sequence[WireItem] = ()
+    """The requests, for providers that send them in the create call itself."""
+    file_id: str | None = None
+    """The uploaded input file, for providers that read one."""
+    endpoint: str = ""
+    model: str = ""
+    metadata: Mapping[str, str] = field(default_factory=dict)
+
+
 class BatchState(StrEnum):
     """One status vocabulary over the three providers' state machines."""
 
@@ -173,12 +188,27 @@ class Provider(ABC):
         """
         return None
 
-    @abstractmethod
     def create_batch(self, items: Sequence[WireItem], tag: BatchTag) -> str:
         """Create one batch holding `items`, tagged with `tag`; return its id.
 
         Never retried blindly after a timeout: callers use `find_batch` first.
         """
+        return self.create_prepared(self.prepare_batch(items, tag))
+
+    def prepare_batch(self, items: Sequence[WireItem], tag: BatchTag) -> PreparedBatch:
+        """Everything before the call that creates the batch: encode the items and, where the
+        provider takes a file, upload it. Nothing here costs money, so it may run ahead of
+        the intent being recorded; by default the items are kept for the create call."""
+        return PreparedBatch(tag, len(items), items=items)
+
+    @abstractmethod
+    def create_prepared(self, prepared: PreparedBatch) -> str:
+        """Create the batch `prepare_batch` made ready; return its id (see `create_batch`)."""
+
+    def discard_prepared(self, prepared: PreparedBatch) -> None:
+        """Remove what `prepare_batch` left at the provider for a batch that will not be
+        created from it (an uploaded file); nothing by default."""
+        return None
 
     @abstractmethod
     def find_batch(

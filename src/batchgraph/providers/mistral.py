@@ -34,6 +34,7 @@ from batchgraph.providers.base import (
     BatchTag,
     Caps,
     LookupHints,
+    PreparedBatch,
     Provider,
     WireItem,
     aware,
@@ -106,7 +107,8 @@ class MistralProvider(Provider):
     def wire_size(cls, item: WireItem) -> int:
         return len(wire.jsonl_line(item))
 
-    def create_batch(self, items: Sequence[WireItem], tag: BatchTag) -> str:
+    def prepare_batch(self, items: Sequence[WireItem], tag: BatchTag) -> PreparedBatch:
+        """Write the chunk's JSONL to a temporary file and upload it."""
         model, kind = _one_model_and_kind(items)
         metadata = {TAG_KEY: tag.label()}
         with_schema = sum(item.request.output_schema is not None for item in items)
@@ -127,20 +129,37 @@ class MistralProvider(Provider):
                 purpose="batch",
                 retries=NO_RETRY,
             )
+        return PreparedBatch(
+            tag,
+            len(items),
+            file_id=uploaded.id,
+            endpoint=wire.ENDPOINTS[kind],
+            model=model,
+            metadata=metadata,
+        )
+
+    def create_prepared(self, prepared: PreparedBatch) -> str:
+        assert prepared.file_id is not None, "a Mistral batch reads an uploaded file"
         # If this create fails the uploaded file stays: a create that timed out may still have
         # made a job that reads it.
         job = self._call(
-            f"create the batch for {tag.label()} (it may exist anyway: look it up by its tag "
-            "before creating it again)",
+            f"create the batch for {prepared.tag.label()} (it may exist anyway: look it up by "
+            "its tag before creating it again)",
             None,
             self._client.batch.jobs.create,
-            input_files=[uploaded.id],
-            model=model,
-            endpoint=cast(Any, wire.ENDPOINTS[kind]),
-            metadata=metadata,
+            input_files=[prepared.file_id],
+            model=prepared.model,
+            endpoint=cast(Any, prepared.endpoint),
+            metadata=dict(prepared.metadata),
             retries=NO_RETRY,
         )
         return job.id
+
+    def discard_prepared(self, prepared: PreparedBatch) -> None:
+        if prepared.file_id is not None:
+            self._call(
+                "delete an unused upload", None, self._client.files.delete, file_id=prepared.file_id
+            )
 
     def find_batch(
         self, tag: BatchTag, created_after: datetime, hints: LookupHints | None = None

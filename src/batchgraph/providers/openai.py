@@ -29,6 +29,7 @@ from batchgraph.providers.base import (
     BatchTag,
     Caps,
     LookupHints,
+    PreparedBatch,
     Provider,
     WireItem,
     aware,
@@ -89,7 +90,8 @@ class OpenAIProvider(Provider):
     def wire_size_bound(cls, stored_bytes: int, custom_id_bytes: int) -> int:
         return stored_bytes + custom_id_bytes + wire.LINE_OVERHEAD_BOUND
 
-    def create_batch(self, items: Sequence[WireItem], tag: BatchTag) -> str:
+    def prepare_batch(self, items: Sequence[WireItem], tag: BatchTag) -> PreparedBatch:
+        """Write the chunk's JSONL line by line to a temporary file and upload it."""
         if not items:
             raise ProviderCallError(self.name, "cannot create a batch without requests")
         with tempfile.TemporaryFile() as spool:
@@ -111,18 +113,30 @@ class OpenAIProvider(Provider):
             TAG_KEY: tag.label(),
             SCHEMA_KEY: "none" if not schemas else "all" if schemas == len(items) else "some",
         }
+        return PreparedBatch(
+            tag, len(items), file_id=file_id, endpoint=endpoints.pop(), metadata=metadata
+        )
+
+    def create_prepared(self, prepared: PreparedBatch) -> str:
+        assert prepared.file_id is not None, "an OpenAI batch reads an uploaded file"
+        file_id = prepared.file_id
         once = self._client.with_options(max_retries=0, timeout=CREATE_TIMEOUT)
         batch = self._call(
             "create a batch",
             None,
             lambda: once.batches.create(
                 input_file_id=file_id,
-                endpoint=endpoints.pop(),  # type: ignore[arg-type]
+                endpoint=prepared.endpoint,  # type: ignore[arg-type]
                 completion_window="24h",
-                metadata=metadata,
+                metadata=dict(prepared.metadata),
             ),
         )
         return batch.id
+
+    def discard_prepared(self, prepared: PreparedBatch) -> None:
+        if prepared.file_id is not None:
+            file_id = prepared.file_id
+            self._call("delete an unused upload", None, lambda: self._client.files.delete(file_id))
 
     def _upload(self, spool: IO[bytes], tag: BatchTag) -> str:
         """Upload the chunk's JSONL, written line by line to a temporary file."""
