@@ -85,14 +85,14 @@ def test_threads_can_share_one_store(tmp_path: Path) -> None:
         assert store.counts("job1")[LedgerStatus.QUEUED] == 400
 
 
-def test_request_id_and_model_read_any_stored_text() -> None:
-    from batchgraph.store.rows import request_id_and_model, request_to_text
+def test_request_head_reads_any_stored_text() -> None:
+    from batchgraph.store.rows import request_head, request_to_text
 
     request = Request(id='a"\\,"line":1', line=3, model='ü,"model":', system="s")
-    assert request_id_and_model(request_to_text(request)) == (request.id, request.model)
+    assert request_head(request_to_text(request)) == (request.id, request.model, "chat")
     # Text written some other way is decoded whole.
-    assert request_id_and_model('{"model":"m","line":1,"id":"i"}') == ("i", "m")
-    assert request_id_and_model('{"id":"i", "line":1, "model":"m"}') == ("i", "m")
+    assert request_head('{"model":"m","line":1,"id":"i"}') == ("i", "m", "chat")
+    assert request_head('{"id":"i", "line":1, "model":"m"}') == ("i", "m", "chat")
 
 
 def test_request_head_reads_the_kind_too() -> None:

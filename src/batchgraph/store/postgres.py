@@ -33,6 +33,7 @@ POSTGRES = Dialect(
     types={"INT": "INTEGER", "BIGINT": "BIGINT", "REAL": "DOUBLE PRECISION", "BLOB": "BYTEA"},
     for_update=" FOR UPDATE",
     analyze="ANALYZE bg_ledger",
+    json_text="({column}::json) ->> '{key}'",
     migration_lock=(
         "SELECT pg_advisory_xact_lock("
         "hashtextextended('batchgraph:migrate:' || current_schema(), 0))"

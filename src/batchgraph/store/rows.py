@@ -47,6 +47,9 @@ RESULT_COLUMNS = (
     "error_retryable",
 )
 LEDGER_COLUMNS = "idx, request, status, attempt, chunk, " + ", ".join(RESULT_COLUMNS)
+RECORD_COLUMNS = "idx, {id}, {model}, status, attempt, chunk, " + ", ".join(RESULT_COLUMNS)
+"""What `result_record_from_row` reads: `LEDGER_COLUMNS` with the request's id and model (as
+expressions given for `{id}` and `{model}`) in place of the request."""
 
 CHUNK_FIELDS = {
     "attempt": ("attempt",),
@@ -209,6 +212,43 @@ def result_to_row(result: Result) -> tuple[Any, ...]:
     )
 
 
+TEXT_RESULT_COLUMNS = (
+    "custom_id",
+    "batch_id",
+    "result_text",
+    "stop_reason",
+    "model",
+    "input_tokens",
+    "output_tokens",
+    "cached_tokens",
+)
+"""The `RESULT_COLUMNS` a succeeded plain text answer fills; the others stay NULL."""
+
+
+def text_result_row(result: Result) -> tuple[Any, ...] | None:
+    """The values of `TEXT_RESULT_COLUMNS` when `result` is a succeeded plain text answer (no
+    parsed JSON, embedding or error), else None: most results are, and writing them binds
+    fewer values (see `SqlStore._record_batch`)."""
+    if (
+        result.outcome is not Outcome.SUCCEEDED
+        or result.parsed is not None
+        or result.embedding is not None
+        or result.error is not None
+    ):
+        return None
+    usage = result.usage
+    return (
+        result.custom_id,
+        result.batch_id,
+        result.text,
+        result.stop_reason,
+        result.model,
+        usage.input_tokens,
+        usage.output_tokens,
+        usage.cached_tokens,
+    )
+
+
 def result_from_row(status: LedgerStatus, row: Row) -> Result | None:
     """The result stored in `RESULT_COLUMNS`, or None when the row has none yet."""
     (custom_id, batch_id, text, parsed, embedding, stop_reason, model) = row[:7]
@@ -262,14 +302,6 @@ _DECODER = json.JSONDecoder()
 _ID_AT = len('{"id":')
 
 
-def request_id_and_model(text: str) -> tuple[str, str]:
-    """A stored request's id and model, read from the front of its text without decoding the
-    rest: `request_to_text` writes `{"id":…,"line":…,"model":…` first. Any other text is
-    decoded whole."""
-    request_id, model, _ = request_head(text)
-    return request_id, model
-
-
 def request_head(text: str) -> tuple[str, str, str]:
     """A stored request's id, model and kind, read from the front of its text:
     `request_to_text` writes `{"id":…,"line":…,"model":…` first, then `"kind":…` unless it is
@@ -292,12 +324,12 @@ def request_head(text: str) -> tuple[str, str, str]:
 
 
 def result_record_from_row(row: Row) -> dict[str, JSON]:
-    """A row selected as `LEDGER_COLUMNS` as its flat results record (the shape of
+    """A row selected as `RECORD_COLUMNS` as its flat results record (the shape of
     `io.records.result_record`), read straight from the columns: no request, result or usage
     object is built on the way, since writing a job's results builds one per request."""
-    (_, request, status, attempt, _, custom_id, batch_id, text, parsed, embedding) = row[:10]
-    (stop_reason, model, input_tokens, output_tokens, cached_tokens, error_code) = row[10:16]
-    request_id, request_model = request_id_and_model(request)
+    (_, request_id, request_model, status, attempt, _, custom_id, batch_id, text) = row[:9]
+    (parsed, embedding, stop_reason, model, input_tokens, output_tokens) = row[9:15]
+    (cached_tokens, error_code) = row[15:17]
     done = custom_id is not None  # the row holds a result
     return {
         "id": request_id,
@@ -312,6 +344,6 @@ def result_record_from_row(row: Row) -> dict[str, JSON]:
         "cached_tokens": int(cached_tokens or 0) if done else None,
         "attempts": int(attempt),
         "error_code": error_code,
-        "error_message": None if error_code is None else row[16] or "",
+        "error_message": None if error_code is None else row[17] or "",
         "batch_id": batch_id or "" if done else None,
     }

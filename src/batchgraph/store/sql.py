@@ -45,6 +45,11 @@ _QUEUED = LedgerStatus.QUEUED.value
 _OUTCOME_STATUS = {outcome: LedgerStatus(outcome.value).value for outcome in Outcome}
 _CLEAR_RESULT = ", ".join(f"{column} = NULL" for column in rows.RESULT_COLUMNS)
 _SET_RESULT = ", ".join(f"{column} = ?" for column in rows.RESULT_COLUMNS)
+_SET_TEXT_RESULT = ", ".join(
+    f"{column} = ?" if column in rows.TEXT_RESULT_COLUMNS else f"{column} = NULL"
+    for column in rows.RESULT_COLUMNS
+)
+_SUCCEEDED = LedgerStatus.SUCCEEDED.value
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,6 +66,8 @@ class Dialect:
     analyze: str | None = None
     """Run after a big job is written, so the planner walks the ledger by index at once
     (PostgreSQL without statistics sorts the whole remaining job for every page)."""
+    json_text: str = "{column} ->> '{key}'"
+    """An expression reading the string `key` of the JSON object in the TEXT `column`."""
 
 
 class Tx(ABC):
@@ -276,22 +283,34 @@ class SqlStore(Store):
             return self._sum_usage(tx, job_id, chunk)
 
     def _record_batch(self, job_id: str, chunk: int, batch: list[tuple[int, Result]]) -> None:
-        """Write one bounded batch; rows no longer QUEUED in `chunk` are left as they are."""
+        """Write one bounded batch; rows no longer QUEUED in `chunk` are left as they are.
+
+        Plain text answers, most results, go through a statement that binds only the columns
+        they fill (each bound value costs about as much as a tenth of the row's update).
+        """
         first: dict[int, Result] = {}
         for idx, result in batch:
             first.setdefault(idx, result)  # the first report wins
+        texts: list[tuple[Any, ...]] = []
+        others: list[tuple[Any, ...]] = []
         # In ledger order: providers report in any order, and rows updated in the order
         # they are stored share pages (a shuffled chunk is written about a quarter faster).
+        for idx, result in sorted(first.items()):
+            values = rows.text_result_row(result)
+            if values is not None:
+                texts.append((*values, job_id, idx, chunk))
+            else:
+                status = _OUTCOME_STATUS[result.outcome]
+                others.append((status, *rows.result_to_row(result), job_id, idx, chunk))
+        where = f"WHERE job_id = ? AND idx = ? AND chunk = ? AND status = '{_QUEUED}'"
         with self._write() as tx:
-            tx.executemany(
-                f"UPDATE bg_ledger SET status = ?, {_SET_RESULT} "
-                "WHERE job_id = ? AND idx = ? AND chunk = ? AND status = ?",
-                (
-                    (_OUTCOME_STATUS[result.outcome], *rows.result_to_row(result), job_id, idx,
-                     chunk, _QUEUED)
-                    for idx, result in sorted(first.items())
-                ),
-            )  # fmt: skip
+            if texts:
+                tx.executemany(
+                    f"UPDATE bg_ledger SET status = '{_SUCCEEDED}', {_SET_TEXT_RESULT} {where}",
+                    texts,
+                )
+            if others:
+                tx.executemany(f"UPDATE bg_ledger SET status = ?, {_SET_RESULT} {where}", others)
 
     @staticmethod
     def _sum_usage(tx: Tx, job_id: str, chunk: int) -> Usage:
@@ -364,7 +383,14 @@ class SqlStore(Store):
             yield rows.ledger_from_row(row)
 
     def result_records(self, job_id: str) -> Iterator[dict[str, JSON]]:
-        for row in self._stream(rows.LEDGER_COLUMNS, None, (job_id,)):
+        # The request's id and model are read by the database: it parses JSON faster than
+        # we take a request's text to pieces.
+        request = "request"
+        columns = rows.RECORD_COLUMNS.format(
+            id=self.dialect.json_text.format(column=request, key="id"),
+            model=self.dialect.json_text.format(column=request, key="model"),
+        )
+        for row in self._stream(columns, None, (job_id,)):
             yield rows.result_record_from_row(row)
 
     # -- helpers ------------------------------------------------------------------------------
@@ -378,6 +404,7 @@ class SqlStore(Store):
             f"SELECT {columns} FROM bg_ledger WHERE job_id = ?{condition} AND idx > ? "
             f"ORDER BY idx LIMIT {int(self.page_size)}"
         )
+
         last = -1
         while True:
             with self._read() as tx:
