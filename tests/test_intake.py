@@ -8,8 +8,9 @@ from pathlib import Path
 import pytest
 
 from batchgraph import intake
-from batchgraph.errors import InputError
+from batchgraph.errors import BatchgraphError, InputError
 from batchgraph.graph.deps import Deps
+from batchgraph.io import ReadOptions
 from batchgraph.jobs import create_job
 from batchgraph.store.sqlite import SqliteStore
 
@@ -60,3 +61,26 @@ def test_a_bad_input_validated_in_a_worker_is_refused_the_same_way(
 
     assert str(in_worker.value) == str(here.value)
     assert [p.line for p in in_worker.value.problems] == [17, 2999]
+
+
+def test_a_worker_that_dies_before_it_finishes_is_reported(tmp_path: Path) -> None:
+    source = write_input(tmp_path / "in.jsonl", 10)
+    # An unknown provider fails the worker before it sends anything: it exits with a traceback.
+    rows = intake.StoredInput(source, ReadOptions(), "no-such-provider", "job1")
+
+    with pytest.raises(BatchgraphError, match="validating process ended early"):
+        list(rows)
+
+
+def test_an_error_other_than_a_refusal_in_the_worker_is_reported_with_its_cause(
+    tmp_path: Path,
+) -> None:
+    # A folder passes the parent's checks only if it is handed to the worker directly.
+    folder = tmp_path / "not-a-file.jsonl"
+    folder.mkdir()
+    rows = intake.StoredInput(folder, ReadOptions(), "openai", "job1")
+
+    with pytest.raises(
+        BatchgraphError, match="validating the input failed: ConfigError: .*no such"
+    ):
+        list(rows)
