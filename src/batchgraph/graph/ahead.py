@@ -183,8 +183,8 @@ class _Preparing:
 class PrepareAhead:
     """At most one batch prepared (encoded, uploaded) ahead of the node that will create it.
 
-    A preparation whose node never comes (another chunk was asked for, or the job was
-    cancelled) has its upload removed once it is done.
+    A preparation whose node never comes (another chunk was asked for, or the tick failed)
+    has its upload removed once it is done.
     """
 
     def __init__(self) -> None:

@@ -113,7 +113,7 @@ class JobNodes:
         try:
             batch_id = provider.create_prepared(prepared)
         except BaseException:
-            self.prepare_ahead.cancel()  # the tick ends here: the next chunk waits for the next
+            self.prepare_ahead.cancel()  # the tick ends: the next chunk is prepared again later
             raise
         saved = self.store.update_chunk(
             job.id, chunk.chunk, status=ChunkStatus.SUBMITTED, batch_id=batch_id
@@ -203,6 +203,9 @@ class JobNodes:
             self.store.record_results(
                 job.id, chunk.chunk, ((ledger_index(r.custom_id), r) for r in stream)
             )
+        except BaseException:
+            self.read_ahead.cancel()  # the tick ends here: the next chunk is read again later
+            raise
         finally:
             reader.cancel()
         saved = self.store.update_chunk(
