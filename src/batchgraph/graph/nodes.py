@@ -13,7 +13,7 @@ from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from typing import Any
 
-from batchgraph.graph.ahead import PrepareAhead, ReadAhead
+from batchgraph.graph.ahead import Ahead
 from batchgraph.graph.deps import Deps
 from batchgraph.graph.planning import plan_stored
 from batchgraph.graph.state import ChunkTask, ChunkView, JobState
@@ -23,6 +23,8 @@ from batchgraph.providers.base import (
     BatchStatus,
     BatchTag,
     LookupHints,
+    PreparedBatch,
+    Provider,
     WireItem,
     account_for,
 )
@@ -69,8 +71,10 @@ class JobNodes:
     def __init__(self, deps: Deps) -> None:
         self.deps = deps
         self.store = deps.store
-        self.read_ahead = ReadAhead()
-        self.prepare_ahead = PrepareAhead()
+        self.statuses: Ahead[tuple[Provider, str], BatchStatus] = Ahead()
+        """Batch statuses asked for ahead, by (adapter, batch id)."""
+        self.uploads: Ahead[tuple[Provider, BatchTag], PreparedBatch] = Ahead(_discard_upload)
+        """Chunks prepared ahead, by (adapter, tag)."""
 
     def plan(self, state: JobState) -> dict[str, Any]:
         """Put every PENDING request into a chunk under the provider's caps (a retry round;
@@ -102,18 +106,15 @@ class JobNodes:
         self.store.update_chunk(
             job.id, chunk.chunk, status=ChunkStatus.SUBMITTING, intent_at=time.time()
         )
-        prepared = self.prepare_ahead.prepared(provider, tag, self._items(chunk))
+        prepared = self.uploads.take((provider, tag), self._preparation(provider, chunk))
         following = self._next_chunk(job.id, chunk.chunk, ChunkStatus.PLANNED)
         if following is not None:
-            self.prepare_ahead.start(
-                provider,
-                BatchTag(job.id, following.chunk, following.attempt),
-                self._items(following),
-            )
+            next_tag = BatchTag(job.id, following.chunk, following.attempt)
+            self.uploads.start((provider, next_tag), self._preparation(provider, following))
         try:
             batch_id = provider.create_prepared(prepared)
         except BaseException:
-            self.prepare_ahead.cancel()  # the tick ends: the next chunk is prepared again later
+            self.uploads.cancel()  # the tick ends: the next chunk is prepared again later
             raise
         saved = self.store.update_chunk(
             job.id, chunk.chunk, status=ChunkStatus.SUBMITTED, batch_id=batch_id
@@ -122,16 +123,17 @@ class JobNodes:
             self.store.set_job_status(job.id, JobStatus.RUNNING)
         return {"chunks": {str(chunk.chunk): chunk_view(saved)}}
 
-    def _items(self, chunk: ChunkRecord) -> Callable[[], list[WireItem]]:
-        """Reads the chunk's requests as they go on the wire (when the preparation starts)."""
+    def _preparation(self, provider: Provider, chunk: ChunkRecord) -> Callable[[], PreparedBatch]:
+        """Reads the chunk's requests as they go on the wire and prepares its batch."""
 
-        def read() -> list[WireItem]:
-            return [
+        def prepare() -> PreparedBatch:
+            items = [
                 WireItem(wire_id(idx, chunk.attempt), stored=text)
                 for idx, text in self.store.chunk_stored(chunk.job_id, chunk.chunk)
             ]
+            return provider.prepare_batch(items, BatchTag(chunk.job_id, chunk.chunk, chunk.attempt))
 
-        return read
+        return prepare
 
     def _find_earlier_create(self, chunk: ChunkRecord) -> ChunkRecord | None:
         """After a crash between "create" and "save", the batch the provider already has.
@@ -174,20 +176,21 @@ class JobNodes:
         """Ask where the chunk's batch stands; once it has ended, write every result to the
         ledger, the unreported ones as MISSING.
 
-        The next submitted chunk's batch is read in the background meanwhile (`ReadAhead`),
-        so the provider's answer for it overlaps the writing of this one.
+        The next submitted chunk's status is asked for in the background meanwhile (`Ahead`),
+        so the provider's work on that batch overlaps the writing of this one.
         """
         job = self.store.get_job(task["job_id"])
         chunk = self.store.get_chunk(job.id, task["chunk"])
         if chunk.status is not ChunkStatus.SUBMITTED or chunk.batch_id is None:
             return {}
         provider = self.deps.provider(job)
-        reader = self.read_ahead.reader(provider, chunk.batch_id)
+        batch_id = chunk.batch_id
         try:
-            status = reader.status()
+            status = self.statuses.take((provider, batch_id), lambda: provider.status(batch_id))
             following = self._next_chunk(job.id, chunk.chunk, ChunkStatus.SUBMITTED)
             if following is not None and following.batch_id is not None:
-                self.read_ahead.start(provider, following.batch_id)
+                next_id = following.batch_id
+                self.statuses.start((provider, next_id), lambda: provider.status(next_id))
             if not status.state.terminal:
                 saved = self.store.update_chunk(
                     job.id, chunk.chunk, provider_status=status.raw_status, counts=_counts(status)
@@ -199,15 +202,13 @@ class JobNodes:
             if status.state is BatchState.FAILED:
                 stream: Iterator[Result] = _batch_failure(expected, status)
             else:
-                stream = account_for(reader.results(), expected, chunk.batch_id)
+                stream = account_for(provider.results(batch_id), expected, batch_id)
             self.store.record_results(
                 job.id, chunk.chunk, ((ledger_index(r.custom_id), r) for r in stream)
             )
         except BaseException:
-            self.read_ahead.cancel()  # the tick ends here: the next chunk is read again later
+            self.statuses.cancel()  # the tick ends: the next status is asked for again later
             raise
-        finally:
-            reader.cancel()
         saved = self.store.update_chunk(
             job.id,
             chunk.chunk,
@@ -243,6 +244,11 @@ class JobNodes:
         final = JobStatus.CANCELLED if job.status is JobStatus.CANCELLED else JobStatus.DONE
         self.store.set_job_status(job.id, final, report)
         return {"phase": "done", "report": report, "counts": report["counts"]}
+
+
+def _discard_upload(key: tuple[Provider, BatchTag], prepared: PreparedBatch) -> None:
+    provider, _ = key
+    provider.discard_prepared(prepared)
 
 
 def _counts(status: BatchStatus) -> dict[str, int]:
