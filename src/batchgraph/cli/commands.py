@@ -30,7 +30,9 @@ JobArg = Annotated[str, typer.Argument(help="The job id that `submit` printed.")
 
 def _open(db: str | None) -> Batchgraph:
     from batchgraph.api import Batchgraph
+    from batchgraph.runner.memory import use_one_malloc_arena
 
+    use_one_malloc_arena()  # before any thread starts: see runner.memory
     return Batchgraph.open(db)
 
 
