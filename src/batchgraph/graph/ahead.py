@@ -17,7 +17,7 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Callable
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import Future
 from dataclasses import dataclass
 from typing import Generic, TypeVar
 
@@ -38,15 +38,14 @@ class _Started(Generic[K, V]):
 class Ahead(Generic[K, V]):
     """At most one call started ahead of the node that will take its answer.
 
-    Calls run on one long-lived thread, so what they allocate is reused from call to call
-    rather than spread over a new thread's memory each time.
+    Each call runs on a daemon thread of its own: a process that stops (Ctrl-C) does not wait
+    for an answer nobody will take.
     """
 
     def __init__(self, on_drop: Callable[[K, V], None] | None = None) -> None:
         self._on_drop = on_drop
         self._lock = threading.Lock()
         self._started: _Started[K, V] | None = None
-        self._thread = ThreadPoolExecutor(1, thread_name_prefix="batchgraph-ahead")
 
     def take(self, key: K, call: Callable[[], V]) -> V:
         """The answer for `key`: from the call started ahead for it (waiting for it to end,
@@ -61,7 +60,15 @@ class Ahead(Generic[K, V]):
 
     def start(self, key: K, call: Callable[[], V]) -> None:
         """Run `call` in the background; `take(key, …)` will wait for its answer."""
-        answer = self._thread.submit(call)
+        answer: Future[V] = Future()
+
+        def run() -> None:
+            try:
+                answer.set_result(call())
+            except BaseException as error:  # raised by `take` in the node
+                answer.set_exception(error)
+
+        threading.Thread(target=run, name="batchgraph-ahead", daemon=True).start()
         with self._lock:
             earlier, self._started = self._started, _Started(key, answer)
         if earlier is not None:
