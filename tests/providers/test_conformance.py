@@ -11,6 +11,7 @@ import jsonschema
 import pytest
 from provider_helpers import MODELS, PROVIDERS, FakeClock, adapter_available, provider_on, wait_done
 
+from batchgraph.errors import ProviderCallError
 from batchgraph.graph.planning import plan_chunks
 from batchgraph.model import Outcome, OutputSchema, Request, Result
 from batchgraph.providers.base import BatchState, BatchTag, Caps, Provider, WireItem, account_for
@@ -160,3 +161,22 @@ def test_same_input_gives_same_ids_and_outcomes_on_every_provider(
         results = run_batch(provider_on(batchgraph_sandbox, name), wire, BatchTag("job1", 0, 0))
         seen[name] = sorted((r.custom_id, r.outcome.value) for r in results)
     assert len({tuple(v) for v in seen.values()}) == 1, seen
+
+
+def test_a_discarded_preparation_leaves_nothing_to_create_a_batch_from(
+    name: str, batchgraph_sandbox: SandboxHandle
+) -> None:
+    provider = provider_on(batchgraph_sandbox, name)
+    tag = BatchTag("job1", 0, 1)
+    wire = [WireItem("r1", ask(name, "a"))]
+    kept = provider.prepare_batch(wire, tag)
+    discarded = provider.prepare_batch(wire, tag)
+
+    provider.discard_prepared(discarded)
+
+    assert wait_done(provider, provider.create_prepared(kept)).done
+    if discarded.file_id is None:  # sent inline (Anthropic): nothing was left at the provider
+        assert discarded.items == wire
+        return
+    with pytest.raises(ProviderCallError):
+        provider.create_prepared(discarded)

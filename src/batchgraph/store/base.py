@@ -147,7 +147,7 @@ class Store(ABC):
     ) -> int:
         """`create_job` for requests already stored as text (`Request.to_json`, compact) and
         placed in first-round chunks, given as (text, chunk) pairs, for example by a worker
-        process (`batchgraph.intake`). `chunks` is called once `rows` is exhausted."""
+        process (`batchgraph.intake`). `chunks` is called once `stored` is exhausted."""
 
     @abstractmethod
     def get_job(self, job_id: str) -> JobRecord:
