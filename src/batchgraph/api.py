@@ -19,7 +19,7 @@ from typing import Any
 from batchgraph.graph.deps import Deps, ProviderFactory
 from batchgraph.graph.nodes import JobNodes
 from batchgraph.io import ReadOptions, write_results
-from batchgraph.jobs import DEFAULT_MAX_ATTEMPTS, create_job, read_options_from
+from batchgraph.jobs import DEFAULT_MAX_ATTEMPTS, create_job, job_key, read_options_from
 from batchgraph.store import open_store
 from batchgraph.store.base import ChunkRecord, JobRecord, LedgerRow
 
@@ -90,8 +90,20 @@ class Batchgraph:
         name: str | None = None,
         max_attempts: int = DEFAULT_MAX_ATTEMPTS,
         batch_size: int | None = None,
+        key: str | None = None,
+        new: bool = False,
     ) -> str:
-        """Validate and store a new job, then take its first step (plan and submit)."""
+        """Validate and store a new job, then take its first step (plan and submit).
+
+        The same input submitted again with the same provider and options (or the same
+        explicit `key`) returns the job that exists, finished or not, instead of paying for
+        it twice; `new=True` makes a second job. `existing_job` tells the two cases apart.
+        """
+        key = key or self._content_key(input, provider, options)
+        if not new and key is not None:
+            found = self.store.find_job_by_key(key)
+            if found is not None:
+                return found.id
         job_id = create_job(
             self.deps,
             input=input,
@@ -100,9 +112,29 @@ class Batchgraph:
             name=name,
             max_attempts=max_attempts,
             batch_size=batch_size,
+            key=key,
         )
         self.tick(job_id)
         return job_id
+
+    def existing_job(
+        self,
+        input: str | Path,
+        *,
+        provider: str,
+        options: ReadOptions | None = None,
+        key: str | None = None,
+    ) -> JobRecord | None:
+        """The job a `submit` of these arguments would return instead of creating one."""
+        key = key or self._content_key(input, provider, options)
+        return None if key is None else self.store.find_job_by_key(key)
+
+    @staticmethod
+    def _content_key(input: str | Path, provider: str, options: ReadOptions | None) -> str | None:
+        path = Path(input)
+        if not path.is_file():
+            return None  # `create_job` says what is wrong with the path
+        return job_key(path.resolve(), provider, options or ReadOptions())
 
     def tick(self, job_id: str) -> dict[str, Any]:
         """One step under the job's lock: submit what is unsent, check, collect, retry."""

@@ -7,6 +7,8 @@ the ledger rows are born in their chunks. Nothing is sent to a provider here; ti
 
 from __future__ import annotations
 
+import hashlib
+import json
 import secrets
 import time
 from pathlib import Path
@@ -35,6 +37,23 @@ def read_options_from(spec: dict[str, Any]) -> ReadOptions:
     return ReadOptions.from_json(spec["read"])
 
 
+def job_key(path: Path, provider: str, options: ReadOptions) -> str:
+    """What makes two submits the same job: the input's bytes, the provider and the options.
+
+    Two submits with the same key are one job (`Batchgraph.submit` returns the first), so a
+    script re-run after a crash, or run twice by mistake, never pays again. Execution knobs
+    (`--batch-size`, `--max-attempts`, the name) do not change the answers and are left out.
+    """
+    digest = hashlib.sha256()
+    settings = {"provider": provider, "read": options.to_json()}
+    digest.update(json.dumps(settings, sort_keys=True, ensure_ascii=False).encode())
+    digest.update(b"\0")
+    with path.open("rb") as file:
+        while block := file.read(1 << 20):
+            digest.update(block)
+    return "sha256:" + digest.hexdigest()
+
+
 def check_input(path: Path, provider: str, options: ReadOptions) -> InputSummary:
     """Read every line and refuse the file, naming each bad line, before anything is sent."""
     if not path.is_file():
@@ -51,11 +70,13 @@ def create_job(
     name: str | None = None,
     max_attempts: int = DEFAULT_MAX_ATTEMPTS,
     batch_size: int | None = None,
+    key: str | None = None,
 ) -> str:
     """Validate `input` and store it as a new job; return the job id.
 
     `options` are the reader's defaults and layout (model, system, template, …); `batch_size`
-    caps the requests per provider batch below the provider's own limit.
+    caps the requests per provider batch below the provider's own limit. `key` is the job's
+    identity for `find_job_by_key` (default: `job_key` of the input and options).
     """
     path = Path(input).resolve()
     options = options or ReadOptions()
@@ -75,6 +96,7 @@ def create_job(
             "read": options.to_json(),
             "max_attempts": max_attempts,
             "batch_size": batch_size,
+            "job_key": key or job_key(path, provider, options),
         },
         total=0,
         created_at=now,

@@ -18,24 +18,6 @@ from batchgraph.sandbox.storage import SandboxStore, read_creations
 runner = CliRunner()
 
 
-@pytest.fixture
-def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """BATCHGRAPH_HOME in a temporary folder, its embedded sandbox finishing batches at once."""
-    home = tmp_path / "home"
-    SandboxContext(SandboxStore(home / "sandbox"), SandboxConfig.instant()).save_config()
-    monkeypatch.setenv("BATCHGRAPH_HOME", str(home))
-    monkeypatch.delenv("BATCHGRAPH_DB", raising=False)
-    monkeypatch.setenv("COLUMNS", "200")
-    return home
-
-
-@pytest.fixture
-def reviews(tmp_path: Path) -> Path:
-    path = tmp_path / "reviews.csv"
-    path.write_text("review_id,stars,text\nA7,5,Great kettle\nB2,1,Broke in a week\nC9,3,Fine\n")
-    return path
-
-
 def test_dry_run_estimates_cost_and_sends_nothing(home: Path, reviews: Path) -> None:
     result = runner.invoke(app, ["submit", str(reviews), "-p", "sandbox-openai", "-m", "gpt-4o",
                                  "--prompt-template", "Rate: {text}", "--dry-run"])  # fmt: skip

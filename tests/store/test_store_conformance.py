@@ -118,6 +118,20 @@ def test_list_jobs_is_newest_first(store: Store) -> None:
     assert [job.id for job in store.list_jobs()] == ["c", "b", "a"]
 
 
+def test_find_job_by_key_returns_the_newest_open_job_with_that_key(store: Store) -> None:
+    for n, (job_id, key) in enumerate([("zz", "k1"), ("b", "k2"), ("a", "k1"), ("c", "k3")]):
+        spec = {"job_key": key}
+        job = JobRecord(job_id, job_id, "openai", spec, created_at=100.0 + n)
+        store.create_job(job, [make_request(0)])
+    store.set_job_status("c", JobStatus.CANCELLED)
+
+    found = store.find_job_by_key("k1")
+
+    assert found is not None and found.id == "a"
+    assert store.find_job_by_key("k3") is None
+    assert store.find_job_by_key("nothing") is None
+
+
 def test_set_job_status_keeps_the_report_unless_a_new_one_is_given(store: Store) -> None:
     make_job(store, 1)
     store.set_job_status("job1", JobStatus.DONE, {"counts": {"succeeded": 1}})

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from batchgraph.cli.output import console, friendly, usd
+from batchgraph.cli.output import console, err_console, friendly, usd
 from batchgraph.errors import ConfigError
 
 if TYPE_CHECKING:
@@ -77,6 +77,14 @@ def job_command(wait: bool) -> Any:
             bool, typer.Option("--embeddings", help="Embed the prompts instead of chatting.")
         ] = False,
         name: Annotated[str | None, typer.Option(help="A name to find the job by.")] = None,
+        new: Annotated[
+            bool,
+            typer.Option(
+                "--new",
+                help="Make a new job even if this input was submitted before with the same "
+                "provider and options (by default that job is returned, not paid again).",
+            ),
+        ] = False,
         batch_size: Annotated[
             int | None,
             typer.Option(help="At most this many requests per provider batch (default: its cap)."),
@@ -139,14 +147,23 @@ def job_command(wait: bool) -> Any:
                     if dry_run:
                         console.print(estimate_table(estimate))
                         return
-                job = bg.submit(
-                    file,
-                    provider=provider,
-                    options=options,
-                    name=name,
-                    max_attempts=max_attempts,
-                    batch_size=batch_size,
-                )
+                found = None if new else bg.existing_job(file, provider=provider, options=options)
+                if found is not None:
+                    _say_already_submitted(found.id, wait)
+                    job = found.id
+                else:
+                    job = bg.submit(
+                        file,
+                        provider=provider,
+                        options=options,
+                        name=name,
+                        max_attempts=max_attempts,
+                        batch_size=batch_size,
+                        new=True,
+                    )
+                if not wait and found is not None:
+                    console.print(job)
+                    return
                 if not wait:
                     console.print(job)
                     console.print(
@@ -158,6 +175,14 @@ def job_command(wait: bool) -> Any:
             _wait(bg, job, output, poll_max)
 
     return command
+
+
+def _say_already_submitted(job_id: str, wait: bool) -> None:
+    then = "resuming it" if wait else f"results with 'batchgraph results {job_id}'"
+    err_console.print(
+        f"already submitted as job {job_id} — {then}; pass --new to run it again",
+        highlight=False,
+    )
 
 
 def _wait(bg: Batchgraph, job_id: str, output: Path | None, poll_max: float) -> None:

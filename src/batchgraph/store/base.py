@@ -158,6 +158,11 @@ class Store(ABC):
         """All jobs, newest first."""
 
     @abstractmethod
+    def find_job_by_key(self, key: str) -> JobRecord | None:
+        """The newest job not cancelled whose spec holds `job_key == key`, if any: how a
+        second submit of the same input finds the first job instead of paying again."""
+
+    @abstractmethod
     def set_job_status(
         self, job_id: str, status: JobStatus, report: dict[str, JSON] | None = None
     ) -> None:

@@ -197,6 +197,16 @@ class SqlStore(Store):
             )
         return [rows.job_from_row(row) for row in found]
 
+    def find_job_by_key(self, key: str) -> JobRecord | None:
+        key_text = self.dialect.json_text.format(column="spec", key="job_key")
+        with self._read() as tx:
+            row = tx.fetchone(
+                f"SELECT {rows.JOB_COLUMNS} FROM bg_jobs WHERE {key_text} = ? AND status <> ? "
+                "ORDER BY created_at DESC, id DESC LIMIT 1",
+                (key, JobStatus.CANCELLED.value),
+            )
+        return None if row is None else rows.job_from_row(row)
+
     def set_job_status(
         self, job_id: str, status: JobStatus, report: dict[str, JSON] | None = None
     ) -> None:
