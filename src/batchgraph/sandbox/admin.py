@@ -5,6 +5,7 @@ GET  /_sandbox/config               the server-wide config
 POST /_sandbox/config               change it: JSON {"failure_rate": 0.3, …};
                                     `?persist=true` also saves it in the data directory
 GET  /_sandbox/creations?provider=  the creations log, oldest first
+GET  /_sandbox/calls?provider=      the synchronous calls answered, oldest first
 """
 
 from __future__ import annotations
@@ -40,7 +41,12 @@ def routes(ctx: SandboxContext) -> list[BaseRoute]:
         log = ctx.store.creations(provider)
         return JSONResponse({"data": [c.to_json() for c in log]})
 
+    async def calls(request: Request) -> JSONResponse:
+        provider = request.query_params.get("provider")
+        return JSONResponse({"data": [c.to_json() for c in ctx.sync_log.calls(provider)]})
+
     return [
+        Route("/_sandbox/calls", calls, methods=["GET"]),
         Route("/_sandbox/health", health, methods=["GET"]),
         Route("/_sandbox/config", get_config, methods=["GET"]),
         Route("/_sandbox/config", set_config, methods=["POST"]),

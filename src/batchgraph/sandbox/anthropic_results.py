@@ -53,7 +53,7 @@ def write_results(
             elif fates.fails(own_id):
                 result = _errored(INJECTED_ERROR, f"req_{prefix}{number:08x}")
             else:
-                result = _answer(item["params"], f"{prefix}{number:08x}", seed)
+                result = answer_params(item["params"], f"{prefix}{number:08x}", seed)
             counts[result["type"]] += 1
             line = {"custom_id": custom_id, "result": result}
             lines.write(json.dumps(line, separators=(",", ":"), ensure_ascii=False).encode())
@@ -72,7 +72,8 @@ def _errored(error: dict[str, str], request_id: str | None) -> dict[str, Any]:
     return {"type": "errored", "error": body}
 
 
-def _answer(params: dict[str, Any], suffix: str, seed: str) -> dict[str, Any]:
+def answer_params(params: dict[str, Any], suffix: str, seed: str) -> dict[str, Any]:
+    """The result of one request's params: `succeeded` with its message, or `errored`."""
     problem = params_problem(params)
     if problem is not None:
         return _errored({"type": "invalid_request_error", "message": problem}, None)

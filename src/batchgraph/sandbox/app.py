@@ -44,7 +44,7 @@ from batchgraph.sandbox.context import ProviderModule, SandboxContext
 from batchgraph.sandbox.faults import FaultMiddleware
 from batchgraph.sandbox.urls import PREFIXES
 
-PROVIDERS = ("openai", "anthropic", "mistral")
+PROVIDERS = ("openai", "anthropic", "mistral", "openrouter")
 """The provider modules served, by module name under `batchgraph.sandbox`."""
 
 

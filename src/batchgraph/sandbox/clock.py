@@ -51,6 +51,8 @@ class Timeline:
     finalizing: float
     window: float
     cancel_delay: float
+    straggles: bool = False
+    """Some requests never finish, so the batch runs until its window ends (then expires)."""
 
     @classmethod
     def plan(cls, config: SandboxConfig, created: float, window: float) -> Timeline:
@@ -69,6 +71,7 @@ class Timeline:
             finalizing=total * FINALIZING_SHARE,
             window=window,
             cancel_delay=total * CANCEL_DELAY_SHARE,
+            straggles=config.straggles,
         )
 
     def elapsed(self, now: float) -> float:
@@ -85,7 +88,7 @@ class Timeline:
     @property
     def expires(self) -> bool:
         """The window ends before every request has run."""
-        return self.run_end > self.window
+        return self.straggles or self.run_end > self.window
 
     @property
     def natural_end(self) -> float:
@@ -103,7 +106,8 @@ class Timeline:
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> Timeline:
-        return cls(**{k: _load(v) for k, v in data.items()})
+        values: dict[str, Any] = {k: _load(v) for k, v in data.items() if k != "straggles"}
+        return cls(**values, straggles=bool(data.get("straggles", False)))
 
 
 @dataclass(frozen=True, slots=True)
@@ -156,7 +160,9 @@ def _cancelled_progress(timeline: Timeline, t: float, cancel: float) -> Progress
     return Progress(Phase.CANCELLING, share, events)
 
 
-def _dump(value: float) -> float | str:
+def _dump(value: float | bool) -> float | bool | str:
+    if isinstance(value, bool):
+        return value
     return "inf" if math.isinf(value) else value
 
 

@@ -44,6 +44,20 @@ class SandboxConfig:
     reply_latency: float = 0.0
     """Real seconds every answer is held back after the call was handled: a client that gives
     up waiting (or dies) has still created what it asked for."""
+    straggle_rate: float = 0.0
+    """Fraction of requests that never finish (by custom_id). A batch created while any
+    straggle setting is on never ends by itself before its window: its other requests finish
+    on schedule, so cancelling it collects them (deadline hedging is tested this way)."""
+    straggle_ids: str | None = None
+    """Requests whose custom_id matches this regex never finish (see `straggle_rate`)."""
+    openrouter_per_minute: int = 0
+    """OpenRouter personality: calls to `:free` models allowed per minute (0 = no limit)."""
+    openrouter_per_day: int = 0
+    """OpenRouter personality: calls to `:free` models allowed per day (0 = no limit)."""
+    openrouter_minute: float = 60.0
+    """Real seconds an OpenRouter "minute" lasts (scale the limits down for tests)."""
+    openrouter_day: float = 86400.0
+    """Real seconds an OpenRouter "day" lasts; windows are aligned to the Unix epoch."""
     seed: str = ""
     """Changes which requests fail and their answers, keeping runs repeatable."""
     enforce_limits: bool = True
@@ -73,6 +87,11 @@ class SandboxConfig:
     @classmethod
     def from_json(cls, data: Mapping[str, Any]) -> SandboxConfig:
         return cls().replace(**dict(data))
+
+    @property
+    def straggles(self) -> bool:
+        """Batches created under this config never end by themselves (see `straggle_rate`)."""
+        return self.straggle_rate > 0 or bool(self.straggle_ids)
 
     @property
     def instant_processing(self) -> bool:

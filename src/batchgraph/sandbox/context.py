@@ -15,6 +15,7 @@ from starlette.routing import BaseRoute
 
 from batchgraph.sandbox.config import SandboxConfig
 from batchgraph.sandbox.storage import BatchRecord, SandboxStore
+from batchgraph.sandbox.sync_log import SyncLog
 
 
 class ErrorKind(StrEnum):
@@ -44,6 +45,8 @@ class SandboxContext:
     store: SandboxStore
     config: SandboxConfig
     now: Callable[[], float] = time.time
+    sync_log: SyncLog = field(default_factory=SyncLog)
+    """Every synchronous call answered (see `sync_api`)."""
     _lock: threading.Lock = field(default_factory=threading.Lock)
     _settling: dict[str, threading.Lock] = field(default_factory=dict)
 

@@ -7,6 +7,7 @@ so one input gives the same ids and outcomes everywhere.
 from __future__ import annotations
 
 import hashlib
+import math
 import re
 from dataclasses import dataclass
 from functools import lru_cache
@@ -39,9 +40,21 @@ class Fates:
         rate = self.config.failure_rate
         return rate > 0 and unit(self.config.seed, "fail", custom_id) < rate
 
+    def straggles(self, custom_id: str) -> bool:
+        """Does this request never finish (until its batch is cancelled or expires)?"""
+        regex = self.config.straggle_ids
+        if regex and _pattern(regex).search(custom_id):
+            return True
+        rate = self.config.straggle_rate
+        return rate > 0 and unit(self.config.seed, "straggle", custom_id) < rate
+
     def finish_point(self, custom_id: str) -> float:
-        """When, as a share of the running phase, this request finishes."""
+        """When, as a share of the running phase, this request finishes (never: infinity)."""
+        if self.straggles(custom_id):
+            return math.inf
         return unit(self.config.seed, "finish", custom_id)
 
     def finished(self, custom_id: str, done_share: float) -> bool:
+        if self.straggles(custom_id):
+            return False
         return done_share >= 1.0 or self.finish_point(custom_id) < done_share

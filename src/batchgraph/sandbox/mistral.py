@@ -20,6 +20,7 @@ from starlette.routing import BaseRoute, Route
 
 from batchgraph.sandbox import mistral_files as files
 from batchgraph.sandbox import mistral_jobs as jobs
+from batchgraph.sandbox import mistral_sync
 from batchgraph.sandbox.clock import Timeline
 from batchgraph.sandbox.context import ErrorKind, SandboxContext
 from batchgraph.sandbox.mistral_create import check_body, ingest
@@ -84,6 +85,7 @@ def routes(ctx: SandboxContext) -> list[BaseRoute]:
         Route("/v1/batch/jobs/{job_id}", _answering(endpoints.get_job), methods=["GET"]),
         Route("/v1/batch/jobs/{job_id}", _answering(endpoints.delete_job), methods=["DELETE"]),
         Route("/v1/batch/jobs/{job_id}/cancel", _answering(endpoints.cancel_job), methods=["POST"]),
+        *mistral_sync.routes(ctx),
     ]
 
 

@@ -14,6 +14,7 @@ from starlette.requests import Request
 from starlette.responses import FileResponse, JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
+from batchgraph.sandbox import openai_sync
 from batchgraph.sandbox.context import SandboxContext
 from batchgraph.sandbox.openai_batches import Batches
 from batchgraph.sandbox.openai_http import (
@@ -42,6 +43,7 @@ def routes(ctx: SandboxContext) -> list[BaseRoute]:
         Route("/v1/batches", batches.list_batches, methods=["GET"]),
         Route("/v1/batches/{batch_id}", batches.retrieve_batch, methods=["GET"]),
         Route("/v1/batches/{batch_id}/cancel", batches.cancel_batch, methods=["POST"]),
+        *openai_sync.routes(ctx),
     ]
 
 

@@ -243,7 +243,8 @@ class Batches:
     @staticmethod
     def _running_counts(record: BatchRecord, state: Progress) -> dict[str, int]:
         total = int(record.spec["total"])
-        done = int(total * state.done_share)
+        # An estimate from the shares, as the real API's running counts are approximate too.
+        done = int(total * state.done_share * (1 - record.config.straggle_rate))
         failed = int(done * record.config.failure_rate)
         return {"total": total, "completed": done - failed, "failed": failed}
 

@@ -16,6 +16,7 @@ from batchgraph.sandbox.app import build_app
 from batchgraph.sandbox.config import SandboxConfig
 from batchgraph.sandbox.context import SandboxContext, load_saved_config
 from batchgraph.sandbox.storage import Creation, SandboxStore
+from batchgraph.sandbox.sync_log import SyncCall
 from batchgraph.sandbox.urls import base_url_for
 
 HOST = "127.0.0.1"
@@ -44,6 +45,10 @@ class SandboxHandle:
     def creations(self, provider: str | None = None) -> list[Creation]:
         """Every batch created on this sandbox's data directory, oldest first."""
         return self.ctx.store.creations(provider)
+
+    def sync_calls(self, provider: str | None = None) -> list[SyncCall]:
+        """Every synchronous call this server answered, oldest first (`sync_log`)."""
+        return self.ctx.sync_log.calls(provider)
 
     def configure(self, **changes: Any) -> SandboxConfig:
         """Change the server's behaviour from now on (`failure_rate=0.3`, …)."""

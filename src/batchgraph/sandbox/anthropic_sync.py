@@ -1,0 +1,37 @@
+"""Anthropic's synchronous `POST /v1/messages`, answering what the same request in a Message
+Batch answers (`anthropic_results.answer_params`), at the standard service tier."""
+
+from __future__ import annotations
+
+import secrets
+from typing import Any
+
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import BaseRoute, Route
+
+from batchgraph.sandbox.anthropic_results import answer_params
+from batchgraph.sandbox.context import SandboxContext
+from batchgraph.sandbox.sync_api import Refuser, answering
+
+NAME = "anthropic"
+
+
+def routes(ctx: SandboxContext, refuse: Refuser) -> list[BaseRoute]:
+    """`refuse` renders a 400 `invalid_request_error` in Anthropic's shape."""
+
+    def answer(body: dict[str, Any], request: Request) -> Response:
+        for key in ("model", "max_tokens", "messages"):
+            if key not in body:
+                return refuse(f"{key}: Field required")
+        if not isinstance(body["messages"], list):
+            return refuse("messages: Input should be a valid list")
+        result = answer_params(body, secrets.token_hex(12), ctx.config.seed)
+        if result["type"] != "succeeded":
+            error = result["error"]["error"]
+            return refuse(str(error.get("message")))
+        message = result["message"]
+        message["usage"]["service_tier"] = "standard"
+        return JSONResponse(message, headers={"request-id": "req_" + secrets.token_hex(12)})
+
+    return [Route("/v1/messages", answering(ctx, NAME, answer, refuse), methods=["POST"])]
