@@ -1,66 +1,207 @@
 """What a job will cost before it is sent: tokens estimated from the input, priced per model.
 
-Output length is unknown before the answers exist; the estimate assumes each answer uses its
-`max_tokens` (an upper bound) or, without one, `ASSUMED_OUTPUT_TOKENS`.
+Input tokens are counted from the requests. Output length is unknown before the answers exist,
+so each model's answers are estimated by the best source at hand, in this order:
+
+1. **history**: the output tokens per answer of earlier finished jobs on the same provider and
+   model with the same shape (template, system prompt, schema, limits: `shape_key`);
+2. **schema**: the size of a typical JSON answer following the job's `--json-schema`;
+3. **default**: `DEFAULT_OUTPUT_TOKENS` per answer, said so.
+
+Every answer is capped by its `max_tokens`. The estimate is a range: its top assumes each
+answer is as long as its `max_tokens` allows (or `HIGH_FACTOR` times the central figure when no
+limit is set). `--max-cost` is compared with the central figure, and with the top only under
+`--max-cost-strict`.
 """
 
 from __future__ import annotations
 
+import hashlib
+import json
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
-from batchgraph.errors import CostLimitExceeded
+from batchgraph.errors import ConfigError, CostLimitExceeded
 from batchgraph.io import ReadOptions
 from batchgraph.jobs import check_input
 from batchgraph.model import Kind, Usage
 from batchgraph.pricing import total_cost
 from batchgraph.report import priced_provider
+from batchgraph.store.base import JobRecord, JobStatus
 
-ASSUMED_OUTPUT_TOKENS = 200
+DEFAULT_OUTPUT_TOKENS = 150
+"""Per answer, when neither history nor a schema says more: a short paragraph."""
+HIGH_FACTOR = 4
+"""The top of the range for answers with no `max_tokens`, as a multiple of the central one."""
+_SHAPE_FIELDS = ("system", "temperature", "max_tokens", "kind", "template", "output_schema")
+
+
+def shape_key(read: dict[str, Any]) -> str:
+    """What makes two jobs' answers alike in length: their options, less model and layout."""
+    shape = {key: read[key] for key in _SHAPE_FIELDS if key in read}
+    text = json.dumps(shape, sort_keys=True, ensure_ascii=False)
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
 @dataclass(frozen=True, slots=True)
 class Estimate:
+    """A range of cost: `batch_usd` is the central figure, `batch_usd_high` its top."""
+
     requests: int
     input_tokens: int
     output_tokens: int
+    output_tokens_high: int
     batch_usd: float | None
+    batch_usd_high: float | None
     sync_usd: float | None
     models: tuple[str, ...]
+    method: str
+    """How the output was estimated, for people: "history of 2 jobs", "JSON schema", …"""
 
 
-def estimate_job(path: Path, provider: str, options: ReadOptions) -> Estimate:
-    """Validate the input (every line) and price its estimated tokens; nothing is sent."""
+def estimate_job(
+    path: Path,
+    provider: str,
+    options: ReadOptions,
+    history: list[JobRecord] | None = None,
+) -> Estimate:
+    """Validate the input (every line) and price its estimated tokens; nothing is sent.
+
+    `history` is the jobs to learn answer lengths from (`Batchgraph.jobs()`); none, none used.
+    """
     summary = check_input(path, provider, options)
     embeddings_only = summary.kinds.get(Kind.EMBEDDING, 0) == summary.count
-    usages: list[tuple[str, str, Usage]] = []
+    shape = shape_key(options.to_json())
+    central: list[tuple[str, str, Usage]] = []
+    high: list[tuple[str, str, Usage]] = []
+    methods: set[str] = set()
+    priced = priced_provider(provider)
     for model, tally in summary.models.items():
-        output = 0
+        per_answer, method = 0.0, "embeddings: no output"
         if not embeddings_only:
-            output = tally.max_output_tokens + ASSUMED_OUTPUT_TOKENS * tally.without_max_tokens
-        usages.append((priced_provider(provider), model, Usage(tally.input_tokens, output)))
-    cost = total_cost(usages)
+            per_answer, method = output_per_answer(priced, model, shape, options, history or [])
+        methods.add(method)
+        limited = tally.requests - tally.without_max_tokens
+        mid = min(per_answer * limited, tally.max_output_tokens)
+        mid += per_answer * tally.without_max_tokens
+        top = tally.max_output_tokens + per_answer * HIGH_FACTOR * tally.without_max_tokens
+        central.append((priced, model, Usage(tally.input_tokens, round(mid))))
+        high.append((priced, model, Usage(tally.input_tokens, round(top))))
+    cost, cost_high = total_cost(central), total_cost(high)
     return Estimate(
         requests=summary.count,
         input_tokens=summary.input_tokens,
-        output_tokens=sum(usage.output_tokens for _, _, usage in usages),
+        output_tokens=sum(usage.output_tokens for _, _, usage in central),
+        output_tokens_high=sum(usage.output_tokens for _, _, usage in high),
         batch_usd=cost.batch_usd,
+        batch_usd_high=cost_high.batch_usd,
         sync_usd=cost.sync_usd,
         models=tuple(sorted(summary.models)),
+        method="; ".join(sorted(methods)),
     )
 
 
-def refuse_over(estimate: Estimate, max_cost: float | None) -> None:
-    """Raise before anything is sent when the estimate exceeds the user's limit."""
+def output_per_answer(
+    provider: str, model: str, shape: str, options: ReadOptions, history: list[JobRecord]
+) -> tuple[float, str]:
+    """Output tokens per answer for one model, and where the figure comes from."""
+    tokens = answers = jobs = 0
+    for job in history:
+        seen = _answer_lengths(job, provider, model, shape)
+        if seen is not None:
+            tokens, answers, jobs = tokens + seen[0], answers + seen[1], jobs + 1
+    if answers:
+        return tokens / answers, f"history of {jobs} job{'s' if jobs > 1 else ''}"
+    if options.output_schema is not None:
+        return schema_answer_tokens(options.output_schema.schema), "JSON schema"
+    return float(DEFAULT_OUTPUT_TOKENS), f"default of {DEFAULT_OUTPUT_TOKENS} tokens per answer"
+
+
+def _answer_lengths(
+    job: JobRecord, provider: str, model: str, shape: str
+) -> tuple[int, int] | None:
+    """(output tokens, answers) of a finished single-model job like this one, else None."""
+    report = job.report
+    if job.status is not JobStatus.DONE or report is None:
+        return None
+    if priced_provider(job.provider) != provider:
+        return None
+    read = job.spec.get("read")
+    if not isinstance(read, dict) or shape_key(read) != shape:
+        return None
+    lines = report.get("models")
+    counts = report.get("counts")
+    if not isinstance(lines, list) or len(lines) != 1 or not isinstance(counts, dict):
+        return None
+    line = lines[0]
+    succeeded = counts.get("succeeded")
+    if not isinstance(line, dict) or line.get("model") != model or not succeeded:
+        return None
+    output = line.get("output_tokens")
+    return (output, int(succeeded)) if isinstance(output, int) else None
+
+
+def schema_answer_tokens(schema: dict[str, Any]) -> float:
+    """Tokens of a typical compact JSON answer following `schema` (about 4 characters each)."""
+    return max(1.0, _typical_chars(schema, depth=0) / 4)
+
+
+def _typical_chars(schema: Any, depth: int) -> float:
+    if not isinstance(schema, dict) or depth > 8:
+        return 8.0
+    if "enum" in schema and isinstance(schema["enum"], list) and schema["enum"]:
+        values = [len(json.dumps(value)) for value in schema["enum"]]
+        return sum(values) / len(values)
+    for key in ("anyOf", "oneOf"):
+        options = schema.get(key)
+        if isinstance(options, list) and options:
+            return _typical_chars(options[0], depth + 1)
+    kind = schema.get("type")
+    if isinstance(kind, list):
+        kind = next((k for k in kind if k != "null"), "string")
+    if kind == "object":
+        properties = schema.get("properties")
+        if not isinstance(properties, dict):
+            return 2.0
+        inner = sum(
+            len(name) + 3 + _typical_chars(sub, depth + 1) for name, sub in properties.items()
+        )
+        return 2 + inner + max(0, len(properties) - 1)
+    if kind == "array":
+        items = max(1, int(schema.get("minItems", 0) or 0), 2)
+        return 2 + items * (_typical_chars(schema.get("items"), depth + 1) + 1)
+    if kind in ("integer", "number"):
+        return 3.0
+    if kind == "boolean":
+        return 5.0
+    return 24.0  # a string: a few words
+
+
+def check_max_cost(max_cost: float | None) -> None:
+    """A limit of zero or less can only refuse everything: say so before reading the input."""
+    if max_cost is not None and max_cost <= 0:
+        raise ConfigError(f"--max-cost {max_cost} must be above 0 (a limit in US dollars)")
+
+
+def refuse_over(estimate: Estimate, max_cost: float | None, *, strict: bool = False) -> None:
+    """Raise before anything is sent when the estimate exceeds the user's limit.
+
+    The central figure is compared, or the range's top when `strict` (`--max-cost-strict`).
+    """
     if max_cost is None:
         return
-    if estimate.batch_usd is None:
+    check_max_cost(max_cost)
+    figure = estimate.batch_usd_high if strict else estimate.batch_usd
+    if figure is None:
         raise CostLimitExceeded(
             f"--max-cost {max_cost} was given but the cost of {', '.join(estimate.models)} is "
             "unknown; add its price to a prices file (BATCHGRAPH_PRICES) or drop --max-cost"
         )
-    if estimate.batch_usd > max_cost:
+    if figure > max_cost:
+        which = "highest estimated" if strict else "estimated"
         raise CostLimitExceeded(
-            f"estimated batch cost ${estimate.batch_usd:.2f} is over --max-cost ${max_cost:.2f}; "
-            "nothing was sent (raise the limit, lower --max-tokens, or split the input)"
+            f"{which} batch cost ${figure:.2f} ({estimate.method}) is over --max-cost "
+            f"${max_cost:.2f}; nothing was sent (raise the limit, lower --max-tokens, or "
+            "split the input)"
         )

@@ -28,14 +28,39 @@ def test_dry_run_estimates_cost_and_sends_nothing(home: Path, reviews: Path) -> 
     assert read_creations(home / "sandbox") == []
 
 
-def test_max_cost_refuses_a_job_over_the_limit_before_sending(home: Path, reviews: Path) -> None:
+def test_max_cost_strict_refuses_a_job_whose_range_reaches_over_the_limit(
+    home: Path, reviews: Path
+) -> None:
     result = runner.invoke(app, ["submit", str(reviews), "-p", "sandbox-openai", "-m", "gpt-4o",
                                  "--prompt-template", "Rate: {text}", "--max-tokens", "100000",
-                                 "--max-cost", "0.01"])  # fmt: skip
+                                 "--max-cost", "0.01", "--max-cost-strict"])  # fmt: skip
 
     assert result.exit_code == 2
-    assert "over --max-cost" in result.output
+    assert "highest estimated batch cost" in result.output and "over --max-cost" in result.output
     assert read_creations(home / "sandbox") == []
+
+
+def test_max_cost_compares_the_central_estimate_not_the_highest(
+    home: Path, reviews: Path
+) -> None:
+    args = ["submit", str(reviews), "-p", "sandbox-openai", "-m", "gpt-4o",
+            "--prompt-template", "Rate: {text}", "--max-tokens", "100000"]  # fmt: skip
+    refused = runner.invoke(app, [*args, "--max-cost", "0.000001"])
+    accepted = runner.invoke(app, [*args, "--max-cost", "0.01"])
+
+    assert refused.exit_code == 2 and "estimated batch cost" in refused.output
+    assert accepted.exit_code == 0, accepted.output
+
+
+@pytest.mark.parametrize("limit", ["0", "-5"])
+def test_a_max_cost_of_zero_or_less_is_refused_before_reading_the_input(
+    home: Path, tmp_path: Path, limit: str
+) -> None:
+    result = runner.invoke(app, ["submit", str(tmp_path / "absent.jsonl"), "-p", "sandbox-openai",
+                                 "--max-cost", limit])  # fmt: skip
+
+    assert result.exit_code == 2
+    assert "must be above 0" in result.output
 
 
 def test_run_writes_parquet_results_keeping_the_input_columns(

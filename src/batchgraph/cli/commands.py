@@ -97,8 +97,18 @@ def job_command(wait: bool) -> Any:
         ] = False,
         max_cost: Annotated[
             float | None,
-            typer.Option(help="Refuse the job if its estimated batch cost is above this (USD)."),
+            typer.Option(
+                help="Refuse the job if its estimated batch cost is above this (USD); the "
+                "central estimate is compared (see --dry-run for the range)."
+            ),
         ] = None,
+        max_cost_strict: Annotated[
+            bool,
+            typer.Option(
+                "--max-cost-strict",
+                help="With --max-cost: compare the top of the estimate's range instead.",
+            ),
+        ] = False,
         job: Annotated[
             str | None, typer.Option("--job", help="run: resume this job instead of a new file.")
         ] = None,
@@ -142,8 +152,17 @@ def job_command(wait: bool) -> Any:
                     # The estimate reads the whole input; without a use for it, submit's own
                     # validation is the only pass before the ledger is written.
                     from batchgraph.cli.estimate import estimate_table, guard_cost
+                    from batchgraph.estimate import check_max_cost
 
-                    estimate = guard_cost(file, provider, options, max_cost)
+                    check_max_cost(max_cost)
+                    estimate = guard_cost(
+                        file,
+                        provider,
+                        options,
+                        max_cost,
+                        strict=max_cost_strict,
+                        history=bg.jobs(),
+                    )
                     if dry_run:
                         console.print(estimate_table(estimate))
                         return

@@ -9,11 +9,20 @@ from rich.table import Table
 from batchgraph.cli.output import usd
 from batchgraph.estimate import Estimate, estimate_job, refuse_over
 from batchgraph.io import ReadOptions
+from batchgraph.store.base import JobRecord
 
 
-def guard_cost(path: Path, provider: str, options: ReadOptions, max_cost: float | None) -> Estimate:
-    estimate = estimate_job(path, provider, options)
-    refuse_over(estimate, max_cost)
+def guard_cost(
+    path: Path,
+    provider: str,
+    options: ReadOptions,
+    max_cost: float | None,
+    *,
+    strict: bool = False,
+    history: list[JobRecord] | None = None,
+) -> Estimate:
+    estimate = estimate_job(path, provider, options, history)
+    refuse_over(estimate, max_cost, strict=strict)
     return estimate
 
 
@@ -21,10 +30,14 @@ def estimate_table(estimate: Estimate) -> Table:
     table = Table(title="Dry run: nothing was sent", title_justify="left")
     table.add_column("")
     table.add_column("estimate", justify="right")
-    table.add_row("requests", f"{estimate.requests:,}")
-    table.add_row("models", ", ".join(estimate.models))
-    table.add_row("input tokens", f"{estimate.input_tokens:,}")
-    table.add_row("output tokens (upper bound)", f"{estimate.output_tokens:,}")
-    table.add_row("batch price", usd(estimate.batch_usd))
-    table.add_row("synchronous price", usd(estimate.sync_usd))
+    table.add_column("up to", justify="right")
+    table.add_row("requests", f"{estimate.requests:,}", "")
+    table.add_row("models", ", ".join(estimate.models), "")
+    table.add_row("input tokens", f"{estimate.input_tokens:,}", "")
+    table.add_row(
+        "output tokens", f"{estimate.output_tokens:,}", f"{estimate.output_tokens_high:,}"
+    )
+    table.add_row("batch price", usd(estimate.batch_usd), usd(estimate.batch_usd_high))
+    table.add_row("synchronous price", usd(estimate.sync_usd), "")
+    table.caption = f"output estimated from: {estimate.method}"
     return table
