@@ -40,9 +40,7 @@ def test_max_cost_strict_refuses_a_job_whose_range_reaches_over_the_limit(
     assert read_creations(home / "sandbox") == []
 
 
-def test_max_cost_compares_the_central_estimate_not_the_highest(
-    home: Path, reviews: Path
-) -> None:
+def test_max_cost_compares_the_central_estimate_not_the_highest(home: Path, reviews: Path) -> None:
     args = ["submit", str(reviews), "-p", "sandbox-openai", "-m", "gpt-4o",
             "--prompt-template", "Rate: {text}", "--max-tokens", "100000"]  # fmt: skip
     refused = runner.invoke(app, [*args, "--max-cost", "0.000001"])
