@@ -35,6 +35,8 @@ def build_report(store: Store, job: JobRecord) -> dict[str, Any]:
             "cached_tokens": line.usage.cached_tokens,
             "batch_usd": line.cost.batch_usd,
             "sync_usd": line.cost.sync_usd,
+            "price_source": line.cost.source,
+            "price_as_of": line.cost.as_of.isoformat() if line.cost.as_of else None,
         }
         for line in sorted(cost.lines, key=lambda line: line.model)
     ]

@@ -326,7 +326,10 @@ def cost(
     db: DbOpt = None,
 ) -> None:
     """The job's cost at batch price against the synchronous price, and the saving."""
+    from datetime import date
+
     from batchgraph.cli.views import cost_table
+    from batchgraph.pricing.freshness import price_sources, stale_price_warnings
     from batchgraph.report import build_report
 
     with _open(db) as bg:
@@ -337,6 +340,10 @@ def cost(
             return
         console.print(cost_table(report))
         console.print(f"saved {usd(report['saving_usd'])} against synchronous calls")
+        for line in price_sources(report["models"]):
+            console.print(f"[dim]priced from {line}[/]", highlight=False)
+        for warning in stale_price_warnings(report["models"], date.today()):
+            err_console.print(f"[yellow]warning:[/] {warning}", highlight=False)
 
 
 @friendly

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
+from datetime import date
 
 from batchgraph.model import Usage
 from batchgraph.pricing.table import ModelPrice, PriceTable, load_prices
@@ -21,6 +22,10 @@ class Cost:
     batch_usd: float | None
     sync_usd: float | None
     note: str | None = None
+    source: str | None = None
+    """Where the price came from (a pricing page, or the user's price file)."""
+    as_of: date | None = None
+    """When the price was copied from `source`."""
 
     @property
     def saving_usd(self) -> float | None:
@@ -42,6 +47,8 @@ def price_usage(price: ModelPrice, usage: Usage) -> Cost:
     return Cost(
         batch_usd=dollars(price.batch_input, price.batch_cached_input, price.batch_output),
         sync_usd=dollars(price.input, price.cached_input, price.output),
+        source=price.source,
+        as_of=price.as_of,
     )
 
 
