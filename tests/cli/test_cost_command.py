@@ -16,8 +16,10 @@ def test_cost_names_the_price_source_and_warns_about_an_old_price(
     home: Path, reviews: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     prices = tmp_path / "prices.toml"
-    prices.write_text('[openai."gpt-4o-mini"]\ninput = 0.2\noutput = 0.8\nbatch_input = 0.1\n'
-                      'batch_output = 0.4\nas_of = 2020-01-01\nsource = "our contract"\n')  # fmt: skip
+    prices.write_text(
+        '[openai."gpt-4o-mini"]\ninput = 0.2\noutput = 0.8\nbatch_input = 0.1\n'
+        'batch_output = 0.4\nas_of = 2020-01-01\nsource = "our contract"\n'
+    )
     monkeypatch.setenv("BATCHGRAPH_PRICES", str(prices))
     ran = runner.invoke(app, ["submit", str(reviews), "-p", "sandbox-openai", "-m", "gpt-4o-mini",
                               "--prompt-template", "Rate: {text}"])  # fmt: skip

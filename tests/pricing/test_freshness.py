@@ -7,8 +7,12 @@ from datetime import date
 from batchgraph.pricing.freshness import price_sources, stale_price_warnings
 
 LINES = [
-    {"model": "gpt-4o-mini", "batch_usd": 0.1, "price_source": "https://example.test/p",
-     "price_as_of": "2026-03-01"},  # fmt: skip
+    {
+        "model": "gpt-4o-mini",
+        "batch_usd": 0.1,
+        "price_source": "https://example.test/p",
+        "price_as_of": "2026-03-01",
+    },
     {"model": "mine", "batch_usd": 0.2, "price_source": None, "price_as_of": None},
     {"model": "unknown", "batch_usd": None, "price_source": None, "price_as_of": None},
 ]
