@@ -155,6 +155,12 @@ class Batchgraph:
     def ledger(self, job_id: str) -> Iterator[LedgerRow]:
         return self.store.ledger(job_id)
 
+    def results(self, job_id: str) -> Iterator[dict[str, Any]]:
+        """Every request's result record, in input order, streamed (what `write_results`
+        writes for JSONL): id, status, text or parsed answer, tokens, error, batch id."""
+        self.store.get_job(job_id)
+        return self.store.result_records(job_id)
+
     def write_results(self, job_id: str, out: str | Path) -> Path:
         """One record per input, in input order, errors included; table inputs keep columns."""
         job = self.store.get_job(job_id)

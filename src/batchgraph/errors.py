@@ -8,7 +8,9 @@
     ├── JobBusy                     another process holds the job's lock
     └── CostLimitExceeded           the estimate is over --max-cost; nothing was sent
 
-Each message says what went wrong, where, and what to do next.
+Each message says what went wrong, where, and what to do next. The errors about what a user
+gave (InputError, ConfigError, CostLimitExceeded) are also `ValueError`s: a LangGraph server
+passes a ValueError's message on to its clients, and hides other exceptions' messages.
 """
 
 from __future__ import annotations
@@ -32,7 +34,7 @@ class InputProblem:
         return f"line {self.line}: {self.problem} — {self.fix}"
 
 
-class InputError(BatchgraphError):
+class InputError(BatchgraphError, ValueError):
     """The input has bad lines; carries each of them. Raised before anything is sent."""
 
     def __init__(self, source: str, problems: list[InputProblem], more: int = 0) -> None:
@@ -46,7 +48,7 @@ class InputError(BatchgraphError):
         super().__init__(f"{source}: {count} bad {noun}; nothing was sent.\n{lines}{tail}")
 
 
-class ConfigError(BatchgraphError):
+class ConfigError(BatchgraphError, ValueError):
     """A setting is missing or wrong (API key, provider, model, option)."""
 
 
@@ -78,5 +80,5 @@ class JobBusy(BatchgraphError):
         )
 
 
-class CostLimitExceeded(BatchgraphError):
+class CostLimitExceeded(BatchgraphError, ValueError):
     """The job's estimated cost is over the limit the user set."""

@@ -71,12 +71,15 @@ def create_job(
     max_attempts: int = DEFAULT_MAX_ATTEMPTS,
     batch_size: int | None = None,
     key: str | None = None,
+    job_id: str | None = None,
 ) -> str:
     """Validate `input` and store it as a new job; return the job id.
 
     `options` are the reader's defaults and layout (model, system, template, …); `batch_size`
     caps the requests per provider batch below the provider's own limit. `key` is the job's
-    identity for `find_job_by_key` (default: `job_key` of the input and options).
+    identity for `find_job_by_key` (default: `job_key` of the input and options). `job_id`
+    names the job (letters and digits; a new random one by default); the store refuses one
+    that exists.
     """
     path = Path(input).resolve()
     options = options or ReadOptions()
@@ -88,7 +91,7 @@ def create_job(
         raise ConfigError("--batch-size must be at least 1")
     now = time.time()
     job = JobRecord(
-        id=new_job_id(),
+        id=job_id or new_job_id(),
         name=name or path.stem,
         provider=provider,
         spec={

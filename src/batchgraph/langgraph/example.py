@@ -1,0 +1,74 @@
+"""An example of a user's graph around the batch subgraph: write prompts, batch, use answers.
+
+    START ─► write_prompts ─► batch (the subgraph) ─► tally ─► END
+
+Input: `{"topics": [...], "provider": "sandbox-openai", "model": "gpt-4o-mini"}`. The first
+run writes the prompts and submits; it ends while the batches run. A later run
+(`command={"resume": True}`) finds the answers and tallies them.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from langgraph.graph import END, START, StateGraph
+from typing_extensions import TypedDict
+
+from batchgraph.langgraph import BgSource, JobOptions, ResultsRef, batch_subgraph, read_results
+
+
+class TopicsInput(TypedDict, total=False):
+    topics: list[str]
+    provider: str
+    model: str
+
+
+class TopicsState(TopicsInput, total=False):
+    requests: list[dict[str, Any] | str] | None
+    options: JobOptions | None
+    results: list[dict[str, Any]] | None
+    results_ref: ResultsRef | None
+    job_id: str | None
+    answers: dict[str, str]
+    summary: dict[str, Any]
+
+
+class TopicsOutput(TypedDict, total=False):
+    job_id: str | None
+    answers: dict[str, str]
+    summary: dict[str, Any]
+
+
+def write_prompts(state: TopicsState) -> dict[str, Any]:
+    """One request per topic, with the topic as its id."""
+    requests: list[dict[str, Any] | str] = [
+        {"id": topic, "prompt": f"In one sentence, what is {topic}?"} for topic in state["topics"]
+    ]
+    options = JobOptions(provider=state["provider"], model=state["model"])
+    return {"requests": requests, "options": options}
+
+
+def tally(state: TopicsState) -> dict[str, Any]:
+    """The answers by topic, and how many of them succeeded."""
+    from langgraph.config import get_store
+
+    results = state.get("results")
+    ref = state.get("results_ref")
+    if results is None and ref is not None:
+        results = list(read_results(ref, store=get_store()))
+    answers = {r["id"]: r["text"] or "" for r in results or []}
+    succeeded = sum(1 for r in results or [] if r["status"] == "succeeded")
+    return {"answers": answers, "summary": {"topics": len(answers), "succeeded": succeeded}}
+
+
+def topics_graph(bg: BgSource = None) -> Any:
+    """The example graph, compiled (a server or a caller lends the checkpointer)."""
+    builder = StateGraph(TopicsState, input_schema=TopicsInput, output_schema=TopicsOutput)
+    builder.add_node("write_prompts", write_prompts)
+    builder.add_node("batch", batch_subgraph(bg))
+    builder.add_node("tally", tally)
+    builder.add_edge(START, "write_prompts")
+    builder.add_edge("write_prompts", "batch")
+    builder.add_edge("batch", "tally")
+    builder.add_edge("tally", END)
+    return builder.compile(name="batch_example")
