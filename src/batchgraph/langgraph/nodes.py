@@ -66,7 +66,7 @@ class BatchNodes:
             from batchgraph.estimate import estimate_job
 
             try:
-                estimate = asdict(estimate_job(path, spec.provider, spec.read))
+                estimate = asdict(estimate_job(path, spec.provider, spec.read, self.bg.jobs()))
             except InputError as error:
                 raise (inline_error(error) if spec.requests is not None else error) from None
             estimate["models"] = list(estimate["models"])
