@@ -97,7 +97,9 @@ def _validate(
     def send(message: object) -> None:
         pickle.dump(message, out, protocol=pickle.HIGHEST_PROTOCOL)
 
-    requests = validated_requests(Path(path), ReadOptions.from_json(options), adapter.check_request)
+    requests = validated_requests(
+        Path(path), ReadOptions.from_json(options), adapter.request_problem
+    )
     try:
         for idx, request in enumerate(requests):
             text = request_to_text(request)

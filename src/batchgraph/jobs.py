@@ -58,7 +58,7 @@ def check_input(path: Path, provider: str, options: ReadOptions) -> InputSummary
     """Read every line and refuse the file, naming each bad line, before anything is sent."""
     if not path.is_file():
         raise ConfigError(f"input file {path} does not exist")
-    return validate_input(path, options, check=adapter_class(provider).check_request)
+    return validate_input(path, options, check=adapter_class(provider).request_problem)
 
 
 def create_job(
@@ -110,6 +110,6 @@ def create_job(
         deps.store.create_job_stored(job, stored, lambda: stored.chunks)
     else:
         adapter = deps.provider_class(job)
-        requests = validated_requests(path, options, adapter.check_request)
+        requests = validated_requests(path, options, adapter.request_problem)
         deps.store.create_job(job, requests, FirstRound(adapter, batch_size))
     return job.id

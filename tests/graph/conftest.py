@@ -9,26 +9,25 @@ from pathlib import Path
 import pytest
 
 from batchgraph.api import Batchgraph
-from batchgraph.providers import open_provider
+from batchgraph.providers import open_provider, sandbox_base_url
 from batchgraph.providers.base import Provider
+from batchgraph.providers.registry import SANDBOX_PREFIX, SPECS
 from batchgraph.providers.settings import SANDBOX_API_KEY
 from batchgraph.sandbox.server import SandboxHandle
 from batchgraph.store.base import JobRecord
 
-PROVIDERS = ["openai", "anthropic", "mistral"]
-MODELS = {
-    "openai": "gpt-4o-mini",
-    "anthropic": "claude-haiku-4-5",
-    "mistral": "mistral-small-latest",
-}
+PROVIDERS = [spec.name for spec in SPECS]
+"""Every provider in the registry: a new entry is tested by adding it."""
+MODELS = {spec.name: spec.example_model for spec in SPECS}
 
 
 def sandbox_factory(sandbox: SandboxHandle) -> Callable[[JobRecord], Provider]:
     """Adapters for a job's provider, pointed at the test's sandbox."""
 
     def factory(job: JobRecord) -> Provider:
-        name = job.provider.removeprefix("sandbox-")
-        return open_provider(name, api_key=SANDBOX_API_KEY, base_url=sandbox.base_url(name))
+        name = job.provider.removeprefix(SANDBOX_PREFIX)
+        base_url = sandbox_base_url(name, sandbox.url)
+        return open_provider(name, api_key=SANDBOX_API_KEY, base_url=base_url)
 
     return factory
 

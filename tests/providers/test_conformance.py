@@ -15,6 +15,7 @@ from batchgraph.errors import ProviderCallError
 from batchgraph.graph.planning import plan_chunks
 from batchgraph.model import Outcome, OutputSchema, Request, Result
 from batchgraph.providers.base import BatchState, BatchTag, Caps, Provider, WireItem, account_for
+from batchgraph.providers.registry import spec_for
 from batchgraph.sandbox import SandboxHandle
 from batchgraph.sandbox.app import load_providers
 
@@ -31,7 +32,7 @@ SCHEMA = OutputSchema(
 
 
 def available(name: str) -> bool:
-    return adapter_available(name) and name in SERVED
+    return adapter_available(name) and spec_for(name).sandbox in SERVED
 
 
 @pytest.fixture(params=PROVIDERS)

@@ -15,7 +15,8 @@ from sandbox_support import SpecValidator, chat_line, jsonl, read_lines, upload
 
 from batchgraph.providers.settings import SANDBOX_API_KEY
 from batchgraph.sandbox import SandboxConfig, SandboxHandle, run_sandbox
-from batchgraph.sandbox.openai_input import MAX_BYTES, check_input
+from batchgraph.sandbox.openai_input import Limits, check_input
+from batchgraph.sandbox.personalities import PERSONALITIES
 
 
 class FakeClock:
@@ -209,7 +210,9 @@ def test_over_50000_requests_fails_batch_with_too_many_tasks(openai_client: Open
 def test_input_over_200_mb_is_refused_in_validation(tmp_path: Path) -> None:
     path = tmp_path / "in.jsonl"
     path.write_bytes(jsonl([chat_line("a")]))
-    check = check_input(path, MAX_BYTES + 1, "/v1/chat/completions")
+    openai = PERSONALITIES["openai"]
+    limits = Limits(openai.max_requests, openai.max_bytes)
+    check = check_input(path, 200 * 1024 * 1024 + 1, "/v1/chat/completions", limits)
     assert [e["code"] for e in check.errors] == ["file_too_large"]
 
 

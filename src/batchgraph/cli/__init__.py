@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import typer
 
+from batchgraph.providers.registry import SPECS
+
 app = typer.Typer(
     name="batchgraph",
-    help="Run LLM work through the OpenAI, Anthropic and Mistral Batch APIs at half price.",
+    help=f"Run LLM work through the Batch APIs of {', '.join(s.title for s in SPECS)} at about "
+    "half price.",
     no_args_is_help=True,
     rich_markup_mode="rich",
 )

@@ -10,6 +10,7 @@ import typer
 
 from batchgraph.cli.output import console, err_console, friendly, usd
 from batchgraph.errors import ConfigError
+from batchgraph.providers import registry
 
 if TYPE_CHECKING:
     from batchgraph.api import Batchgraph
@@ -51,8 +52,8 @@ def job_command(wait: bool) -> Any:
                 "--provider",
                 "-p",
                 envvar="BATCHGRAPH_PROVIDER",
-                help="openai, anthropic, mistral — or sandbox-openai, sandbox-anthropic, "
-                "sandbox-mistral to try everything offline.",
+                help=f"{', '.join(registry.real_names())} — or sandbox-NAME (sandbox-openai, "
+                "…) to try everything offline.",
             ),
         ] = None,
         model: Annotated[
@@ -134,8 +135,8 @@ def job_command(wait: bool) -> Any:
                     raise ConfigError("give an input FILE (or --job JOB to resume a job)")
                 if provider is None:
                     raise ConfigError(
-                        "choose a provider with --provider: openai, anthropic or mistral "
-                        "(or sandbox-openai to try offline)"
+                        f"choose a provider with --provider: {', '.join(registry.names())} "
+                        f"(the {registry.SANDBOX_PREFIX}… ones run offline)"
                     )
                 options = ReadOptions(
                     model=model,

@@ -45,10 +45,10 @@ def sandbox(
         typer.Option(help="Save these settings in the data directory for embedded sandboxes."),
     ] = False,
 ) -> None:
-    """Serve the OpenAI, Anthropic and Mistral batch APIs locally (any non-empty API key)."""
+    """Serve every provider's batch API locally (any non-empty API key)."""
     from batchgraph.sandbox.config import SandboxConfig
+    from batchgraph.sandbox.personalities import PERSONALITIES
     from batchgraph.sandbox.server import start_sandbox  # uvicorn: only when serving
-    from batchgraph.sandbox.urls import PREFIXES
 
     instant = time_scale == "instant"
     config = SandboxConfig(
@@ -66,8 +66,9 @@ def sandbox(
     if save_config:
         handle.ctx.save_config()
     typer.echo(f"batchgraph sandbox on {handle.url} (data in {data_dir}); Ctrl-C stops it")
-    for provider in PREFIXES:
-        typer.echo(f"  {provider:<9} base URL: {handle.base_url(provider)}")
+    width = max(map(len, PERSONALITIES))
+    for name in PERSONALITIES:
+        typer.echo(f"  {name:<{width}} base URL: {handle.base_url(name)}")
     typer.echo("  API key: any non-empty value")
     try:
         while thread.is_alive():

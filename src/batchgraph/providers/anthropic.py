@@ -36,6 +36,7 @@ from batchgraph.providers.base import (
     WireItem,
     aware,
 )
+from batchgraph.providers.registry import ProviderSpec, spec_for
 from batchgraph.providers.settings import ProviderSettings
 
 T = TypeVar("T")
@@ -57,10 +58,9 @@ TAG_ROOM = 64
 class AnthropicProvider(Provider):
     """Anthropic's Message Batches API."""
 
-    name: ClassVar[str] = "anthropic"
-    caps: ClassVar[Caps] = Caps(max_requests=100_000, max_bytes=250_000_000)
-    """Anthropic allows 100,000 requests or 256 MB; the byte cap keeps room for the envelope and
-    for either reading of "MB"."""
+    spec: ClassVar[ProviderSpec] = spec_for("anthropic")
+    name: ClassVar[str] = spec.name
+    caps: ClassVar[Caps] = spec.caps
 
     def __init__(self, settings: ProviderSettings) -> None:
         super().__init__(settings)

@@ -16,16 +16,12 @@ from enum import StrEnum
 from typing import ClassVar
 
 from batchgraph import jsoncodec
-from batchgraph.model import Outcome, Request, Result
+from batchgraph.model import Kind, Outcome, Request, Result
+from batchgraph.providers.registry import SPECS, ProviderSpec
+from batchgraph.providers.registry import (
+    Caps as Caps,  # re-exported: adapters' planners read it here
+)
 from batchgraph.providers.settings import ProviderSettings
-
-
-@dataclass(frozen=True, slots=True)
-class Caps:
-    """What one provider batch may hold; planners stay under these."""
-
-    max_requests: int
-    max_bytes: int
 
 
 @dataclass(frozen=True, slots=True)
@@ -156,11 +152,31 @@ class BatchStatus:
 class Provider(ABC):
     """A provider's Batch API, built on its official SDK."""
 
+    spec: ClassVar[ProviderSpec]
+    """The registry entry this adapter serves (`registry.adapter_class` sets it per host)."""
     name: ClassVar[str]
     caps: ClassVar[Caps]
 
     def __init__(self, settings: ProviderSettings) -> None:
         self.settings = settings
+
+    @classmethod
+    def request_problem(cls, request: Request) -> str | None:
+        """Why this provider would refuse the request: a feature its batches lack (from the
+        registry), then the adapter's own checks (`check_request`)."""
+        features = cls.spec.features
+        if request.kind is Kind.EMBEDDING and not features.embeddings:
+            able = ", ".join(spec.name for spec in SPECS if spec.features.embeddings)
+            return (
+                f"{cls.spec.title} batches do not take embedding requests; send them with "
+                f"--provider {able.replace(', ', ' or --provider ')}"
+            )
+        if request.output_schema is not None and not features.structured_output:
+            return (
+                f"{cls.spec.title} batches cannot ask for a JSON schema; drop the schema or "
+                "choose another provider"
+            )
+        return cls.check_request(request)
 
     @classmethod
     def check_request(cls, request: Request) -> str | None:

@@ -39,6 +39,7 @@ from batchgraph.providers.base import (
     WireItem,
     aware,
 )
+from batchgraph.providers.registry import ProviderSpec, spec_for
 from batchgraph.providers.settings import ProviderSettings
 
 T = TypeVar("T")
@@ -84,12 +85,9 @@ _SDK_ERRORS = (MistralError, NoResponseError, httpx2.HTTPError)
 class MistralProvider(Provider):
     """Mistral batch jobs over uploaded JSONL files, one model and one endpoint per job."""
 
-    name: ClassVar[str] = "mistral"
-    caps: ClassVar[Caps] = Caps(max_requests=95_000, max_bytes=500_000_000)
-    """Mistral's known-limitations page gives 100,000 requests and 512 MB per batch file (its API
-    reference caps only inline jobs and pending requests per workspace). We keep 5 % off the
-    count and take 500,000,000 bytes, under 512 MB for either reading of "MB", leaving room for
-    the multipart framing of the upload."""
+    spec: ClassVar[ProviderSpec] = spec_for("mistral")
+    name: ClassVar[str] = spec.name
+    caps: ClassVar[Caps] = spec.caps
 
     def __init__(
         self, settings: ProviderSettings, *, read_retries: RetryConfig = READ_RETRIES

@@ -34,6 +34,7 @@ from batchgraph.providers.base import (
     WireItem,
     aware,
 )
+from batchgraph.providers.registry import ProviderSpec, spec_for
 from batchgraph.providers.settings import ProviderSettings
 
 T = TypeVar("T")
@@ -67,10 +68,9 @@ STATES = {
 class OpenAIProvider(Provider):
     """OpenAI's Batch API (chat completions and embeddings)."""
 
-    name: ClassVar[str] = "openai"
-    caps: ClassVar[Caps] = Caps(max_requests=50_000, max_bytes=190_000_000)
-    """OpenAI allows 50,000 requests and a 200 MB file; the byte cap keeps a margin for either
-    reading of "MB"."""
+    spec: ClassVar[ProviderSpec] = spec_for("openai")
+    name: ClassVar[str] = spec.name
+    caps: ClassVar[Caps] = spec.caps
 
     def __init__(self, settings: ProviderSettings) -> None:
         super().__init__(settings)

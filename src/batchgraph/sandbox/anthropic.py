@@ -28,6 +28,7 @@ from batchgraph.sandbox.clock import Phase, Progress, Timeline, progress
 from batchgraph.sandbox.config import SandboxConfig
 from batchgraph.sandbox.context import ErrorKind, SandboxContext
 from batchgraph.sandbox.fate import Fates
+from batchgraph.sandbox.personalities import Personality
 from batchgraph.sandbox.storage import BatchRecord, Creation
 
 NAME = "anthropic"
@@ -65,7 +66,8 @@ def error_response(
     return _error(status, kind_name, message)
 
 
-def routes(ctx: SandboxContext) -> list[BaseRoute]:
+def routes(ctx: SandboxContext, personality: Personality) -> list[BaseRoute]:
+    """The API under its one personality, whose name is this module's store namespace."""
     api = _Anthropic(ctx)
     return [
         Route("/v1/messages/batches", api.create, methods=["POST"]),

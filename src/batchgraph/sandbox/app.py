@@ -2,11 +2,14 @@
 
 Adding a provider
 -----------------
-Write `batchgraph/sandbox/<name>.py` exposing two functions, and add `<name>` to `PROVIDERS`
-(and its prefix to `sandbox/urls.py`):
+A host of a protocol the sandbox already speaks is one `Personality` in
+`sandbox/personalities.py`. A new protocol is a module `batchgraph/sandbox/<protocol>.py`
+exposing two functions, plus a personality naming it:
 
-    def routes(ctx: SandboxContext) -> list[BaseRoute]:
-        '''Routes relative to the provider's prefix, e.g. Route("/v1/messages/batches", …).'''
+    def routes(ctx: SandboxContext, personality: Personality) -> list[BaseRoute]:
+        '''Routes relative to the personality's prefix, e.g. Route("/v1/messages/batches", …);
+        one protocol module may serve several personalities (their own store namespace is
+        `personality.name`).'''
 
     def error_response(status: int, kind: ErrorKind, message: str, *,
                        param: str | None = None) -> Response:
@@ -41,34 +44,33 @@ from starlette.routing import BaseRoute, Mount
 
 from batchgraph.sandbox import admin
 from batchgraph.sandbox.context import ProviderModule, SandboxContext
-from batchgraph.sandbox.faults import FaultMiddleware
-from batchgraph.sandbox.urls import PREFIXES
-
-PROVIDERS = ("openai", "anthropic", "mistral", "openrouter")
-"""The provider modules served, by module name under `batchgraph.sandbox`."""
+from batchgraph.sandbox.faults import FaultMiddleware, Served
+from batchgraph.sandbox.personalities import PERSONALITIES
 
 
-def load_providers() -> dict[str, ProviderModule]:
-    """Import each provider module; one that is not written yet is simply not served."""
-    modules: dict[str, ProviderModule] = {}
-    for name in PROVIDERS:
-        qualified = f"batchgraph.sandbox.{name}"
+def load_providers() -> dict[str, Served]:
+    """Each personality with its protocol module; one whose module is not written yet is simply
+    not served."""
+    served: dict[str, Served] = {}
+    for name, personality in PERSONALITIES.items():
+        qualified = f"batchgraph.sandbox.{personality.protocol}"
         try:
-            module = importlib.import_module(qualified)
+            module: ProviderModule = importlib.import_module(qualified)
         except ModuleNotFoundError as err:
             if err.name != qualified:
                 raise
             continue
-        modules[name] = module
-    return modules
+        served[name] = Served(personality, module)
+    return served
 
 
 def build_app(ctx: SandboxContext) -> Starlette:
-    """The ASGI app serving every available provider, plus `/_sandbox/` admin routes."""
+    """The ASGI app serving every available personality, plus `/_sandbox/` admin routes."""
     providers = load_providers()
     routes: list[BaseRoute] = list(admin.routes(ctx))
-    for name, module in providers.items():
-        routes.append(Mount(PREFIXES[name], routes=module.routes(ctx)))
+    for served in providers.values():
+        prefix = served.personality.prefix
+        routes.append(Mount(prefix, routes=served.module.routes(ctx, served.personality)))
     return Starlette(
         routes=routes,
         middleware=[Middleware(FaultMiddleware, ctx=ctx, providers=providers)],

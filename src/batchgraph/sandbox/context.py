@@ -14,6 +14,7 @@ from starlette.responses import Response
 from starlette.routing import BaseRoute
 
 from batchgraph.sandbox.config import SandboxConfig
+from batchgraph.sandbox.personalities import Personality
 from batchgraph.sandbox.storage import BatchRecord, SandboxStore
 from batchgraph.sandbox.sync_log import SyncLog
 
@@ -31,7 +32,7 @@ class ErrorKind(StrEnum):
 class ProviderModule(Protocol):
     """What a provider module (`sandbox/<provider>.py`) exposes; see `sandbox/app.py`."""
 
-    def routes(self, ctx: SandboxContext) -> list[BaseRoute]: ...
+    def routes(self, ctx: SandboxContext, personality: Personality) -> list[BaseRoute]: ...
 
     def error_response(
         self, status: int, kind: ErrorKind, message: str, *, param: str | None = None

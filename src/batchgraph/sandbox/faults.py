@@ -12,6 +12,7 @@ import asyncio
 import math
 import threading
 from collections.abc import Mapping
+from dataclasses import dataclass
 
 from starlette.datastructures import Headers
 from starlette.responses import Response
@@ -19,16 +20,22 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from batchgraph.sandbox.context import ErrorKind, ProviderModule, SandboxContext
 from batchgraph.sandbox.fate import unit
+from batchgraph.sandbox.personalities import Personality
 from batchgraph.sandbox.signing import is_signed
-from batchgraph.sandbox.urls import PREFIXES
+
+
+@dataclass(frozen=True, slots=True)
+class Served:
+    """A personality and the protocol module that serves it."""
+
+    personality: Personality
+    module: ProviderModule
 
 
 class FaultMiddleware:
     """Pure ASGI middleware (so streamed downloads stay streamed)."""
 
-    def __init__(
-        self, app: ASGIApp, ctx: SandboxContext, providers: Mapping[str, ProviderModule]
-    ) -> None:
+    def __init__(self, app: ASGIApp, ctx: SandboxContext, providers: Mapping[str, Served]) -> None:
         self.app = app
         self.ctx = ctx
         self.providers = providers
@@ -37,13 +44,14 @@ class FaultMiddleware:
         self._last_faulted = False
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        module = self._provider_of(scope) if scope["type"] == "http" else None
-        if module is None:
+        served = self._provider_of(scope) if scope["type"] == "http" else None
+        if served is None:
             await self.app(scope, receive, send)
             return
+        module = served.module
         response = None
         if not is_signed(scope["path"], scope.get("query_string", b"").decode(), self.ctx.now()):
-            response = self._refusal(module, Headers(scope=scope))
+            response = self._refusal(served, Headers(scope=scope))
         config = self.ctx.config
         if config.latency > 0:
             await asyncio.sleep(config.latency)
@@ -56,21 +64,24 @@ class FaultMiddleware:
         else:
             await response(scope, receive, send)
 
-    def _provider_of(self, scope: Scope) -> ProviderModule | None:
+    def _provider_of(self, scope: Scope) -> Served | None:
         path: str = scope["path"]
-        for name, prefix in PREFIXES.items():
-            if (path == prefix or path.startswith(prefix + "/")) and name in self.providers:
-                return self.providers[name]
+        for served in self.providers.values():
+            prefix = served.personality.prefix
+            if path == prefix or path.startswith(prefix + "/"):
+                return served
         return None
 
     @staticmethod
-    def _refusal(module: ProviderModule, headers: Headers) -> Response | None:
-        """401 unless the call carries a non-empty key (Bearer token or x-api-key)."""
-        bearer = headers.get("authorization", "").removeprefix("Bearer").strip()
-        if bearer or headers.get("x-api-key", "").strip():
-            return None
-        return module.error_response(
-            401, ErrorKind.UNAUTHORIZED, "No API key provided. Pass any non-empty key."
+    def _refusal(served: Served, headers: Headers) -> Response | None:
+        """401 unless the call carries a non-empty key in one of the personality's key headers
+        (a Bearer token, `x-api-key`, Azure's `api-key`, …)."""
+        for name in served.personality.key_headers:
+            if headers.get(name, "").removeprefix("Bearer").strip():
+                return None
+        where = " or ".join(served.personality.key_headers)
+        return served.module.error_response(
+            401, ErrorKind.UNAUTHORIZED, f"No API key provided in {where}. Pass any non-empty key."
         )
 
     def _fault(self, module: ProviderModule) -> Response | None:

@@ -33,6 +33,7 @@ from batchgraph.sandbox.mistral_errors import (
     refused,
 )
 from batchgraph.sandbox.mistral_query import check_choices, query_bool, query_int
+from batchgraph.sandbox.personalities import Personality
 from batchgraph.sandbox.signing import signed_query
 from batchgraph.sandbox.storage import BatchRecord, Creation
 
@@ -71,7 +72,8 @@ def error_response(
     return JSONResponse(error_body(status, message, _KINDS[kind]), status_code=status)
 
 
-def routes(ctx: SandboxContext) -> list[BaseRoute]:
+def routes(ctx: SandboxContext, personality: Personality) -> list[BaseRoute]:
+    """The API under its one personality, whose name is this module's store namespace."""
     endpoints = _Endpoints(ctx)
     return [
         Route("/v1/files", _answering(endpoints.upload_file), methods=["POST"]),

@@ -19,31 +19,35 @@ from batchgraph.sandbox.context import SandboxContext
 from batchgraph.sandbox.openai_batches import Batches
 from batchgraph.sandbox.openai_http import (
     FILE_TTL,
-    NAME,
     error_response,
     invalid,
     list_page,
     not_found,
     query_limit,
 )
+from batchgraph.sandbox.personalities import Personality
 from batchgraph.sandbox.storage import FileRecord
 
-UPLOAD_PURPOSES = {"assistants", "batch", "fine-tune", "vision", "user_data", "evals"}
+UPLOAD_PURPOSES = {"assistants", "fine-tune", "vision", "user_data", "evals"}
+"""Purposes besides the personality's own for batch input files."""
 
 
-def routes(ctx: SandboxContext) -> list[BaseRoute]:
-    files, batches = Files(ctx), Batches(ctx)
+def routes(ctx: SandboxContext, personality: Personality) -> list[BaseRoute]:
+    """The Files and Batch APIs as `personality` serves them (OpenAI itself or a host of its
+    protocol: its own paths, caps and windows, and its files and batches kept apart)."""
+    files, batches = Files(ctx, personality), Batches(ctx, personality)
+    root = personality.api_root
     return [
-        Route("/v1/files", files.upload_file, methods=["POST"]),
-        Route("/v1/files", files.list_files, methods=["GET"]),
-        Route("/v1/files/{file_id}", files.retrieve_file, methods=["GET"]),
-        Route("/v1/files/{file_id}", files.delete_file, methods=["DELETE"]),
-        Route("/v1/files/{file_id}/content", files.file_content, methods=["GET"]),
-        Route("/v1/batches", batches.create_batch, methods=["POST"]),
-        Route("/v1/batches", batches.list_batches, methods=["GET"]),
-        Route("/v1/batches/{batch_id}", batches.retrieve_batch, methods=["GET"]),
-        Route("/v1/batches/{batch_id}/cancel", batches.cancel_batch, methods=["POST"]),
-        *openai_sync.routes(ctx),
+        Route(f"{root}/files", files.upload_file, methods=["POST"]),
+        Route(f"{root}/files", files.list_files, methods=["GET"]),
+        Route(f"{root}/files/{{file_id}}", files.retrieve_file, methods=["GET"]),
+        Route(f"{root}/files/{{file_id}}", files.delete_file, methods=["DELETE"]),
+        Route(f"{root}/files/{{file_id}}/content", files.file_content, methods=["GET"]),
+        Route(f"{root}/batches", batches.create_batch, methods=["POST"]),
+        Route(f"{root}/batches", batches.list_batches, methods=["GET"]),
+        Route(f"{root}/batches/{{batch_id}}", batches.retrieve_batch, methods=["GET"]),
+        Route(f"{root}/batches/{{batch_id}}/cancel", batches.cancel_batch, methods=["POST"]),
+        *openai_sync.routes(ctx, personality),
     ]
 
 
@@ -69,9 +73,10 @@ def file_json(record: FileRecord) -> dict[str, Any]:
 class Files:
     """The Files API handlers."""
 
-    def __init__(self, ctx: SandboxContext) -> None:
+    def __init__(self, ctx: SandboxContext, personality: Personality) -> None:
         self.ctx = ctx
         self.store = ctx.store
+        self.host = personality
 
     async def upload_file(self, request: Request) -> Response:
         async with request.form(max_files=1) as form:
@@ -79,15 +84,16 @@ class Files:
             upload = form.get("file")
             if not isinstance(upload, UploadFile):
                 return invalid("Missing file: send it as the multipart field 'file'.", "file")
-            if purpose not in UPLOAD_PURPOSES:
-                choices = ", ".join(sorted(UPLOAD_PURPOSES))
+            purposes = UPLOAD_PURPOSES | {self.host.batch_purpose}
+            if purpose not in purposes:
+                choices = ", ".join(sorted(purposes))
                 message = f"Invalid purpose {purpose!r}; expected one of {choices}."
                 return invalid(message, "purpose")
             ttl = form.get("expires_after[seconds]")
             now = int(self.ctx.now())
             record = FileRecord(
                 id=_file_id(),
-                provider=NAME,
+                provider=self.host.name,
                 created_at=now,
                 filename=upload.filename or "upload.jsonl",
                 purpose=str(purpose),
@@ -115,7 +121,7 @@ class Files:
         if order not in ("asc", "desc"):
             return invalid("order must be 'asc' or 'desc'.", "order")
         page = self.store.list_files(
-            NAME,
+            self.host.name,
             limit=limit,
             after=request.query_params.get("after"),
             purpose=request.query_params.get("purpose"),
@@ -124,20 +130,20 @@ class Files:
         return JSONResponse(list_page([file_json(f) for f in page.items], page.has_more))
 
     async def retrieve_file(self, request: Request) -> Response:
-        record = self.store.get_file(NAME, request.path_params["file_id"])
+        record = self.store.get_file(self.host.name, request.path_params["file_id"])
         if record is None:
             return self._no_file(request.path_params["file_id"])
         return JSONResponse(file_json(record))
 
     async def delete_file(self, request: Request) -> Response:
         file_id = request.path_params["file_id"]
-        if not self.store.delete_file(NAME, file_id):
+        if not self.store.delete_file(self.host.name, file_id):
             return self._no_file(file_id)
         return JSONResponse({"id": file_id, "object": "file", "deleted": True})
 
     async def file_content(self, request: Request) -> Response:
         file_id = request.path_params["file_id"]
-        record = self.store.get_file(NAME, file_id)
+        record = self.store.get_file(self.host.name, file_id)
         if record is None:
             return self._no_file(file_id)
         return FileResponse(self.store.file_path(file_id), media_type="application/octet-stream")

@@ -17,17 +17,16 @@ from batchgraph.sandbox.context import SandboxContext
 from batchgraph.sandbox.fate import Fates
 from batchgraph.sandbox.openai_http import (
     FILE_TTL,
-    NAME,
     invalid,
     list_page,
     not_found,
     query_limit,
 )
-from batchgraph.sandbox.openai_input import check_input
+from batchgraph.sandbox.openai_input import Limits, check_input
 from batchgraph.sandbox.openai_output import RESPONDERS, write_results
+from batchgraph.sandbox.personalities import Personality, window_seconds
 from batchgraph.sandbox.storage import BatchRecord, Creation, FileRecord
 
-WINDOW = 24 * 3600
 KNOWN_ENDPOINTS = {
     "/v1/responses",
     "/v1/chat/completions",
@@ -60,9 +59,10 @@ TIMESTAMP = {
 class Batches:
     """The Batch API handlers, sharing one context."""
 
-    def __init__(self, ctx: SandboxContext) -> None:
+    def __init__(self, ctx: SandboxContext, personality: Personality) -> None:
         self.ctx = ctx
         self.store = ctx.store
+        self.host = personality
 
     async def create_batch(self, request: Request) -> Response:
         try:
@@ -74,11 +74,13 @@ class Batches:
         refusal = self._refuse_create(body)
         if refusal is not None:
             return refusal
-        source = self.store.get_file(NAME, body["input_file_id"])
+        source = self.store.get_file(self.host.name, body["input_file_id"])
         if source is None:
             return not_found(f"No such File object: {body['input_file_id']}", "input_file_id")
-        if source.purpose != "batch":
-            return invalid("The input file must have been uploaded with purpose 'batch'.")
+        if source.purpose != self.host.batch_purpose:
+            return invalid(
+                f"The input file must have been uploaded with purpose '{self.host.batch_purpose}'."
+            )
         try:
             config = self.ctx.config.with_headers(request.headers)
         except ValueError as err:
@@ -89,13 +91,14 @@ class Batches:
             self.store.file_path(source.id),
             source.bytes,
             endpoint,
-            config.enforce_limits,
+            Limits(self.host.max_requests, self.host.max_bytes) if config.enforce_limits else None,
+            canonical_endpoint(self.host, endpoint),
         )
         created = self.ctx.now()
         record = BatchRecord(
             id="batch_" + uuid.uuid4().hex,
-            provider=NAME,
-            timeline=Timeline.plan(config, created, WINDOW),
+            provider=self.host.name,
+            timeline=Timeline.plan(config, created, window_seconds(body["completion_window"])),
             config=config,
             spec={
                 "endpoint": endpoint,
@@ -108,24 +111,26 @@ class Batches:
             },
         )
         self.store.add_batch(
-            record, Creation(NAME, record.id, created, check.total, body.get("metadata"))
+            record, Creation(self.host.name, record.id, created, check.total, body.get("metadata"))
         )
         initial = Progress(Phase.VALIDATING, 0.0, {Phase.VALIDATING: 0.0})
         return JSONResponse(self._batch_json(record, initial))
 
-    @staticmethod
-    def _refuse_create(body: dict[str, Any]) -> Response | None:
+    def _refuse_create(self, body: dict[str, Any]) -> Response | None:
         for key in ("input_file_id", "endpoint", "completion_window"):
             if not isinstance(body.get(key), str):
                 return invalid(f"Missing required parameter: '{key}'.", key)
-        if body["endpoint"] not in KNOWN_ENDPOINTS:
+        endpoint = canonical_endpoint(self.host, body["endpoint"])
+        if endpoint not in KNOWN_ENDPOINTS:
             return invalid(f"Invalid value for 'endpoint': {body['endpoint']!r}.", "endpoint")
-        if body["endpoint"] not in RESPONDERS:
-            runs = ", ".join(sorted(RESPONDERS))
+        if endpoint not in RESPONDERS:
+            runs = ", ".join(sorted(self.host.batch_url_root + e[3:] for e in RESPONDERS))
             return invalid(f"The sandbox runs batches for {runs} only.", "endpoint")
-        if body["completion_window"] != "24h":
+        windows = self.host.completion_windows
+        if body["completion_window"] not in windows:
             return invalid(
-                "Invalid value for 'completion_window': only '24h' is supported.",
+                f"Invalid value for 'completion_window': {body['completion_window']!r}; "
+                f"supported: {', '.join(windows)}.",
                 "completion_window",
             )
         metadata = body.get("metadata")
@@ -137,7 +142,7 @@ class Batches:
         return None
 
     async def retrieve_batch(self, request: Request) -> Response:
-        record = self.store.get_batch(NAME, request.path_params["batch_id"])
+        record = self.store.get_batch(self.host.name, request.path_params["batch_id"])
         if record is None:
             return self._no_batch(request.path_params["batch_id"])
         return JSONResponse(await self._render(record))
@@ -146,13 +151,15 @@ class Batches:
         limit = query_limit(request, 20, 100)
         if limit is None:
             return invalid("limit must be an integer between 1 and 100.", "limit")
-        page = self.store.list_batches(NAME, limit=limit, after=request.query_params.get("after"))
+        page = self.store.list_batches(
+            self.host.name, limit=limit, after=request.query_params.get("after")
+        )
         items = [await self._render(r) for r in page.items]
         return JSONResponse(list_page(items, page.has_more))
 
     async def cancel_batch(self, request: Request) -> Response:
         batch_id = request.path_params["batch_id"]
-        record = self.store.get_batch(NAME, batch_id)
+        record = self.store.get_batch(self.host.name, batch_id)
         if record is None:
             return self._no_batch(batch_id)
         now = self.ctx.now()
@@ -162,8 +169,8 @@ class Batches:
                 f"Cannot cancel a batch with status '{self._status(record, state)}'.", "batch_id"
             )
         if record.cancel_requested is None:
-            self.store.request_cancel(NAME, batch_id, now)
-        record = self.store.get_batch(NAME, batch_id) or record
+            self.store.request_cancel(self.host.name, batch_id, now)
+        record = self.store.get_batch(self.host.name, batch_id) or record
         return JSONResponse(await self._render(record))
 
     @staticmethod
@@ -210,7 +217,7 @@ class Batches:
             "error_file_id": None,
             "created_at": created,
             "in_progress_at": None,
-            "expires_at": created + WINDOW,
+            "expires_at": created + window_seconds(spec["completion_window"]),
             "finalizing_at": None,
             "completed_at": None,
             "failed_at": None,
@@ -259,7 +266,7 @@ class Batches:
                 out,
                 err,
                 batch_id=record.id,
-                endpoint=record.spec["endpoint"],
+                endpoint=canonical_endpoint(self.host, record.spec["endpoint"]),
                 fates=Fates(record.config),
                 done_share=state.done_share,
                 unfinished="cancelled" if state.phase is Phase.CANCELLED else "expired",
@@ -275,7 +282,7 @@ class Batches:
             self.store.add_file(
                 FileRecord(
                     file_id,
-                    NAME,
+                    self.host.name,
                     end,
                     f"batch_{record.id}_{kind}.jsonl",
                     "batch_output",
@@ -312,3 +319,12 @@ def _valid_metadata(metadata: Any) -> bool:
             for k, v in metadata.items()
         )
     )
+
+
+def canonical_endpoint(host: Personality, endpoint: str) -> str:
+    """The OpenAI endpoint a host's batch endpoint stands for (Azure's `/chat/completions` is
+    `/v1/chat/completions`); what does not start with the host's root is left as it is."""
+    root = host.batch_url_root
+    if root != "/v1" and endpoint.startswith(root + "/"):
+        return "/v1" + endpoint.removeprefix(root)
+    return endpoint

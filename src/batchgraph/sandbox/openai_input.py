@@ -9,10 +9,16 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-MAX_REQUESTS = 50_000
-MAX_BYTES = 200 * 1024 * 1024
 MAX_EMBEDDING_INPUTS = 50_000
 MAX_REPORTED_ERRORS = 1000
+
+
+@dataclass(frozen=True, slots=True)
+class Limits:
+    """A host's caps on one batch input file."""
+
+    max_requests: int
+    max_bytes: int
 
 
 @dataclass
@@ -29,14 +35,17 @@ class InputCheck:
             self.errors.append({"code": code, "message": message, "param": param, "line": line})
 
 
-def check_input(path: Path, size: int, endpoint: str, enforce_limits: bool = True) -> InputCheck:
-    """Validate the JSONL file at `path` for a batch on `endpoint` (over the size caps too,
-    unless `enforce_limits` is off)."""
+def check_input(
+    path: Path, size: int, endpoint: str, limits: Limits | None, canonical: str | None = None
+) -> InputCheck:
+    """Validate the JSONL file at `path` for a batch on `endpoint` (which every line's url must
+    name; `canonical` is the OpenAI endpoint it stands for, when a host spells it otherwise),
+    and against `limits` unless they are None."""
     check = InputCheck()
-    if enforce_limits and size > MAX_BYTES:
+    if limits is not None and size > limits.max_bytes:
         check.problem(
             "file_too_large",
-            f"The input file is {size} bytes; batch input files may be at most {MAX_BYTES}.",
+            f"The input file is {size} bytes; batch input files may be at most {limits.max_bytes}.",
             None,
         )
         return check
@@ -46,15 +55,16 @@ def check_input(path: Path, size: int, endpoint: str, enforce_limits: bool = Tru
             if not raw.strip():
                 continue
             check.total += 1
-            _check_line(check, raw, number, endpoint, seen)
+            _check_line(check, raw, number, endpoint, seen, canonical or endpoint)
     if check.total == 0:
         check.problem("empty_file", "The input file is empty.", None)
-    if not enforce_limits:
+    if limits is None:
         return check
-    if check.total > MAX_REQUESTS:
+    if check.total > limits.max_requests:
         check.problem(
             "too_many_tasks",
-            f"The batch has {check.total} requests; a batch may hold at most {MAX_REQUESTS}.",
+            f"The batch has {check.total} requests; a batch may hold at most "
+            f"{limits.max_requests}.",
             None,
         )
     if check.embedding_inputs > MAX_EMBEDDING_INPUTS:
@@ -67,7 +77,9 @@ def check_input(path: Path, size: int, endpoint: str, enforce_limits: bool = Tru
     return check
 
 
-def _check_line(check: InputCheck, raw: bytes, number: int, endpoint: str, seen: set[str]) -> None:
+def _check_line(
+    check: InputCheck, raw: bytes, number: int, endpoint: str, seen: set[str], canonical: str
+) -> None:
     try:
         line = json.loads(raw)
     except ValueError:
@@ -100,7 +112,7 @@ def _check_line(check: InputCheck, raw: bytes, number: int, endpoint: str, seen:
     if not isinstance(body, dict):
         check.problem("invalid_request", "The body must be a JSON object.", number, "body")
         return
-    _check_body(check, body, number, endpoint)
+    _check_body(check, body, number, canonical)
 
 
 def _check_body(check: InputCheck, body: dict[str, Any], number: int, endpoint: str) -> None:

@@ -11,8 +11,9 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from batchgraph.sandbox.context import SandboxContext
-from batchgraph.sandbox.openai_http import NAME, invalid, request_id
+from batchgraph.sandbox.openai_http import invalid, request_id
 from batchgraph.sandbox.openai_output import RESPONDERS, BadRequest, Tally
+from batchgraph.sandbox.personalities import Personality
 from batchgraph.sandbox.sync_api import Answerer, answering
 
 SYNC_PATHS = ("/v1/chat/completions", "/v1/embeddings")
@@ -20,11 +21,15 @@ SYNC_PATHS = ("/v1/chat/completions", "/v1/embeddings")
 Invalid = Callable[[str, str | None], Response]
 
 
-def routes(ctx: SandboxContext) -> list[BaseRoute]:
+def routes(ctx: SandboxContext, personality: Personality) -> list[BaseRoute]:
+    """The synchronous endpoints under the personality's API root (`/v1` for OpenAI)."""
+    refuse = invalid
     return [
         Route(
-            path,
-            answering(ctx, NAME, body_answerer(ctx, path, invalid), lambda m: invalid(m, None)),
+            personality.api_root + path.removeprefix("/v1"),
+            answering(
+                ctx, personality.name, body_answerer(ctx, path, refuse), lambda m: refuse(m, None)
+            ),
             methods=["POST"],
         )
         for path in SYNC_PATHS

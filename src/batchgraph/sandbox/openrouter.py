@@ -20,6 +20,7 @@ from starlette.routing import BaseRoute, Route
 
 from batchgraph.sandbox.context import ErrorKind, SandboxContext
 from batchgraph.sandbox.openai_sync import body_answerer
+from batchgraph.sandbox.personalities import Personality
 from batchgraph.sandbox.sync_api import answering
 from batchgraph.sandbox.sync_log import window_end
 
@@ -49,7 +50,8 @@ def _error(
     return JSONResponse(body, status_code=status, headers=headers)
 
 
-def routes(ctx: SandboxContext) -> list[BaseRoute]:
+def routes(ctx: SandboxContext, personality: Personality) -> list[BaseRoute]:
+    """OpenRouter's synchronous chat endpoint (it has no Batch API)."""
     answer = body_answerer(ctx, CHAT, lambda message, _param: _refuse(message), _touch)
 
     def limited_answer(body: dict[str, Any], request: Request) -> Response:

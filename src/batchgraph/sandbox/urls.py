@@ -1,21 +1,16 @@
-"""Where each provider lives on the sandbox server, and what base URL to give its SDK."""
+"""Where each personality lives on the sandbox server, and what base URL to give its SDK."""
 
 from __future__ import annotations
 
-PREFIXES = {
-    "openai": "/openai",
-    "anthropic": "/anthropic",
-    "mistral": "/mistral",
-    "openrouter": "/openrouter/api",
-}
-"""Each provider is served under its own prefix on one port."""
+from batchgraph.sandbox.personalities import PERSONALITIES
+
+PREFIXES = {name: personality.prefix for name, personality in PERSONALITIES.items()}
+"""Each personality is served under its own prefix on one port."""
 
 
-def base_url_for(provider: str, server_url: str) -> str:
-    """The `base_url` (OpenAI, Anthropic) or `server_url` (Mistral) for that SDK.
-
-    OpenAI's SDK (also used for OpenRouter) wants `/v1` in the base URL; Anthropic's and
-    Mistral's add `/v1` themselves.
-    """
-    root = server_url.rstrip("/") + PREFIXES[provider]
-    return root + "/v1" if provider in ("openai", "openrouter") else root
+def base_url_for(personality: str, server_url: str) -> str:
+    """The `base_url` (OpenAI, Anthropic), `server_url` (Mistral) or `azure_endpoint` (Azure)
+    for that personality's SDK: the prefix, plus the path the SDK expects in it (`/v1` for
+    OpenAI's; Anthropic's and Mistral's add `/v1` themselves)."""
+    found = PERSONALITIES[personality]
+    return server_url.rstrip("/") + found.prefix + found.sdk_path
