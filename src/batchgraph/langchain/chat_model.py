@@ -1,0 +1,250 @@
+"""`BatchChatModel`: a LangChain chat model whose calls go through provider Batch APIs.
+
+Three ways to call it:
+
+- `.batch(inputs)` / `.abatch(inputs)` send every input as one durable batchgraph job and
+  return the `AIMessage`s in input order: the drop-in for `ChatOpenAI.batch()` at batch price.
+  `submit_batch(inputs)` returns the job id at once and `collect(job_id)` the answers later.
+- Inside a flow (`batchgraph flow run`), `.invoke` pauses its LangGraph thread with
+  `interrupt()`; the flow gathers the calls of every thread into batches and resumes each
+  thread with its answer.
+- Anywhere else (a notebook, `langgraph dev`), `.invoke` runs the call as a one-request job
+  and waits for it, so a graph can be tried before it runs at scale.
+
+Answers are checked against the request they were asked for (`request_hash`), so an answer
+can never be handed to another question.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import json
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any, Literal
+
+from langchain_core.callbacks import CallbackManagerForLLMRun
+from langchain_core.language_models import BaseChatModel, LanguageModelInput
+from langchain_core.messages import AIMessage, BaseMessage
+from langchain_core.outputs import ChatGeneration, ChatResult
+from langchain_core.runnables import Runnable, RunnableConfig, RunnableLambda
+from langchain_core.utils.function_calling import convert_to_openai_tool
+from pydantic import BaseModel, ConfigDict
+
+from batchgraph.errors import BatchgraphError
+from batchgraph.langchain.convert import ai_message, request_hash, request_line
+from batchgraph.model import JSON
+
+FLOW_KEY = "batchgraph_flow"
+"""Set in a thread's `configurable` by the flow runner: model calls there are deferred."""
+REQUEST_KEY = "batchgraph_request"
+"""The key of a deferred call's request in its interrupt's value."""
+
+
+class BatchCallFailed(BatchgraphError):
+    """A model call that still failed after its retries; the node that made it sees this."""
+
+
+class BatchChatModel(BaseChatModel):
+    """A chat model on a provider's Batch API.
+
+    >>> model = BatchChatModel(provider="sandbox-openai", model="gpt-4o-mini", temperature=0)
+    >>> model.provider, model.model
+    ('sandbox-openai', 'gpt-4o-mini')
+    """
+
+    model_config = ConfigDict(arbitrary_types_allowed=True)
+
+    provider: str
+    """`openai`, `anthropic`, `mistral`, … or `sandbox-openai` and the like to try offline."""
+    model: str
+    temperature: float | None = None
+    max_tokens: int | None = None
+    db: str | None = None
+    """The store (a SQLite path or a postgresql:// URL); default as `Batchgraph.open()`."""
+    data_dir: Path | None = None
+    poll_max: float = 30.0
+    """`.batch` waits for its job with pauses growing up to this many seconds."""
+    json_schema: dict[str, Any] | None = None
+    """Set by `with_structured_output`: answers are JSON following it."""
+    schema_name: str = "answer"
+
+    @property
+    def _llm_type(self) -> str:
+        return "batchgraph"
+
+    @property
+    def _identifying_params(self) -> dict[str, Any]:
+        return {"provider": self.provider, "model": self.model}
+
+    # -- one call ----------------------------------------------------------------------------
+    def _generate(
+        self,
+        messages: list[BaseMessage],
+        stop: list[str] | None = None,
+        run_manager: CallbackManagerForLLMRun | None = None,
+        **kwargs: Any,
+    ) -> ChatResult:
+        line = self._line("0", messages, stop, kwargs)
+        if _in_flow():
+            message = self._deferred(line)
+        else:
+            job_id = self._submit_lines([line])
+            message = self._answers(job_id, wait=True, return_exceptions=False)[0]
+        assert isinstance(message, AIMessage)
+        return ChatResult(generations=[ChatGeneration(message=message)])
+
+    def _deferred(self, line: dict[str, JSON]) -> AIMessage:
+        from langgraph.types import interrupt
+
+        expected = request_hash(line)
+        answer = interrupt({REQUEST_KEY: line, "request_hash": expected, "group": self.group_key()})
+        if not isinstance(answer, dict) or answer.get("request_hash") != expected:
+            raise BatchCallFailed(
+                "the answer the flow resumed this call with was asked for another request "
+                "(the node's prompt changed between runs); run the flow again with --new"
+            )
+        if answer.get("status") != "succeeded":
+            raise BatchCallFailed(
+                f"model call failed after its retries: {answer.get('error_message')} "
+                f"({answer.get('error_code')})"
+            )
+        return ai_message(answer["record"], self.provider, str(answer.get("job_id", "")))
+
+    # -- many calls as one job ---------------------------------------------------------------
+    def batch(
+        self,
+        inputs: list[LanguageModelInput],
+        config: RunnableConfig | list[RunnableConfig] | None = None,
+        *,
+        return_exceptions: bool = False,
+        **kwargs: Any,
+    ) -> list[Any]:
+        """Every input as one batchgraph job; the answers in input order."""
+        job_id = self.submit_batch(inputs, **kwargs)
+        return self._answers(job_id, wait=True, return_exceptions=return_exceptions)
+
+    async def abatch(
+        self,
+        inputs: list[LanguageModelInput],
+        config: RunnableConfig | list[RunnableConfig] | None = None,
+        *,
+        return_exceptions: bool = False,
+        **kwargs: Any,
+    ) -> list[Any]:
+        return await asyncio.to_thread(
+            self.batch, inputs, config, return_exceptions=return_exceptions, **kwargs
+        )
+
+    def submit_batch(self, inputs: Sequence[LanguageModelInput], **kwargs: Any) -> str:
+        """Send `inputs` as one job and return its id at once (the same inputs: the same job)."""
+        stop = kwargs.pop("stop", None)
+        lines = [
+            self._line(str(n), self._convert_input(item).to_messages(), stop, kwargs)
+            for n, item in enumerate(inputs)
+        ]
+        return self._submit_lines(lines)
+
+    def collect(
+        self, job_id: str, *, wait: bool = False, return_exceptions: bool = False
+    ) -> list[Any] | None:
+        """The answers of a `submit_batch` job in input order; None while it runs (`wait=False`)."""
+        return self._answers(job_id, wait=wait, return_exceptions=return_exceptions)
+
+    # -- settings ------------------------------------------------------------------------------
+    def bind_tools(
+        self,
+        tools: Sequence[Any],
+        *,
+        tool_choice: str | dict[str, Any] | None = None,
+        **kwargs: Any,
+    ) -> Runnable[LanguageModelInput, AIMessage]:
+        """Offer tools: answers carry `tool_calls` (OpenAI's tool form on every provider)."""
+        kwargs["tools"] = [convert_to_openai_tool(tool) for tool in tools]
+        if tool_choice is not None:
+            kwargs["tool_choice"] = tool_choice
+        return self.bind(**kwargs)
+
+    def with_structured_output(
+        self,
+        schema: dict[str, Any] | type[BaseModel],
+        *,
+        include_raw: bool = False,
+        method: Literal["json_schema"] = "json_schema",
+        **kwargs: Any,
+    ) -> Runnable[LanguageModelInput, Any]:
+        """Answers as parsed JSON following `schema` (a JSON schema, or a Pydantic class)."""
+        if include_raw:
+            raise ValueError("include_raw=True is not supported by BatchChatModel")
+        if isinstance(schema, dict):
+            json_schema, name, parse = schema, str(schema.get("title", "answer")), _loads
+        else:
+            json_schema, name = schema.model_json_schema(), schema.__name__
+            parse = _pydantic_parser(schema)
+        bound = self.model_copy(update={"json_schema": json_schema, "schema_name": name})
+        return bound | RunnableLambda(parse)
+
+    def group_key(self) -> str:
+        """Calls with the same key can share a job: the same provider, model and schema."""
+        text = json.dumps([self.provider, self.model, self.json_schema], sort_keys=True)
+        return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+    # -- plumbing ------------------------------------------------------------------------------
+    def _line(
+        self,
+        request_id: str,
+        messages: Sequence[BaseMessage],
+        stop: list[str] | None,
+        kwargs: dict[str, Any],
+    ) -> dict[str, JSON]:
+        settings: dict[str, JSON] = {
+            "model": self.model,
+            "temperature": self.temperature,
+            "max_tokens": self.max_tokens,
+        }
+        if stop:
+            settings["stop"] = list(stop)
+        for key, value in kwargs.items():
+            settings[key] = value
+        return request_line(request_id, messages, settings)
+
+    def _submit_lines(self, lines: list[dict[str, JSON]]) -> str:
+        from batchgraph.langchain.jobs import submit_lines
+
+        return submit_lines(self, lines)
+
+    def _answers(self, job_id: str, *, wait: bool, return_exceptions: bool) -> list[Any]:
+        from batchgraph.langchain.jobs import job_answers
+
+        answers = job_answers(self, job_id, wait=wait)
+        if answers is None:
+            return None  # type: ignore[return-value]
+        out: list[Any] = []
+        for answer in answers:
+            if isinstance(answer, BatchCallFailed) and not return_exceptions:
+                raise answer
+            out.append(answer)
+        return out
+
+
+def _in_flow() -> bool:
+    """True inside a LangGraph node of a thread the flow runner started."""
+    try:
+        from langgraph.config import get_config
+
+        configurable = get_config().get("configurable", {})
+    except (RuntimeError, ImportError):
+        return False
+    return bool(configurable.get(FLOW_KEY))
+
+
+def _loads(message: AIMessage) -> Any:
+    return json.loads(str(message.content))
+
+
+def _pydantic_parser(schema: type[BaseModel]) -> Any:
+    def parse(message: AIMessage) -> BaseModel:
+        return schema.model_validate_json(str(message.content))
+
+    return parse
