@@ -1,13 +1,15 @@
 """The job graph: START routes on where the job stands, one invocation is one tick.
 
-    START ─► intake? ─► plan ─► submit_chunk ×N (Send) ─► END
-      │                   ▲
+    START ─► plan ─► submit_chunk ×N (Send) ─► END
+      │        ▲ (or collect_chunk / settle, when nothing is left to plan)
       └─► collect_chunk ×N (Send) ─► settle ─► report ─► END
           (check each batch;            │ retry: plan
            collect the ended ones)      │ batches still running: END
 
 Nothing sleeps inside the graph: a tick that finds batches still running ends, and the runner
-(or a cron, or a LangGraph server run) ticks again later.
+(or a worker, or the LangGraph component in `batchgraph.langgraph`) ticks again later. Each
+conditional edge lists only the nodes its route can return, so the drawn graph shows no edge
+that cannot be taken.
 """
 
 from __future__ import annotations
@@ -21,8 +23,6 @@ from langgraph.types import Send
 from batchgraph.graph.deps import Deps
 from batchgraph.graph.nodes import JobNodes
 from batchgraph.graph.state import ChunkTask, JobState
-from batchgraph.io import ReadOptions
-from batchgraph.jobs import DEFAULT_MAX_ATTEMPTS, create_job
 from batchgraph.store.base import ChunkStatus, JobStatus, LedgerStatus
 
 Route = str | list[Send]
@@ -33,26 +33,12 @@ def build_graph(deps: Deps) -> StateGraph[JobState, Any, JobState, JobState]:
     nodes = JobNodes(deps)
     store = deps.store
 
-    def intake(state: JobState) -> dict[str, Any]:
-        """Create the job described by `new_job` (the LangGraph-server way to submit)."""
-        spec = dict(state.get("new_job") or {})
-        job_id = create_job(
-            deps,
-            input=spec["input"],
-            provider=spec["provider"],
-            options=ReadOptions.from_json(spec.get("read", {})),
-            name=spec.get("name"),
-            max_attempts=int(spec.get("max_attempts", DEFAULT_MAX_ATTEMPTS)),
-            batch_size=spec.get("batch_size"),
-        )
-        return {"job_id": job_id, "new_job": None}
-
     def sends(job_id: str, node: str, chunks: list[int]) -> list[Send]:
         return [Send(node, ChunkTask(job_id=job_id, chunk=n)) for n in chunks]
 
     def route_start(state: JobState) -> Route:
         if not state.get("job_id"):
-            return "intake" if state.get("new_job") else END
+            return END
         return route_job(state["job_id"])
 
     def route_job(job_id: str) -> Route:
@@ -74,7 +60,7 @@ def build_graph(deps: Deps) -> StateGraph[JobState, Any, JobState, JobState]:
         return "settle"
 
     def route_after_plan(state: JobState) -> Route:
-        return route_job(state["job_id"])
+        return route_job(state["job_id"])  # never "plan": nothing is left pending
 
     def route_after_settle(state: JobState) -> Route:
         phase = state.get("phase")
@@ -83,16 +69,14 @@ def build_graph(deps: Deps) -> StateGraph[JobState, Any, JobState, JobState]:
         return "report" if phase == "reporting" else END
 
     graph = StateGraph(JobState)
-    graph.add_node("intake", intake)
     graph.add_node("plan", nodes.plan)
     graph.add_node("submit_chunk", nodes.submit_chunk)  # type: ignore[arg-type]
     graph.add_node("collect_chunk", nodes.collect_chunk)  # type: ignore[arg-type]
     graph.add_node("settle", nodes.settle)
     graph.add_node("report", nodes.report)
-    targets = ["intake", "plan", "submit_chunk", "collect_chunk", "settle", END]
-    graph.add_conditional_edges(START, route_start, targets)
-    graph.add_edge("intake", "plan")
-    graph.add_conditional_edges("plan", route_after_plan, targets)
+    chunk_steps = ["submit_chunk", "collect_chunk", "settle", END]
+    graph.add_conditional_edges(START, route_start, ["plan", *chunk_steps])
+    graph.add_conditional_edges("plan", route_after_plan, chunk_steps)
     graph.add_edge("submit_chunk", END)
     graph.add_edge("collect_chunk", "settle")
     graph.add_conditional_edges("settle", route_after_settle, ["plan", "report", END])

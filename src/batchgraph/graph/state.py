@@ -22,8 +22,6 @@ class JobState(TypedDict, total=False):
     """One job's thread. The store holds the requests and results; this holds the tickets."""
 
     job_id: str
-    new_job: dict[str, Any] | None
-    """Input only: options for a job to create on a fresh thread (the LangGraph server path)."""
     chunks: Annotated[dict[str, ChunkView], merge_chunks]
     phase: str
     counts: dict[str, int]
