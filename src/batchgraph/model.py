@@ -148,3 +148,6 @@ class Result:
     model: str | None = None
     usage: Usage = field(default_factory=Usage)
     error: ProviderError | None = None
+    tag: str | None = None
+    """The batch tag label the line carried (Anthropic: its custom_id prefix; OpenAI and
+    Mistral: the batch's metadata), so the collector can refuse lines that are not its own."""

@@ -23,6 +23,9 @@ def build_report(store: Store, job: JobRecord) -> dict[str, Any]:
     """Counts that add up to the input count, and the cost at batch against synchronous price.
 
     Tokens are summed over every collected batch, retries included: what was paid for.
+    `foreign_lines` counts result lines that carried another batch's tag (never written to the
+    ledger); `foreign_batches` counts batches a lookup offered that turned out to be another
+    job's.
     """
     counts = {status.value: n for status, n in store.counts(job.id).items()}
     chunks = store.list_chunks(job.id)
@@ -47,6 +50,8 @@ def build_report(store: Store, job: JobRecord) -> dict[str, Any]:
         "batches": len(chunks),
         "rounds": max((c.attempt for c in chunks), default=0),
         "resent": sum(c.size for c in chunks if c.attempt > 1),
+        "foreign_lines": sum(c.counts.get("foreign", 0) for c in chunks),
+        "foreign_batches": sum(c.counts.get("foreign_batches", 0) for c in chunks),
         "models": models,
         "batch_usd": cost.batch_usd,
         "sync_usd": cost.sync_usd,

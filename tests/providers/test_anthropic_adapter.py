@@ -14,7 +14,14 @@ from provider_helpers import FakeClock, provider_on, wait_done
 from batchgraph.errors import ProviderCallError
 from batchgraph.model import Outcome, OutputSchema, Request
 from batchgraph.providers.anthropic import AnthropicProvider
-from batchgraph.providers.base import BatchState, BatchTag, Provider, WireItem, account_for
+from batchgraph.providers.base import (
+    Accounting,
+    BatchState,
+    BatchTag,
+    Provider,
+    WireItem,
+    account_for,
+)
 from batchgraph.providers.settings import SANDBOX_API_KEY, ProviderSettings
 from batchgraph.sandbox import SandboxHandle
 
@@ -34,6 +41,19 @@ def wire(count: int) -> list[WireItem]:
 
 def at(clock: FakeClock) -> datetime:
     return datetime.fromtimestamp(clock.now, UTC)
+
+
+def test_every_result_carries_its_tag_and_other_tags_are_not_accounted_for(
+    batchgraph_sandbox: SandboxHandle,
+) -> None:
+    provider = provider_on(batchgraph_sandbox, "anthropic")
+    batch_id = provider.create_batch(wire(3), TAG)
+    wait_done(provider, batch_id)
+    assert {r.tag for r in provider.results(batch_id)} == {TAG.label()}
+    accounting = Accounting(["0", "1", "2"], batch_id, BatchTag("job1", 0, 1))
+    outcomes = [r.outcome for r in accounting.account(provider.results(batch_id))]
+    assert outcomes == [Outcome.MISSING] * 3
+    assert accounting.foreign == 3
 
 
 def collect(provider: Provider, batch_id: str, expected: list[str]) -> dict[str, Outcome]:
@@ -91,15 +111,18 @@ def test_running_batch_from_a_slow_create_is_found_when_the_caller_looks_back_fu
     assert provider_on(batchgraph_sandbox, "anthropic").find_batch(TAG, since) == batch_id
 
 
-def test_two_running_candidates_are_not_guessed_between_until_they_end(
+def test_running_candidates_are_offered_earliest_first_and_proved_once_they_end(
     batchgraph_sandbox: SandboxHandle, clock: FakeClock
 ) -> None:
     intent = at(clock)
     provider = provider_on(batchgraph_sandbox, "anthropic")
+    assert not provider.finds_only_proven_batches
+    theirs_first = provider.create_batch(wire(2), BatchTag("job3", 0, 0))
+    clock.now += 1
     mine = provider.create_batch(wire(2), TAG)
+    clock.now += 1
     theirs = provider.create_batch(wire(2), BatchTag("job2", 0, 0))
-    with pytest.raises(ProviderCallError, match="cannot tell"):
-        provider.find_batch(TAG, intent)
+    assert provider.find_batch(TAG, intent) == theirs_first, "a candidate, not a proof"
     clock.now += 101
     assert provider.find_batch(TAG, intent) == mine
     assert provider.find_batch(BatchTag("job2", 0, 0), intent) == theirs

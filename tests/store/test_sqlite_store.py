@@ -50,7 +50,10 @@ def test_database_uses_wal_and_keeps_the_checkpoints_in_the_same_file(tmp_path: 
         assert conn.execute("PRAGMA journal_mode").fetchone() == ("wal",)
         tables = {name for (name,) in conn.execute("SELECT name FROM sqlite_master")}
         assert {"bg_jobs", "bg_chunks", "bg_ledger", "checkpoints", "writes"} <= tables
-        assert conn.execute("SELECT name FROM bg_migrations").fetchall() == [("m001_initial",)]
+        assert conn.execute("SELECT name FROM bg_migrations").fetchall() == [
+            ("m001_initial",),
+            ("m002_chunk_provisional",),
+        ]
     finally:
         conn.close()
 

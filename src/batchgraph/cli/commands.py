@@ -243,6 +243,12 @@ def _print_report(bg: Batchgraph, job_id: str) -> None:
             title=f"job {job_id}",
         )
     )
+    foreign = report.get("foreign_lines", 0), report.get("foreign_batches", 0)
+    if any(foreign):
+        console.print(
+            f"[yellow]ignored {foreign[0]:,} result lines and {foreign[1]:,} batches that "
+            "belonged to another job[/]"
+        )
 
 
 @friendly

@@ -8,6 +8,7 @@ SUBMITTING state is looked up by its tag before anything new is created.
 
 from __future__ import annotations
 
+import itertools
 import time
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
@@ -19,6 +20,7 @@ from batchgraph.graph.planning import plan_stored
 from batchgraph.graph.state import ChunkTask, ChunkView, JobState
 from batchgraph.model import Outcome, ProviderError, Result
 from batchgraph.providers.base import (
+    Accounting,
     BatchState,
     BatchStatus,
     BatchTag,
@@ -26,10 +28,9 @@ from batchgraph.providers.base import (
     PreparedBatch,
     Provider,
     WireItem,
-    account_for,
 )
 from batchgraph.report import build_report
-from batchgraph.store.base import ChunkRecord, ChunkStatus, JobStatus, LedgerStatus
+from batchgraph.store.base import ChunkRecord, ChunkStatus, JobRecord, JobStatus, LedgerStatus
 
 LOOKUP_SKEW_SECONDS = 600.0
 """How far before the recorded intent a tag lookup searches (clock skew, slow creates)."""
@@ -147,11 +148,16 @@ class JobNodes:
         tag = BatchTag(job.id, chunk.chunk, chunk.attempt)
         since = datetime.fromtimestamp(chunk.intent_at - LOOKUP_SKEW_SECONDS, UTC)
         known = frozenset(c.batch_id for c in self.store.list_chunks(job.id) if c.batch_id)
-        found = self.deps.provider(job).find_batch(tag, since, LookupHints(chunk.size, known))
+        provider = self.deps.provider(job)
+        found = provider.find_batch(tag, since, LookupHints(chunk.size, known))
         if found is None:
             return None
         return self.store.update_chunk(
-            job.id, chunk.chunk, status=ChunkStatus.SUBMITTED, batch_id=found
+            job.id,
+            chunk.chunk,
+            status=ChunkStatus.SUBMITTED,
+            batch_id=found,
+            provisional=not provider.finds_only_proven_batches,
         )
 
     def cancel_job(self, job_id: str) -> None:
@@ -167,7 +173,8 @@ class JobNodes:
             if chunk.status in (ChunkStatus.PLANNED, ChunkStatus.SUBMITTING):
                 chunk = self._find_earlier_create(chunk) or chunk
             if chunk.status is ChunkStatus.SUBMITTED and chunk.batch_id is not None:
-                provider.cancel(chunk.batch_id)
+                if not chunk.provisional:  # a candidate may be another job's: never stop it
+                    provider.cancel(chunk.batch_id)
             elif chunk.status is not ChunkStatus.COLLECTED:
                 self.store.settle_chunk(job_id, chunk.chunk, LedgerStatus.CANCELLED)
                 self.store.update_chunk(job_id, chunk.chunk, status=ChunkStatus.COLLECTED)
@@ -193,16 +200,27 @@ class JobNodes:
                 self.statuses.start((provider, next_id), lambda: provider.status(next_id))
             if not status.state.terminal:
                 saved = self.store.update_chunk(
-                    job.id, chunk.chunk, provider_status=status.raw_status, counts=_counts(status)
+                    job.id,
+                    chunk.chunk,
+                    provider_status=status.raw_status,
+                    counts=_counts(status, chunk),
                 )
                 return {"chunks": {str(chunk.chunk): chunk_view(saved, status.state)}}
             expected = [
                 wire_id(idx, chunk.attempt) for idx in self.store.chunk_indices(job.id, chunk.chunk)
             ]
-            if status.state is BatchState.FAILED:
+            tag = BatchTag(job.id, chunk.chunk, chunk.attempt)
+            accounting = Accounting(expected, batch_id, tag)
+            if status.state is BatchState.FAILED and not chunk.provisional:
                 stream: Iterator[Result] = _batch_failure(expected, status)
             else:
-                stream = account_for(provider.results(batch_id), expected, batch_id)
+                stream = provider.results(batch_id)
+                if chunk.provisional:
+                    confirmed = _confirmed(stream, accounting)
+                    if confirmed is None:
+                        return self._not_ours(job, chunk, status)
+                    stream = confirmed
+                stream = accounting.account(stream)
             self.store.record_results(
                 job.id, chunk.chunk, ((ledger_index(r.custom_id), r) for r in stream)
             )
@@ -214,7 +232,30 @@ class JobNodes:
             chunk.chunk,
             status=ChunkStatus.COLLECTED,
             provider_status=status.raw_status,
-            counts=_counts(status),
+            counts=_counts(status, chunk, foreign=accounting.foreign),
+            provisional=False,
+        )
+        return {"chunks": {str(chunk.chunk): chunk_view(saved, status.state)}}
+
+    def _not_ours(self, job: JobRecord, chunk: ChunkRecord, status: BatchStatus) -> dict[str, Any]:
+        """A candidate batch ended and its results carry another tag: it was never ours.
+
+        The chunk goes back to SUBMITTING with its intent kept, so the next tick looks its tag
+        up again (our own batch may be another candidate) and creates the batch only when
+        nothing is found; a cancelled job settles the chunk as CANCELLED instead.
+        """
+        counts = {**_foreign_counts(chunk), "foreign_batches": _foreign_batches(chunk) + 1}
+        cancelled = job.status is JobStatus.CANCELLED
+        if cancelled:
+            self.store.settle_chunk(job.id, chunk.chunk, LedgerStatus.CANCELLED)
+        saved = self.store.update_chunk(
+            job.id,
+            chunk.chunk,
+            status=ChunkStatus.COLLECTED if cancelled else ChunkStatus.SUBMITTING,
+            batch_id=None,
+            provider_status=None,
+            provisional=False,
+            counts=counts,
         )
         return {"chunks": {str(chunk.chunk): chunk_view(saved, status.state)}}
 
@@ -251,8 +292,36 @@ def _discard_upload(key: tuple[Provider, BatchTag], prepared: PreparedBatch) -> 
     provider.discard_prepared(prepared)
 
 
-def _counts(status: BatchStatus) -> dict[str, int]:
-    return {"total": status.total, "succeeded": status.succeeded, "failed": status.failed}
+FOREIGN_KEYS = ("foreign", "foreign_batches")
+"""Chunk counts kept across polls: result lines that carried another batch's tag, and
+candidate batches that turned out to be another job's (see `build_report`)."""
+
+
+def _foreign_counts(chunk: ChunkRecord) -> dict[str, int]:
+    return {key: chunk.counts[key] for key in FOREIGN_KEYS if chunk.counts.get(key)}
+
+
+def _foreign_batches(chunk: ChunkRecord) -> int:
+    return int(chunk.counts.get("foreign_batches", 0))
+
+
+def _counts(status: BatchStatus, chunk: ChunkRecord, foreign: int = 0) -> dict[str, int]:
+    counts = {"total": status.total, "succeeded": status.succeeded, "failed": status.failed}
+    counts.update(_foreign_counts(chunk))
+    if foreign:
+        counts["foreign"] = counts.get("foreign", 0) + foreign
+    return counts
+
+
+def _confirmed(results: Iterator[Result], accounting: Accounting) -> Iterator[Result] | None:
+    """`results` again when their first line carries our tag, else None (not our batch).
+
+    Every line of a batch carries the tag it was created with, so the first one decides.
+    """
+    first = next(results, None)
+    if first is None or not accounting.ours(first):
+        return None
+    return itertools.chain((first,), results)
 
 
 def _batch_failure(expected: list[str], status: BatchStatus) -> Iterator[Result]:

@@ -61,6 +61,7 @@ class AnthropicProvider(Provider):
     spec: ClassVar[ProviderSpec] = spec_for("anthropic")
     name: ClassVar[str] = spec.name
     caps: ClassVar[Caps] = spec.caps
+    finds_only_proven_batches: ClassVar[bool] = False
 
     def __init__(self, settings: ProviderSettings) -> None:
         super().__init__(settings)
@@ -107,13 +108,14 @@ class AnthropicProvider(Provider):
         """The batch holding `tag`'s custom ids, created since `created_after`, if any.
 
         Custom ids are only readable in results, so only an ended batch can be proved ours (its
-        first result line carries the tag). A batch still running is taken as ours when it is the
-        only running one created within `CREATE_WINDOW` after `created_after` — the window in
+        first result line carries the tag). Otherwise this returns a candidate: the earliest
+        running batch created within `CREATE_WINDOW` after `created_after` — the window in
         which our own interrupted create call could have made it — that is not one of
-        `hints.known_ids` and holds `hints.size` requests. That is a judgement: another client
-        of the same workspace creating a batch of that size in those minutes makes it
-        ambiguous, so with two or more such batches this raises rather than guess (creating
-        again could pay twice); once they end their custom ids settle it.
+        `hints.known_ids` and holds `hints.size` requests. A candidate may be another client's
+        batch (another job of the same key whose create failed at the same moment), so the
+        caller waits for it and takes it as its own only once its ended results carry the tag
+        (`finds_only_proven_batches` is False); if they do not, it looks again, and creates
+        the batch anew when nothing is left to wait for.
         """
         hints = hints or LookupHints()
         since = aware(created_after) - CLOCK_SLACK
@@ -127,15 +129,9 @@ class AnthropicProvider(Provider):
                     return batch.id
             elif aware(batch.created_at) <= until and _holds(batch, hints.size):
                 running.append(batch)
-        if len(running) > 1:
-            ids = ", ".join(b.id for b in running)
-            raise ProviderCallError(
-                self.name,
-                f"cannot tell which running batch holds {tag.label()}: {ids} were all created "
-                "when it was; Anthropic shows custom ids only once a batch ends, so try again "
-                "after they end",
-            )
-        return running[0].id if running else None
+        if not running:
+            return None
+        return min(running, key=lambda batch: aware(batch.created_at)).id
 
     def status(self, batch_id: str) -> BatchStatus:
         batch = self._call(

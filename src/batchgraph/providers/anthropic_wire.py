@@ -126,9 +126,15 @@ def item_size(item: dict[str, JSON]) -> int:
 
 
 def parse_result_line(line: dict[str, Any], batch_id: str) -> Result:
-    """One results line as a `Result`; `custom_id` is ours, the tag prefix stripped."""
-    _, custom_id = split_custom_id(str(line.get("custom_id", "")))
-    result = line.get("result") or {}
+    """One results line as a `Result`: `custom_id` is ours with the tag prefix stripped, and
+    the prefix is kept in `tag` for the collector to check against the chunk it reads for."""
+    tag, custom_id = split_custom_id(str(line.get("custom_id", "")))
+    parsed = _parse(line.get("result") or {}, custom_id, batch_id)
+    parsed.tag = None if tag is None else tag.label()
+    return parsed
+
+
+def _parse(result: dict[str, Any], custom_id: str, batch_id: str) -> Result:
     kind = result.get("type")
     if kind == "succeeded":
         return _succeeded(custom_id, batch_id, result.get("message") or {})

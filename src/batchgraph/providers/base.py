@@ -156,6 +156,11 @@ class Provider(ABC):
     """The registry entry this adapter serves (`registry.adapter_class` sets it per host)."""
     name: ClassVar[str]
     caps: ClassVar[Caps]
+    finds_only_proven_batches: ClassVar[bool] = True
+    """Whether `find_batch` returns only batches it read our tag on. Anthropic shows a batch's
+    tag (inside its custom ids) only once it has ended, so a running batch it finds is a
+    candidate: the caller may wait for it, but takes it as its own only when its results carry
+    the tag (see `graph.nodes`)."""
 
     def __init__(self, settings: ProviderSettings) -> None:
         self.settings = settings
@@ -248,17 +253,40 @@ class Provider(ABC):
         """Ask the provider to stop the batch; finished requests stay collectable."""
 
 
-def account_for(
-    results: Iterable[Result], expected: Iterable[str], batch_id: str
-) -> Iterator[Result]:
-    """Yield each expected request exactly once: first reports win, the unreported are MISSING.
+class Accounting:
+    """Yields each expected request exactly once and counts the lines that are not ours.
 
-    Drops duplicated lines and lines whose custom_id the batch never held.
+    First reports win and the unreported come out MISSING. Duplicated lines and lines whose
+    custom_id the batch never held are dropped; so is every line whose tag is not `tag` (when
+    one is given): a result that belongs to another batch is never taken for ours, whatever its
+    custom_id. `foreign` counts those lines, for the job's report.
     """
-    pending = set(expected)
-    for result in results:
-        if result.custom_id in pending:
-            pending.discard(result.custom_id)
-            yield result
-    for custom_id in sorted(pending):
-        yield Result(custom_id=custom_id, outcome=Outcome.MISSING, batch_id=batch_id)
+
+    def __init__(self, expected: Iterable[str], batch_id: str, tag: BatchTag | None = None):
+        self.pending = set(expected)
+        self.batch_id = batch_id
+        self.label = None if tag is None else tag.label()
+        self.foreign = 0
+
+    def ours(self, result: Result) -> bool:
+        """Whether the line carries the tag of the batch being collected."""
+        return self.label is None or result.tag == self.label
+
+    def account(self, results: Iterable[Result]) -> Iterator[Result]:
+        pending = self.pending
+        for result in results:
+            if not self.ours(result):
+                self.foreign += 1
+            elif result.custom_id in pending:
+                pending.discard(result.custom_id)
+                yield result
+        for custom_id in sorted(pending):
+            yield Result(custom_id=custom_id, outcome=Outcome.MISSING, batch_id=self.batch_id)
+        pending.clear()
+
+
+def account_for(
+    results: Iterable[Result], expected: Iterable[str], batch_id: str, tag: BatchTag | None = None
+) -> Iterator[Result]:
+    """`Accounting.account` for callers that need no count of foreign lines."""
+    return Accounting(expected, batch_id, tag).account(results)

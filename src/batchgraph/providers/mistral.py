@@ -201,6 +201,7 @@ class MistralProvider(Provider):
         wants_json = self._schema_requests(job)
         embeddings = job.endpoint == wire.ENDPOINTS[Kind.EMBEDDING]
         unfinished = UNFINISHED.get(job.status)
+        label = (job.metadata or {}).get(TAG_KEY)
         seen: set[str] = set()
         for file_id in (job.output_file, job.error_file):
             if file_id:
@@ -209,9 +210,12 @@ class MistralProvider(Provider):
                     if result is not None:
                         if unfinished is not None:
                             seen.add(result.custom_id)
+                        result.tag = label
                         yield result
         if unfinished is not None:
-            yield from self._never_ran(job, seen, unfinished)
+            for result in self._never_ran(job, seen, unfinished):
+                result.tag = label
+                yield result
 
     def cancel(self, batch_id: str) -> None:
         try:

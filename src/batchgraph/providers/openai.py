@@ -174,12 +174,14 @@ class OpenAIProvider(Provider):
     def results(self, batch_id: str) -> Iterator[Result]:
         batch = self._get(batch_id)
         wants_json = self._schema_requests(batch)
+        label = (batch.metadata or {}).get(TAG_KEY)
         for file_id in (batch.output_file_id, batch.error_file_id):
             if file_id is None:
                 continue
             for line in self._lines(file_id, batch_id):
                 result = wire.parse_result_line(line, batch_id, wants_json)
                 if result is not None:
+                    result.tag = label
                     yield result
 
     def cancel(self, batch_id: str) -> None:

@@ -90,6 +90,10 @@ class ChunkRecord:
     counts: dict[str, int] = field(default_factory=dict)
     usage: Usage = field(default_factory=Usage)
     model: str | None = None
+    provisional: bool = False
+    """`batch_id` came from a lookup that could not read the batch's tag (an Anthropic batch
+    still running): the batch may be another job's, so it is never cancelled on our behalf,
+    and it becomes ours only when its results carry our tag."""
 
 
 @dataclass(slots=True)

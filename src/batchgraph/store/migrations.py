@@ -88,6 +88,11 @@ MIGRATIONS: tuple[Migration, ...] = (
             "CREATE INDEX bg_ledger_chunk ON bg_ledger (job_id, chunk, idx)",
         ),
     ),
+    Migration(
+        "m002_chunk_provisional",
+        # A batch found by a lookup that could not read its tag yet (see `ChunkRecord`).
+        ("ALTER TABLE bg_chunks ADD COLUMN provisional {INT} NOT NULL DEFAULT 0",),
+    ),
 )
 
 

@@ -28,7 +28,7 @@ Row = Sequence[Any]
 JOB_COLUMNS = "id, name, provider, spec, status, total, created_at, updated_at, report"
 CHUNK_COLUMNS = (
     "job_id, chunk, attempt, status, size, batch_id, intent_at, provider_status, counts, "
-    "input_tokens, output_tokens, cached_tokens, model"
+    "input_tokens, output_tokens, cached_tokens, model, provisional"
 )
 RESULT_COLUMNS = (
     "custom_id",
@@ -61,6 +61,7 @@ CHUNK_FIELDS = {
     "counts": ("counts",),
     "usage": ("input_tokens", "output_tokens", "cached_tokens"),
     "model": ("model",),
+    "provisional": ("provisional",),
 }
 """The `ChunkRecord` fields `update_chunk` may change, and the columns each one is stored in."""
 
@@ -143,6 +144,7 @@ def chunk_to_row(chunk: ChunkRecord, size: int) -> tuple[Any, ...]:
         chunk.usage.output_tokens,
         chunk.usage.cached_tokens,
         chunk.model,
+        int(chunk.provisional),
     )
 
 
@@ -159,6 +161,7 @@ def chunk_from_row(row: Row) -> ChunkRecord:
         counts=json.loads(row[8]),
         usage=Usage(int(row[9]), int(row[10]), int(row[11])),
         model=row[12],
+        provisional=bool(row[13]),
     )
 
 
@@ -179,6 +182,8 @@ def chunk_changes(changes: dict[str, Any]) -> dict[str, Any]:
             columns["counts"] = dump_json(value)
         elif name == "status":
             columns["status"] = ChunkStatus(value).value
+        elif name == "provisional":
+            columns["provisional"] = int(value)
         else:
             columns[name] = value
     return columns

@@ -174,7 +174,7 @@ class SqlStore(Store):
                 "bg_ledger", ("job_id", "idx", "request", "status", "attempt", "chunk"), ledger
             )
             tx.executemany(
-                f"INSERT INTO bg_chunks ({rows.CHUNK_COLUMNS}) VALUES ({_marks(13)})",
+                f"INSERT INTO bg_chunks ({rows.CHUNK_COLUMNS}) VALUES ({_marks(14)})",
                 (rows.chunk_to_row(c, c.size) for c in chunks()),
             )
             tx.execute("UPDATE bg_jobs SET total = ? WHERE id = ?", (counter.count, job.id))
@@ -234,7 +234,7 @@ class SqlStore(Store):
             ):
                 raise ValueError(f"{where} already exists; chunk numbers are never reused")
             tx.execute(
-                f"INSERT INTO bg_chunks ({rows.CHUNK_COLUMNS}) VALUES ({_marks(13)})",
+                f"INSERT INTO bg_chunks ({rows.CHUNK_COLUMNS}) VALUES ({_marks(14)})",
                 rows.chunk_to_row(chunk, len(indices)),
             )
             # One statement per run of consecutive positions (a first round is one run).
