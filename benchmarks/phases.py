@@ -36,7 +36,7 @@ ORDER = (
 def job_phases(db: Path, started: float, ended: float) -> dict[str, float]:
     """Seconds per phase of the only job in the store at `db`, in `ORDER`."""
     from batchgraph.api import Batchgraph
-    from batchgraph.runner.tick import thread_config
+    from batchgraph.graph.tick import thread_config
 
     with Batchgraph.open(db=str(db)) as bg:
         (job,) = bg.jobs()

@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 
 from batchgraph import intake
+from batchgraph.deps import Deps
 from batchgraph.errors import BatchgraphError, InputError
-from batchgraph.graph.deps import Deps
 from batchgraph.io import ReadOptions
 from batchgraph.jobs import create_job
 from batchgraph.store.sqlite import SqliteStore

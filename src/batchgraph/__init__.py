@@ -1,13 +1,17 @@
-"""batchgraph: LLM work through the providers' Batch APIs, as a durable LangGraph job.
+r"""batchgraph: LLM work through the providers' Batch APIs, as a durable LangGraph job.
 
-    from batchgraph import Batchgraph, ReadOptions, run_job
+>>> from pathlib import Path
+>>> from batchgraph import Batchgraph, ReadOptions, run_job
+>>> _ = Path("prompts.jsonl").write_text('{"id": "q1", "prompt": "Is 7 prime?"}\n')
+>>> with Batchgraph.open() as bg:
+...     job_id = bg.submit("prompts.jsonl", provider="sandbox-openai",
+...                        options=ReadOptions(model="gpt-4o-mini"))
+...     view = run_job(bg, job_id)
+...     path = bg.write_results(job_id, "results.jsonl")
+>>> view.counts["succeeded"]
+1
 
-    with Batchgraph.open() as bg:
-        job_id = bg.submit("prompts.jsonl", provider="openai",
-                           options=ReadOptions(model="gpt-4o-mini"))
-        run_job(bg, job_id)
-        bg.write_results(job_id, "results.jsonl")
-
+`provider="openai"` (with `OPENAI_API_KEY` set) sends the same job to OpenAI's Batch API.
 Names are imported on first use, so `import batchgraph` (and the CLI) start fast.
 """
 

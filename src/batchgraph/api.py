@@ -1,33 +1,35 @@
-"""The Python API: submit a job, tick it, run it to the end, read its status and results.
+r"""The Python API: submit a job, tick it, run it to the end, read its status and results.
 
-bg = Batchgraph.open()                      # .batchgraph/ in the current directory
-job_id = bg.submit("reviews.csv", provider="sandbox-openai", model="gpt-4o-mini",
-                   prompt_template="Classify: {text}")
-bg.tick(job_id)                             # one step; returns at once
-bg.run(job_id)                              # until every request has its final state
-bg.write_results(job_id, "out.jsonl")
+An example that runs (it is tested, in a scratch folder, against the embedded sandbox):
+
+>>> from pathlib import Path
+>>> from batchgraph import Backoff, Batchgraph, ReadOptions, run_job
+>>> _ = Path("reviews.csv").write_text("id,text\nr1,Loved it\nr2,Broke in a day\n")
+>>> bg = Batchgraph.open()                  # .batchgraph/ in the current directory
+>>> job_id = bg.submit("reviews.csv", provider="sandbox-openai",
+...                    options=ReadOptions(model="gpt-4o-mini", template="Classify: {text}"))
+>>> _ = bg.tick(job_id)                     # one step; returns at once
+>>> view = run_job(bg, job_id, Backoff(initial=0.1))  # until every request has its final state
+>>> view.counts["succeeded"], bg.report(job_id)["accounted"]
+(2, True)
+>>> bg.write_results(job_id, "out.csv")     # one row per input row, its columns kept
+PosixPath('out.csv')
+>>> bg.close()
 """
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from batchgraph.graph.deps import Deps, ProviderFactory
+from batchgraph.deps import Deps, ProviderFactory
 from batchgraph.graph.nodes import JobNodes
 from batchgraph.io import ReadOptions, write_results
 from batchgraph.jobs import DEFAULT_MAX_ATTEMPTS, create_job, job_key, read_options_from
-from batchgraph.store import open_store
+from batchgraph.report import build_report
 from batchgraph.store.base import ChunkRecord, JobRecord, LedgerRow
-
-DEFAULT_DATA_DIR = Path(".batchgraph")
-
-
-def default_data_dir() -> Path:
-    return Path(os.environ.get("BATCHGRAPH_HOME", DEFAULT_DATA_DIR))
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,9 +61,7 @@ class Batchgraph:
         provider_factory: ProviderFactory | None = None,
     ) -> Batchgraph:
         """Open the store at `db` (a SQLite path or a postgresql:// URL; `BATCHGRAPH_DB`)."""
-        home = data_dir or default_data_dir()
-        store = open_store(db or os.environ.get("BATCHGRAPH_DB") or str(home / "batchgraph.db"))
-        return cls(Deps(store=store, data_dir=home, provider_factory=provider_factory))
+        return cls(Deps.open(db, data_dir, provider_factory))
 
     def close(self) -> None:
         self.store.close()
@@ -138,7 +138,7 @@ class Batchgraph:
 
     def tick(self, job_id: str) -> dict[str, Any]:
         """One step under the job's lock: submit what is unsent, check, collect, retry."""
-        from batchgraph.runner.tick import tick_graph
+        from batchgraph.graph.tick import tick_graph
 
         self.store.get_job(job_id)
         with self.store.lock(job_id):
@@ -148,6 +148,15 @@ class Batchgraph:
         job = self.store.get_job(job_id)
         counts = {status.value: n for status, n in self.store.counts(job_id).items()}
         return JobView(job, self.store.list_chunks(job_id), counts)
+
+    def report(self, job_id: str) -> dict[str, Any]:
+        """The job's account: counts that add up to the input count, tokens and cost.
+
+        A finished job's report is the one saved when it ended; an unfinished job's is
+        computed from what was collected so far.
+        """
+        job = self.store.get_job(job_id)
+        return job.report or build_report(self.store, job)
 
     def jobs(self) -> list[JobRecord]:
         return self.store.list_jobs()

@@ -19,8 +19,8 @@ from pathlib import Path
 from typing import IO, Any
 
 from batchgraph.errors import BatchgraphError, InputError, InputProblem
-from batchgraph.graph.planning import FirstRound
 from batchgraph.io import ReadOptions, validated_requests
+from batchgraph.planning import FirstRound
 from batchgraph.providers import adapter_class
 from batchgraph.store.base import ChunkRecord
 from batchgraph.store.rows import request_to_text

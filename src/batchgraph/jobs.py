@@ -16,13 +16,13 @@ from typing import TYPE_CHECKING, Any
 
 from batchgraph import intake
 from batchgraph.errors import ConfigError
-from batchgraph.graph.planning import FirstRound
 from batchgraph.io import InputSummary, ReadOptions, validate_input, validated_requests
+from batchgraph.planning import FirstRound
 from batchgraph.providers import adapter_class
 from batchgraph.store.base import JobRecord
 
 if TYPE_CHECKING:
-    from batchgraph.graph.deps import Deps
+    from batchgraph.deps import Deps
 
 DEFAULT_MAX_ATTEMPTS = 3
 

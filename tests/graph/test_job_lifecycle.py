@@ -53,6 +53,26 @@ def test_submit_plans_and_sends_then_returns(
     assert len(batchgraph_sandbox.creations("openai")) == 1
 
 
+def test_report_counts_what_is_in_flight_then_is_the_saved_final_account(
+    bg: Batchgraph, tmp_path: Path, batchgraph_sandbox: SandboxHandle
+) -> None:
+    batchgraph_sandbox.configure(processing_seconds=3600.0, time_scale=1.0)
+    job_id = bg.submit(
+        write_prompts(tmp_path / "in.jsonl", 4),
+        provider="openai",
+        options=ReadOptions(model="gpt-4o-mini"),
+    )
+
+    running = bg.report(job_id)
+    assert running["counts"]["queued"] == 4 and running["batch_usd"] == 0.0
+
+    bg.cancel(job_id)
+    view = run_job(bg, job_id, NO_WAIT)
+    assert view.job.report is not None
+    assert bg.report(job_id) == view.job.report
+    assert bg.report(job_id)["accounted"] is True
+
+
 def test_small_batch_size_splits_job_into_several_batches(
     bg: Batchgraph, tmp_path: Path, batchgraph_sandbox: SandboxHandle
 ) -> None:

@@ -12,8 +12,8 @@ import pytest
 from provider_helpers import MODELS, PROVIDERS, FakeClock, adapter_available, provider_on, wait_done
 
 from batchgraph.errors import ProviderCallError
-from batchgraph.graph.planning import plan_chunks
 from batchgraph.model import Outcome, OutputSchema, Request, Result
+from batchgraph.planning import plan_chunks
 from batchgraph.providers.base import BatchState, BatchTag, Caps, Provider, WireItem, account_for
 from batchgraph.providers.registry import spec_for
 from batchgraph.sandbox import SandboxHandle

@@ -228,10 +228,9 @@ def _print_report(bg: Batchgraph, job_id: str) -> None:
     from rich.panel import Panel
 
     from batchgraph.cli.views import counts_table
-    from batchgraph.report import build_report
 
     view = bg.view(job_id)
-    report = view.job.report or build_report(bg.store, view.job)
+    report = bg.report(job_id)
     console.print(counts_table(view))
     verdict = (
         "every request accounted for" if report["accounted"] else "[red]counts do not add up[/]"
@@ -258,7 +257,6 @@ def status(
 ) -> None:
     """All jobs as a table, or one job's batches, request counts and cost."""
     from batchgraph.cli.views import chunks_table, cost_table, counts_table, jobs_table
-    from batchgraph.report import build_report
 
     with _open(db) as bg:
         if job is None:
@@ -269,7 +267,7 @@ def status(
         console.print(f"[bold]{head.id}[/] {head.name} · {head.provider} · {head.status.value}")
         console.print(chunks_table(view))
         console.print(counts_table(view))
-        console.print(cost_table(view.job.report or build_report(bg.store, view.job)))
+        console.print(cost_table(bg.report(job)))
 
 
 @friendly
@@ -337,11 +335,9 @@ def cost(
 
     from batchgraph.cli.views import cost_table
     from batchgraph.pricing.freshness import price_sources, stale_price_warnings
-    from batchgraph.report import build_report
 
     with _open(db) as bg:
-        view = bg.view(job)
-        report = view.job.report or build_report(bg.store, view.job)
+        report = bg.report(job)
         if as_json:
             console.print_json(json.dumps(report))
             return

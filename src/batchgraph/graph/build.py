@@ -20,7 +20,7 @@ from langgraph.graph import END, START, StateGraph
 from langgraph.graph.state import CompiledStateGraph
 from langgraph.types import Send
 
-from batchgraph.graph.deps import Deps
+from batchgraph.deps import Deps
 from batchgraph.graph.nodes import JobNodes
 from batchgraph.graph.state import ChunkTask, JobState
 from batchgraph.store.base import ChunkStatus, JobStatus, LedgerStatus

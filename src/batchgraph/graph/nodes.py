@@ -14,11 +14,11 @@ from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from typing import Any
 
+from batchgraph.deps import Deps
 from batchgraph.graph.ahead import Ahead
-from batchgraph.graph.deps import Deps
-from batchgraph.graph.planning import plan_stored
 from batchgraph.graph.state import ChunkTask, ChunkView, JobState
 from batchgraph.model import Outcome, ProviderError, Result
+from batchgraph.planning import plan_stored
 from batchgraph.providers.base import (
     Accounting,
     BatchState,

@@ -39,7 +39,7 @@ these keys grown at most: the system prompt as a first message (+19), `"messages
 there are none (+14), `max_completion_tokens` for `max_tokens` (+11), `response_format` for
 `output_schema` (+53, and +6 when its name becomes "answer"); an embedding's body takes fewer
 bytes than its stored request (`"input":null` +13 at worst). 173 in all; 256 keeps a margin.
-`tests/graph/test_planning.py` checks the bound against real lines.
+`tests/test_planning.py` checks the bound against real lines.
 """
 
 

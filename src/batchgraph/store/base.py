@@ -118,7 +118,7 @@ class LedgerRow:
 
 class Placement(Protocol):
     """Plans chunks while a job is written: `place` names each stored request's chunk, and
-    `chunks` lists them once every request is placed (see `graph.planning.FirstRound`)."""
+    `chunks` lists them once every request is placed (see `planning.FirstRound`)."""
 
     def place(self, idx: int, request: Request, stored: str) -> int: ...
 

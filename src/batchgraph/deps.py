@@ -1,7 +1,12 @@
-"""What graph nodes need besides state: the store and a way to reach each job's provider."""
+"""What graph nodes need besides state: the store and a way to reach each job's provider.
+
+It sits below `graph`, `jobs` and `api`, which all use it, so that creating a job does not
+reach up into the graph package.
+"""
 
 from __future__ import annotations
 
+import os
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -9,7 +14,16 @@ from pathlib import Path
 
 from batchgraph.providers import adapter_class, open_provider
 from batchgraph.providers.base import Provider
+from batchgraph.store import open_store
 from batchgraph.store.base import JobRecord, Store
+
+DEFAULT_DATA_DIR = Path(".batchgraph")
+
+
+def default_data_dir() -> Path:
+    """`$BATCHGRAPH_HOME`, or `.batchgraph/` in the current directory."""
+    return Path(os.environ.get("BATCHGRAPH_HOME", DEFAULT_DATA_DIR))
+
 
 ProviderFactory = Callable[[JobRecord], Provider]
 
@@ -23,6 +37,18 @@ class Deps:
     provider_factory: ProviderFactory | None = None
     _providers: dict[str, Provider] = field(default_factory=dict, repr=False)
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+
+    @classmethod
+    def open(
+        cls,
+        db: str | None = None,
+        data_dir: Path | None = None,
+        provider_factory: ProviderFactory | None = None,
+    ) -> Deps:
+        """Open the store at `db` (a SQLite path or a postgresql:// URL; `BATCHGRAPH_DB`)."""
+        home = data_dir or default_data_dir()
+        store = open_store(db or os.environ.get("BATCHGRAPH_DB") or str(home / "batchgraph.db"))
+        return cls(store=store, data_dir=home, provider_factory=provider_factory)
 
     def provider(self, job: JobRecord) -> Provider:
         """The job's provider adapter, made once per job (nodes run in several threads)."""

@@ -5,10 +5,10 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from batchgraph.graph.deps import Deps
-from batchgraph.graph.planning import plan_chunks, plan_stored
+from batchgraph.deps import Deps
 from batchgraph.jobs import create_job
 from batchgraph.model import Kind, OutputSchema, Request
+from batchgraph.planning import plan_chunks, plan_stored
 from batchgraph.providers.base import Caps, WireItem
 from batchgraph.providers.openai import OpenAIProvider
 from batchgraph.providers.settings import ProviderSettings
