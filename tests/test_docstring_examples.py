@@ -10,7 +10,7 @@ import pytest
 
 import batchgraph
 
-EXAMPLE_MODULES = ["batchgraph", "batchgraph.api"]
+EXAMPLE_MODULES = ["batchgraph", "batchgraph.api", "batchgraph.langchain.chat_model"]
 """Every module whose docstrings hold `>>>` examples (the test below keeps this list whole)."""
 
 
