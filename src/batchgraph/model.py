@@ -19,10 +19,12 @@ JSON = Any
 
 
 class Kind(StrEnum):
-    """What a request asks for: a chat answer or an embedding."""
+    """What a request asks for: a chat answer, an embedding, or an answer from OpenAI's
+    Responses API (`/v1/responses`, whose body has its own vocabulary)."""
 
     CHAT = "chat"
     EMBEDDING = "embedding"
+    RESPONSE = "response"
 
 
 _KINDS: dict[JSON, Kind] = {kind.value: kind for kind in Kind}
@@ -42,18 +44,29 @@ class Request:
 
     `id` is the user's own id; `line` is where it came from (1-based line or row number), so that
     every message about it can point at the input.
+
+    `messages` are chat messages in OpenAI's chat-completions shape (the common vocabulary:
+    content as a string or a list of text and image parts, assistant `tool_calls`, `tool`
+    results). `params` holds every other option, under its chat-completions name (`top_p`,
+    `tools`, `reasoning_effort`, …, and `extra` for one provider's own fields), exactly as
+    given: each provider's wire module passes it through or translates it (see
+    docs/request-fields.md). `native` names the provider whose own request format `messages`
+    and `params` are written in ("anthropic", "mistral"), for a line taken from that
+    provider's batch file; such a request runs on that provider only.
     """
 
     id: str
     line: int
     model: str
     kind: Kind = Kind.CHAT
-    messages: tuple[dict[str, str], ...] = ()
+    messages: tuple[dict[str, JSON], ...] = ()
     system: str | None = None
     input: str | None = None
     max_tokens: int | None = None
     temperature: float | None = None
     output_schema: OutputSchema | None = None
+    native: str | None = None
+    params: dict[str, JSON] | None = None
 
     def to_json(self) -> dict[str, JSON]:
         """A compact JSON form, for the store."""
@@ -71,6 +84,10 @@ class Request:
                 "name": self.output_schema.name,
                 "schema": self.output_schema.schema,
             }
+        if self.native is not None:
+            out["native"] = self.native
+        if self.params:
+            out["params"] = self.params
         return out
 
     @classmethod
@@ -90,6 +107,8 @@ class Request:
             get("max_tokens"),
             get("temperature"),
             OutputSchema(schema["name"], schema["schema"]) if schema else None,
+            get("native"),
+            get("params"),
         )
 
 
@@ -111,12 +130,15 @@ class Usage:
     input_tokens: int = 0
     output_tokens: int = 0
     cached_tokens: int = 0
+    reasoning_tokens: int = 0
+    """Part of `output_tokens`: what the model spent thinking (where the provider says)."""
 
     def __add__(self, other: Usage) -> Usage:
         return Usage(
             self.input_tokens + other.input_tokens,
             self.output_tokens + other.output_tokens,
             self.cached_tokens + other.cached_tokens,
+            self.reasoning_tokens + other.reasoning_tokens,
         )
 
 
@@ -151,3 +173,10 @@ class Result:
     tag: str | None = None
     """The batch tag label the line carried (Anthropic: its custom_id prefix; OpenAI and
     Mistral: the batch's metadata), so the collector can refuse lines that are not its own."""
+    tool_calls: list[JSON] | None = None
+    """Tools the model called, in the chat-completions shape (`id`, `function.name`,
+    `function.arguments` as JSON text), whatever the provider."""
+    refusal: str | None = None
+    """The model's refusal to answer, where the provider reports one apart from the text."""
+    logprobs: JSON = None
+    """Log probabilities, when the request asked for them (as the provider gave them)."""

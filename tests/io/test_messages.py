@@ -1,4 +1,5 @@
-"""Chat messages become turns holding only a role and a content; blank or odd ones are named."""
+"""Chat messages are kept as written (the common chat-completions shape); blank or odd ones are
+named by their position."""
 
 from __future__ import annotations
 
@@ -28,31 +29,40 @@ def problem_of(tmp_path: Path, messages: JSON) -> str:
     return str(problem)
 
 
-def test_turns_keep_only_role_then_content_in_input_order(tmp_path: Path) -> None:
+def test_messages_are_kept_as_written_in_input_order(tmp_path: Path) -> None:
     messages = [
         {"content": "Hello", "role": "user", "name": "ann"},
         {"role": "assistant", "content": ""},
         {"role": "user", "content": "  and again  "},
     ]
     request = read_one(tmp_path, messages)
-    assert request.messages == (
-        {"role": "user", "content": "Hello"},
-        {"role": "assistant", "content": ""},
-        {"role": "user", "content": "  and again  "},
-    )
-    assert [list(turn) for turn in request.messages] == [["role", "content"]] * 3
+    assert request.messages == tuple(messages)
     assert request.system is None
 
 
-def test_system_messages_and_text_parts_beside_turns(tmp_path: Path) -> None:
+def test_system_messages_images_and_tool_turns_stay_in_place(tmp_path: Path) -> None:
     messages = [
         {"role": "developer", "content": "Be terse."},
-        {"role": "user", "content": [{"type": "text", "text": "Hi "}, {"text": "there"}]},
+        {
+            "role": "user",
+            "content": [
+                {"type": "text", "text": "What is this?"},
+                {"type": "image_url", "image_url": {"url": "data:image/png;base64,iVBORw0KGgo="}},
+            ],
+        },
+        {
+            "role": "assistant",
+            "content": None,
+            "tool_calls": [
+                {"id": "call_1", "type": "function", "function": {"name": "f", "arguments": "{}"}}
+            ],
+        },
+        {"role": "tool", "tool_call_id": "call_1", "content": "a cat"},
         {"role": "system", "content": "In French."},
     ]
     request = read_one(tmp_path, messages)
-    assert request.messages == ({"role": "user", "content": "Hi there"},)
-    assert request.system == "Be terse.\n\nIn French."
+    assert request.messages == tuple(messages)
+    assert request.system is None
 
 
 @pytest.mark.parametrize("blank", ["", " ", "\n\t", "\u3000"])
@@ -69,10 +79,21 @@ def test_turns_that_are_all_blank_are_an_empty_prompt(tmp_path: Path, blank: str
         ([], '"messages" is not a list of messages'),
         ({"role": "user", "content": "x"}, '"messages" is not a list of messages'),
         ([{"role": "user", "content": "x"}, "hi"], "messages[1] is a string ('hi')"),
-        ([{"role": "user", "content": "x"}, {"role": "tool", "content": "y"}], "messages[1] has"),
+        (
+            [{"role": "user", "content": "x"}, {"role": "tool", "content": "y"}],
+            'messages[1] (a tool result) has no "tool_call_id"',
+        ),
+        ([{"role": "user", "content": "x"}, {"role": "robot", "content": "y"}], "messages[1] has"),
         ([{"role": "user", "content": "x"}, {"role": "user"}], "messages[1].content is null"),
         ([{"role": "user", "content": 7}], "messages[0].content is a number (7)"),
-        ([{"role": "user", "content": [{"type": "image_url"}]}], "messages[0].content has parts"),
+        (
+            [{"role": "user", "content": [{"type": "image_url"}]}],
+            "messages[0].content[0] has no image URL",
+        ),
+        (
+            [{"role": "user", "content": [{"type": "audio", "data": "x"}]}],
+            "messages[0].content[0] is of type 'audio'",
+        ),
     ],
 )
 def test_an_odd_message_is_named_by_its_position(

@@ -50,7 +50,9 @@ def test_line_values_override_the_options(tmp_path: Path) -> None:
     )
 
 
-def test_a_system_message_becomes_the_system_prompt(tmp_path: Path) -> None:
+def test_a_system_message_stays_in_place_and_the_system_option_steps_aside(
+    tmp_path: Path,
+) -> None:
     messages = [
         {"role": "system", "content": "Answer in French."},
         {"role": "user", "content": "Hello"},
@@ -61,14 +63,10 @@ def test_a_system_message_becomes_the_system_prompt(tmp_path: Path) -> None:
         },
     ]
     path = jsonl(tmp_path / "in.jsonl", {"id": 3, "messages": messages})
-    [request] = read_all(path, ReadOptions(model="m"))
+    [request] = read_all(path, ReadOptions(model="m", system="Be brief."))
     assert request.id == "3"
-    assert request.system == "Answer in French."
-    assert request.messages == (
-        {"role": "user", "content": "Hello"},
-        {"role": "assistant", "content": "Bonjour"},
-        {"role": "user", "content": "How are you?"},
-    )
+    assert request.system is None
+    assert request.messages == tuple(messages)
 
 
 def test_an_input_without_a_prompt_is_an_embedding(tmp_path: Path) -> None:
@@ -133,15 +131,18 @@ def test_openai_batch_lines_are_recognised_from_the_first_line(tmp_path: Path) -
     path = jsonl(tmp_path / "in.jsonl", OPENAI_LINE)
     assert resolve_format(path, ReadOptions()) is InputFormat.OPENAI_BATCH
     [request] = read_all(path, ReadOptions())
+    body = OPENAI_LINE["body"]
     assert request == Request(
         id="req-1",
         line=1,
         model="gpt-4o-mini",
-        messages=({"role": "user", "content": "What is 2+2?"},),
-        system="Be terse.",
-        max_tokens=50,
+        messages=tuple(body["messages"]),  # type: ignore[index]
         temperature=0.5,
         output_schema=OutputSchema("sum", {"type": "object"}),
+        params={
+            "max_completion_tokens": 50,
+            "response_format": body["response_format"],  # type: ignore[index]
+        },
     )
 
 
@@ -160,23 +161,34 @@ def test_openai_batch_embedding_lines_become_embeddings(tmp_path: Path) -> None:
     )
 
 
-def test_openai_batch_unknown_body_parameter_is_a_problem(tmp_path: Path) -> None:
-    body = {"model": "gpt-4o", "messages": [{"role": "user", "content": "x"}], "top_p": 1}
-    line = OPENAI_LINE | {"body": body}
-    with pytest.raises(InputError) as caught:
-        validate_input(jsonl(tmp_path / "in.jsonl", OPENAI_LINE, line), ReadOptions())
-    problem = caught.value.problems[0]
-    assert problem.line == 2
-    assert problem.problem == 'unknown parameter "top_p" in body'
-    assert problem.fix.startswith("use only: model, messages, max_tokens")
+def test_openai_batch_body_fields_are_kept_for_the_provider_to_judge(tmp_path: Path) -> None:
+    body = {
+        "model": "gpt-4o",
+        "messages": [{"role": "user", "content": "x"}],
+        "top_p": 1,
+        "a_field_from_next_year": {"on": True},
+    }
+    [request] = read_all(jsonl(tmp_path / "in.jsonl", OPENAI_LINE | {"body": body}), ReadOptions())
+    assert request.params == {"top_p": 1, "a_field_from_next_year": {"on": True}}
+
+
+def test_openai_batch_responses_lines_keep_their_whole_body(tmp_path: Path) -> None:
+    body = {"model": "gpt-4o", "input": "hi", "reasoning": {"effort": "low"}}
+    line = OPENAI_LINE | {"url": "/v1/responses", "body": body}
+    [request] = read_all(jsonl(tmp_path / "in.jsonl", line), ReadOptions())
+    assert (request.kind, request.params) == (
+        Kind.RESPONSE,
+        {"input": "hi", "reasoning": body["reasoning"]},
+    )
 
 
 def test_openai_batch_unsupported_url_names_the_supported_ones(tmp_path: Path) -> None:
-    line = OPENAI_LINE | {"url": "/v1/responses"}
+    line = OPENAI_LINE | {"url": "/v1/completions"}
     with pytest.raises(InputError) as caught:
         validate_input(jsonl(tmp_path / "in.jsonl", line), ReadOptions())
     assert str(caught.value.problems[0]) == (
-        "line 1: \"url\" is '/v1/responses' — use one of /v1/chat/completions, /v1/embeddings"
+        "line 1: \"url\" is '/v1/completions' — use one of /v1/chat/completions, "
+        "/v1/embeddings, /v1/responses"
     )
 
 

@@ -83,12 +83,12 @@ def test_empty_prompt_is_reported(tmp_path: Path) -> None:
 
 
 def test_unknown_parameter_lists_the_allowed_keys(tmp_path: Path) -> None:
-    path = write_lines(tmp_path / "in.jsonl", '{"id": "a", "prompt": "hi", "top_p": 0.9}')
+    path = write_lines(tmp_path / "in.jsonl", '{"id": "a", "prompt": "hi", "top_q": 0.9}')
     problem = problems_of(path).problems[0]
     assert problem.line == 1
-    assert problem.problem == 'unknown parameter "top_p"'
-    assert problem.fix == (
-        "use only: id, prompt, messages, input, model, system, max_tokens, temperature"
+    assert problem.problem == 'unknown parameter "top_q"'
+    assert problem.fix.startswith(
+        "use only: id, prompt, messages, input, model, system, max_tokens, temperature, top_p,"
     )
 
 

@@ -77,6 +77,10 @@ def test_jsonl_results_hold_every_field_in_input_order(tmp_path: Path) -> None:
         "error_code": None,
         "error_message": None,
         "batch_id": "batch_1",
+        "tool_calls": None,
+        "refusal": None,
+        "reasoning_tokens": 0,
+        "logprobs": None,
     }
     assert (records[1]["id"], records[1]["status"], records[1]["attempts"]) == ("b", "failed", 2)
     assert records[1]["error_code"] == "invalid_request"

@@ -203,10 +203,8 @@ def test_check_request_names_what_mistral_refuses_with_the_fix() -> None:
         id="x", line=3, model=MODEL, messages=({"role": "assistant", "content": "hi"},)
     )
     assert "end with a user message" in (MistralProvider.check_request(last_assistant) or "")
-    developer = Request(
-        id="x", line=3, model=MODEL, messages=({"role": "developer", "content": "x"},)
-    )
-    assert "`system`" in (MistralProvider.check_request(developer) or "")
+    robot = Request(id="x", line=3, model=MODEL, messages=({"role": "robot", "content": "x"},))
+    assert "`system`" in (MistralProvider.check_request(robot) or "")
     empty = Request(id="x", line=1, model="mistral-embed", kind=Kind.EMBEDDING)
     assert "input" in (MistralProvider.check_request(empty) or "")
     assert MistralProvider.check_request(chat("ok", temperature=0.7)) is None

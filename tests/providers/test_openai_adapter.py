@@ -86,7 +86,7 @@ def test_request_goes_out_as_an_openai_batch_line(batchgraph_sandbox: SandboxHan
                 {"role": "system", "content": "Be brief."},
                 {"role": "user", "content": "Hi"},
             ],
-            "max_completion_tokens": 20,
+            "max_tokens": 20,
             "temperature": 0.5,
             "response_format": {
                 "type": "json_schema",

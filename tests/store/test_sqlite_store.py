@@ -53,6 +53,7 @@ def test_database_uses_wal_and_keeps_the_checkpoints_in_the_same_file(tmp_path: 
         assert conn.execute("SELECT name FROM bg_migrations").fetchall() == [
             ("m001_initial",),
             ("m002_chunk_provisional",),
+            ("m003_result_details",),
         ]
     finally:
         conn.close()

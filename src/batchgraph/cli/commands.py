@@ -74,6 +74,15 @@ def job_command(wait: bool) -> Any:
         ] = None,
         max_tokens: Annotated[int | None, typer.Option(help="Answer length limit.")] = None,
         temperature: Annotated[float | None, typer.Option(help="Sampling temperature.")] = None,
+        param: Annotated[
+            list[str] | None,
+            typer.Option(
+                "--param",
+                help="A request option for every line, KEY=VALUE with a JSON value "
+                "(--param top_p=0.9 --param 'stop=[\"END\"]'); repeatable; values on a line "
+                "win. Fields: docs/request-fields.md.",
+            ),
+        ] = None,
         embeddings: Annotated[
             bool, typer.Option("--embeddings", help="Embed the prompts instead of chatting.")
         ] = False,
@@ -125,6 +134,7 @@ def job_command(wait: bool) -> Any:
         db: DbOpt = None,
     ) -> None:
         from batchgraph.io import ReadOptions
+        from batchgraph.io.options import parse_params
         from batchgraph.model import Kind
 
         if not wait and (job or output):
@@ -146,6 +156,7 @@ def job_command(wait: bool) -> Any:
                     template=prompt_template,
                     id_column=id_column,
                     kind=Kind.EMBEDDING if embeddings else None,
+                    params=parse_params(param or []),
                 )
                 if json_schema is not None:
                     options = options.with_schema_file(json_schema)

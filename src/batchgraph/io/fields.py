@@ -76,82 +76,141 @@ def check_text(value: JSON, key: str, issues: Issues) -> str | None:
     return value
 
 
-def check_messages(
-    value: JSON, issues: Issues
-) -> tuple[tuple[dict[str, str], ...], str | None] | None:
-    """Chat messages as (turns, system): system/developer messages become the system prompt."""
+def check_messages(value: JSON, issues: Issues) -> tuple[dict[str, JSON], ...] | None:
+    """Chat messages in the common (chat-completions) shape, kept as given: system, developer,
+    user, assistant and tool messages; content as text or a list of text and image parts;
+    assistant `tool_calls`; a tool message's `tool_call_id`."""
     plain = _plain_turns(value)
     if plain is not None:
-        return plain, None
+        return plain
     if not isinstance(value, list) or not value:
         issues.add(
             '"messages" is not a list of messages',
             'write "messages": [{"role": "user", "content": "..."}]',
         )
         return None
-    turns: list[dict[str, str]] = []
-    systems: list[str] = []
     before = len(issues)
     for position, message in enumerate(value):
         where = f"messages[{position}]"
         if not isinstance(message, dict):
             issues.add(f"{where} is {_kind(message)}", 'write {"role": "user", "content": "..."}')
             continue
-        role = message.get("role")
-        role = role if isinstance(role, str) else None  # a list or an object is no role
-        content = _content_text(message.get("content"), where, issues)
-        if role in _SYSTEM_ROLES:
-            if content is not None:
-                systems.append(content)
-        elif role in _TURN_ROLES:
-            if content is not None:
-                turns.append({"role": str(role), "content": content})
-        else:
-            given = message.get("role")
-            issues.add(f"{where} has role {given!r}", 'use "system", "user" or "assistant"')
+        _check_message(message, where, issues)
     if len(issues) != before:
         return None
-    if not any(turn["content"].strip() for turn in turns):
+    if not any(_says_something(message) for message in value):
         issues.add("empty prompt", 'add a "user" message with some text')
         return None
-    return tuple(turns), "\n\n".join(systems) if systems else None
+    return tuple(value)
 
 
-def _plain_turns(value: JSON) -> tuple[dict[str, str], ...] | None:
-    """The turns of the usual messages, which need no checks: user and assistant messages with
-    string content, not all of it blank. None for anything else, to be checked message by message.
+def _says_something(message: dict[str, JSON]) -> bool:
+    """A turn with text, parts or tool calls (system prompts alone are no prompt)."""
+    if message.get("role") in _SYSTEM_ROLES:
+        return False
+    content = message.get("content")
+    return bool(
+        content.strip() if isinstance(content, str) else content or message.get("tool_calls")
+    )
+
+
+def messages_as_written(value: JSON, issues: Issues) -> tuple[dict[str, JSON], ...] | None:
+    """The messages of a provider's own batch line, as given: what is in them is for the
+    provider to judge, so only their being a list of objects is checked."""
+    if isinstance(value, list) and value and all(isinstance(m, dict) for m in value):
+        return tuple(value)
+    issues.add(
+        '"messages" is not a list of messages',
+        'write "messages": [{"role": "user", "content": "..."}]',
+    )
+    return None
+
+
+def has_system_message(messages: tuple[dict[str, JSON], ...]) -> bool:
+    return any(message.get("role") in _SYSTEM_ROLES for message in messages)
+
+
+def _check_message(message: dict[str, JSON], where: str, issues: Issues) -> None:
+    role = message.get("role")
+    content = message.get("content")
+    if not isinstance(role, str) or role not in _ROLES:
+        given = message.get("role")
+        issues.add(f"{where} has role {given!r}", f"use one of {', '.join(_ROLES)}")
+        return
+    if role == "assistant" and content is None and message.get("tool_calls"):
+        _check_tool_calls(message.get("tool_calls"), where, issues)
+        return
+    if role == "tool" and not isinstance(message.get("tool_call_id"), str):
+        issues.add(
+            f'{where} (a tool result) has no "tool_call_id"',
+            'add the "id" of the tool call it answers as "tool_call_id"',
+        )
+    if isinstance(content, str):
+        pass
+    elif isinstance(content, list) and content:
+        for index, part in enumerate(content):
+            problem = _part_problem(part)
+            if problem is not None:
+                issues.add(f"{where}.content[{index}] {problem}", _PART_FIX)
+    else:
+        issues.add(f"{where}.content is {_kind(content)}", "make the content a string")
+    if "tool_calls" in message:
+        _check_tool_calls(message.get("tool_calls"), where, issues)
+
+
+_ROLES = ("system", "developer", "user", "assistant", "tool")
+_PART_FIX = (
+    'write parts as {"type": "text", "text": "..."} or '
+    '{"type": "image_url", "image_url": {"url": "https://... or data:image/png;base64,..."}}'
+)
+
+
+def _part_problem(part: JSON) -> str | None:
+    kind = part.get("type") if isinstance(part, dict) else None
+    if kind == "text":
+        return None if isinstance(part.get("text"), str) else "has no text"
+    if kind == "image_url":
+        image = part.get("image_url")
+        url = image.get("url") if isinstance(image, dict) else image
+        if isinstance(url, str) and url.startswith(("http://", "https://", "data:image/")):
+            return None
+        return "has no image URL (http(s) or a data:image/...;base64 URL)"
+    return f"is of type {kind!r}, not text or image_url"
+
+
+def _check_tool_calls(value: JSON, where: str, issues: Issues) -> None:
+    fix = 'write [{"id": ..., "type": "function", "function": {"name": ..., "arguments": "{}"}}]'
+    if not isinstance(value, list) or not value:
+        issues.add(f"{where}.tool_calls is not a list of calls", fix)
+        return
+    for call in value:
+        function = call.get("function") if isinstance(call, dict) else None
+        if (
+            not isinstance(function, dict)
+            or not isinstance(call.get("id"), str)
+            or not isinstance(function.get("name"), str)
+            or not isinstance(function.get("arguments"), str)
+        ):
+            issues.add(f"{where}.tool_calls holds a call without id, name or arguments", fix)
+            return
+
+
+def _plain_turns(value: JSON) -> tuple[dict[str, JSON], ...] | None:
+    """The usual messages, which need no checks: user and assistant messages with string
+    content, not all of it blank. None for anything else, to be checked message by message.
     """
     if not isinstance(value, list):
         return None
-    turns: list[dict[str, str]] = []
     text = False
     for message in value:
-        if not isinstance(message, dict):
+        if not isinstance(message, dict) or len(message) != 2:
             return None
         role = message.get("role")
         content = message.get("content")
         if not isinstance(role, str) or role not in _TURN_ROLES or not isinstance(content, str):
             return None
-        turns.append({"role": role, "content": content})
         text = text or bool(content.strip())
-    return tuple(turns) if text else None
-
-
-def _content_text(content: JSON, where: str, issues: Issues) -> str | None:
-    """Message content: a string, or OpenAI-style text parts joined together."""
-    if isinstance(content, str):
-        return content
-    if isinstance(content, list) and content:
-        texts = [part.get("text") for part in content if isinstance(part, dict)]
-        if len(texts) == len(content) and all(isinstance(text, str) for text in texts):
-            return "".join(str(text) for text in texts)
-        issues.add(
-            f"{where}.content has parts other than text",
-            "send text only (images are not supported)",
-        )
-        return None
-    issues.add(f"{where}.content is {_kind(content)}", "make the content a string")
-    return None
+    return tuple(value) if text else None
 
 
 def check_unknown_keys(

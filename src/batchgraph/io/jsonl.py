@@ -8,6 +8,12 @@ from pathlib import Path
 
 from batchgraph import jsoncodec
 from batchgraph.errors import InputProblem
+from batchgraph.io.native_batch import (
+    anthropic_batch_entry,
+    looks_like_anthropic_batch,
+    looks_like_mistral_batch,
+    mistral_batch_entry,
+)
 from batchgraph.io.openai_batch import looks_like_openai_batch, openai_batch_entry
 from batchgraph.io.options import InputFormat, ReadOptions
 from batchgraph.io.plain import plain_entry
@@ -38,16 +44,31 @@ def jsonl_objects(path: Path) -> Iterator[tuple[int, dict[str, JSON] | InputProb
             yield number, data
 
 
+_LAYOUTS = (
+    (looks_like_openai_batch, InputFormat.OPENAI_BATCH),
+    (looks_like_anthropic_batch, InputFormat.ANTHROPIC_BATCH),
+    (looks_like_mistral_batch, InputFormat.MISTRAL_BATCH),
+)
+_CONVERTERS = {
+    InputFormat.OPENAI_BATCH: openai_batch_entry,
+    InputFormat.ANTHROPIC_BATCH: anthropic_batch_entry,
+    InputFormat.MISTRAL_BATCH: mistral_batch_entry,
+}
+
+
 def sniff_jsonl_format(path: Path) -> InputFormat:
-    """OpenAI batch layout if the first object has its keys, plain JSONL otherwise."""
+    """A provider's batch layout if the first object has its keys, plain JSONL otherwise."""
     for _, data in jsonl_objects(path):
         if isinstance(data, dict):
-            return InputFormat.OPENAI_BATCH if looks_like_openai_batch(data) else InputFormat.JSONL
+            for looks_like, fmt in _LAYOUTS:
+                if looks_like(data):
+                    return fmt
+            return InputFormat.JSONL
     return InputFormat.JSONL
 
 
 def jsonl_entries(path: Path, fmt: InputFormat, options: ReadOptions) -> Iterator[Entry]:
-    convert = openai_batch_entry if fmt is InputFormat.OPENAI_BATCH else plain_entry
+    convert = _CONVERTERS.get(fmt, plain_entry)
     for number, data in jsonl_objects(path):
         if isinstance(data, InputProblem):
             yield Entry(number, None, None, (data,))

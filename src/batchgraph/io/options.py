@@ -6,7 +6,8 @@ Resolved once (by the CLI or the Python API) and passed along; per-line values o
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, replace
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
 from enum import StrEnum
 from pathlib import Path
 
@@ -21,6 +22,10 @@ class InputFormat(StrEnum):
     """One JSON object per line: `id`, and `prompt` or `messages`, plus optional settings."""
     OPENAI_BATCH = "openai-batch"
     """OpenAI's own batch input lines (`custom_id`, `method`, `url`, `body`)."""
+    ANTHROPIC_BATCH = "anthropic-batch"
+    """Anthropic's Message Batches requests (`custom_id`, `params`)."""
+    MISTRAL_BATCH = "mistral-batch"
+    """Mistral's batch input lines (`custom_id`, `body`, no `url`)."""
     CSV = "csv"
     PARQUET = "parquet"
 
@@ -69,6 +74,8 @@ class ReadOptions:
     output_schema: OutputSchema | None = None
     template: str | None = None
     id_column: str | None = None
+    params: Mapping[str, JSON] = field(default_factory=dict)
+    """Job-wide options in the common vocabulary (`--param top_p=0.9`); lines override them."""
 
     def with_schema_file(self, path: Path) -> ReadOptions:
         """These options with the output schema read from a JSON schema file."""
@@ -90,6 +97,8 @@ class ReadOptions:
                 "name": self.output_schema.name,
                 "schema": self.output_schema.schema,
             }
+        if self.params:
+            out["params"] = dict(self.params)
         return out
 
     @classmethod
@@ -105,6 +114,7 @@ class ReadOptions:
             output_schema=OutputSchema(schema["name"], schema["schema"]) if schema else None,
             template=data.get("template"),
             id_column=data.get("id_column"),
+            params=data.get("params") or {},
         )
 
 
@@ -128,3 +138,26 @@ def load_output_schema(path: Path) -> OutputSchema:
     except jsonschema.SchemaError as err:
         raise ConfigError(f"{path}: not a valid JSON schema ({err.message}) — fix it") from err
     return OutputSchema(name=path.stem, schema=schema)
+
+
+def parse_params(pairs: list[str]) -> dict[str, JSON]:
+    """`--param KEY=VALUE` options as a dict: VALUE is JSON, or else taken as a string."""
+    from batchgraph.params import CHAT_PARAMS, EMBEDDING_PARAMS, check_params
+
+    known = {**CHAT_PARAMS, **EMBEDDING_PARAMS}
+    params: dict[str, JSON] = {}
+    for pair in pairs:
+        key, equals, text = pair.partition("=")
+        if not equals or key not in known:
+            raise ConfigError(
+                f"--param {pair!r}: write KEY=VALUE with KEY one of {', '.join(known)}"
+            )
+        try:
+            params[key] = json.loads(text)
+        except ValueError:
+            params[key] = text
+    _, problems = check_params(params, known)
+    if problems:
+        problem, fix = problems[0]
+        raise ConfigError(f"--param {problem} — {fix}")
+    return params

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from batchgraph.io.fields import (
     check_id,
     check_max_tokens,
@@ -10,12 +12,15 @@ from batchgraph.io.fields import (
     check_temperature,
     check_text,
     check_unknown_keys,
+    has_system_message,
 )
 from batchgraph.io.options import ReadOptions
 from batchgraph.io.problems import Entry, Issues
-from batchgraph.model import JSON, Kind, Request
+from batchgraph.model import JSON, Kind, OutputSchema, Request
+from batchgraph.params import CHAT_PARAMS, EMBEDDING_PARAMS, check_params
 
-PLAIN_KEYS = ("id", "prompt", "messages", "input", "model", "system", "max_tokens", "temperature")
+BASIC_KEYS = ("id", "prompt", "messages", "input", "model", "system", "max_tokens", "temperature")
+PLAIN_KEYS = tuple(dict.fromkeys((*BASIC_KEYS, *CHAT_PARAMS, *EMBEDDING_PARAMS)))
 _CHAT_ONLY = ("prompt", "messages", "system", "max_tokens", "temperature")
 NO_MODEL_FIX = 'pass --model or add "model" to the line'
 
@@ -28,7 +33,7 @@ def plain_entry(data: dict[str, JSON], line: int, options: ReadOptions) -> Entry
     model = resolve_model(data.get("model"), options, issues)
     kind = options.kind or _kind_of(data)
     if kind is Kind.EMBEDDING:
-        request = _embedding(data, request_id, line, model, issues)
+        request = _embedding(data, request_id, line, model, options, issues)
     else:
         request = _chat(data, request_id, line, model, options, issues)
     return Entry(line, request_id, None if issues else request, issues.merged())
@@ -59,14 +64,11 @@ def _chat(
 ) -> Request | None:
     if "input" in data:
         issues.add('"input" is for embeddings', 'use "prompt" for chat, or pass --kind embedding')
-    messages: tuple[dict[str, str], ...] = ()
-    from_messages: str | None = None
+    messages: tuple[dict[str, JSON], ...] = ()
     if "prompt" in data and "messages" in data:
         issues.add('both "prompt" and "messages"', "keep one of them")
     elif "messages" in data:
-        checked = check_messages(data["messages"], issues)
-        if checked is not None:
-            messages, from_messages = checked
+        messages = check_messages(data["messages"], issues) or ()
     elif "prompt" in data:
         prompt = check_text(data["prompt"], "prompt", issues)
         if prompt is not None:
@@ -74,10 +76,12 @@ def _chat(
     else:
         issues.add('missing "prompt"', 'add "prompt": "..." or "messages": [...]')
     system = check_text(data.get("system"), "system", issues)
-    if system is not None and from_messages is not None:
+    in_messages = has_system_message(messages)
+    if system is not None and in_messages:
         issues.add('both "system" and a system message', "keep one of them")
     max_tokens = check_max_tokens(data.get("max_tokens"), "max_tokens", issues)
     temperature = check_temperature(data.get("temperature"), issues)
+    params = _params(data, CHAT_PARAMS, options, issues)
     if issues or request_id is None or model is None:
         return None
     return Request(
@@ -86,22 +90,64 @@ def _chat(
         model=model,
         kind=Kind.CHAT,
         messages=messages,
-        system=system or from_messages or options.system,
+        system=system or (None if in_messages else options.system),
         max_tokens=max_tokens if max_tokens is not None else options.max_tokens,
         temperature=temperature if temperature is not None else options.temperature,
-        output_schema=options.output_schema,
+        output_schema=_schema_param(params) or options.output_schema,
+        params=params or None,
     )
 
 
+def _schema_param(params: dict[str, JSON] | None) -> OutputSchema | None:
+    """A `response_format` of type json_schema, taken out of `params` as the output schema
+    (which every provider can be asked for)."""
+    fmt = params.get("response_format") if params else None
+    if not isinstance(fmt, dict) or fmt.get("type") != "json_schema":
+        return None
+    spec = fmt["json_schema"]
+    schema = spec.get("schema")
+    if not isinstance(schema, dict):
+        return None
+    assert params is not None
+    del params["response_format"]
+    return OutputSchema(str(spec.get("name") or "answer"), schema)
+
+
+def _params(
+    data: dict[str, JSON],
+    allowed: dict[str, Callable[[JSON], str | None]],
+    options: ReadOptions,
+    issues: Issues,
+) -> dict[str, JSON] | None:
+    """The line's options over the job's (`--param`), those that apply to its kind."""
+    params = {key: value for key, value in options.params.items() if key in allowed}
+    for key in data:
+        if key in allowed:  # checked only when the line has one: most lines have none
+            found, problems = check_params(data, allowed)
+            for problem, fix in problems:
+                issues.add(problem, fix)
+            params.update(found)
+            break
+    return params or None
+
+
 def _embedding(
-    data: dict[str, JSON], request_id: str | None, line: int, model: str | None, issues: Issues
+    data: dict[str, JSON],
+    request_id: str | None,
+    line: int,
+    model: str | None,
+    options: ReadOptions,
+    issues: Issues,
 ) -> Request | None:
-    for key in _CHAT_ONLY:
-        if key in data:
+    for key in (*_CHAT_ONLY, *CHAT_PARAMS):
+        if key in data and key not in EMBEDDING_PARAMS:
             issues.add(f'"{key}" does not apply to embeddings', f'remove "{key}"')
     text = check_text(data.get("input"), "input", issues)
     if "input" not in data:
         issues.add('missing "input"', 'add "input": "text to embed"')
+    params = _params(data, EMBEDDING_PARAMS, options, issues)
     if issues or request_id is None or model is None or text is None:
         return None
-    return Request(id=request_id, line=line, model=model, kind=Kind.EMBEDDING, input=text)
+    return Request(
+        id=request_id, line=line, model=model, kind=Kind.EMBEDDING, input=text, params=params
+    )

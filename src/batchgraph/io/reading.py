@@ -69,7 +69,10 @@ def estimate_input_tokens(request: Request) -> int:
     """Characters / 4, rounded up: a rough count, good enough for a dry-run estimate."""
     chars = len(request.system or "") + len(request.input or "")
     for message in request.messages:  # a loop, not sum(): no generator for one or two messages
-        chars += len(message["content"])
+        content = message.get("content")
+        chars += len(content) if isinstance(content, str) else len(str(content or ""))
+    if request.kind is Kind.RESPONSE and request.params:
+        chars += len(str(request.params.get("input", "")))
     return -(-chars // CHARS_PER_TOKEN)
 
 

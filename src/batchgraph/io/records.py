@@ -24,6 +24,10 @@ RESULT_COLUMNS = (
     "error_code",
     "error_message",
     "batch_id",
+    "tool_calls",
+    "refusal",
+    "reasoning_tokens",
+    "logprobs",
 )
 
 
@@ -50,4 +54,8 @@ def result_record(row: LedgerRow) -> dict[str, JSON]:
         "error_code": error.code if error else None,
         "error_message": error.message if error else None,
         "batch_id": result.batch_id if result else None,
+        "tool_calls": result.tool_calls if result else None,
+        "refusal": result.refusal if result else None,
+        "reasoning_tokens": usage.reasoning_tokens if usage else None,
+        "logprobs": result.logprobs if result else None,
     }

@@ -16,6 +16,7 @@ from batchgraph.model import JSON
 
 PARQUET_ROW_GROUP = 10_000
 _JSON_TEXT_COLUMNS = ("parsed", "embedding")
+_PARQUET_JSON_TEXT = ("parsed", "tool_calls", "logprobs")
 
 
 class Sink(Protocol):
@@ -73,7 +74,9 @@ class ParquetSink:
         self._buffer: list[dict[str, JSON]] = []
 
     def write(self, record: dict[str, JSON]) -> None:
-        record["parsed"] = _json_text(record["parsed"])
+        for key in _PARQUET_JSON_TEXT:
+            if record.get(key) is not None:
+                record[key] = _json_text(record[key])
         self._buffer.append(record)
         if len(self._buffer) >= PARQUET_ROW_GROUP:
             self._flush()
@@ -98,6 +101,7 @@ def _result_fields(pa: Any) -> list[Any]:
         "input_tokens": count,
         "output_tokens": count,
         "cached_tokens": count,
+        "reasoning_tokens": count,
         "attempts": count,
     }
     return [pa.field(name, types.get(name, text)) for name in RESULT_COLUMNS]

@@ -19,7 +19,8 @@ from batchgraph.errors import InputProblem
 from batchgraph.io.options import InputFormat, ReadOptions
 from batchgraph.io.problems import Entry, Issues
 from batchgraph.io.template import PromptTemplate
-from batchgraph.model import Kind, Request
+from batchgraph.model import JSON, Kind, Request
+from batchgraph.params import CHAT_PARAMS, EMBEDDING_PARAMS
 
 PARQUET_BATCH_ROWS = 4096
 _CSV_FIELD_LIMIT = 1 << 28  # long prompts exceed the csv module's default of 128 KiB
@@ -191,7 +192,8 @@ def _request(
     request_id: str, line: int, model: str, text: str, kind: Kind, options: ReadOptions
 ) -> Request:
     if kind is Kind.EMBEDDING:
-        return Request(id=request_id, line=line, model=model, kind=kind, input=text)
+        params = job_params(options, EMBEDDING_PARAMS)
+        return Request(id=request_id, line=line, model=model, kind=kind, input=text, params=params)
     return Request(
         id=request_id,
         line=line,
@@ -201,4 +203,12 @@ def _request(
         max_tokens=options.max_tokens,
         temperature=options.temperature,
         output_schema=options.output_schema,
+        params=job_params(options, CHAT_PARAMS),
     )
+
+
+def job_params(options: ReadOptions, allowed: Mapping[str, object]) -> dict[str, JSON] | None:
+    """The job's `--param` options that apply to a request of this kind, or None."""
+    if not options.params:
+        return None
+    return {key: value for key, value in options.params.items() if key in allowed} or None

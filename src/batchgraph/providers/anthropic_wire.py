@@ -13,17 +13,15 @@ import re
 from typing import Any
 
 from batchgraph.model import JSON, Kind, Outcome, ProviderError, Request, Result, Usage
+from batchgraph.providers.anthropic_params import DEFAULT_MAX_TOKENS, translate
 from batchgraph.providers.base import BatchTag, WireItem
-
-DEFAULT_MAX_TOKENS = 1024
-"""Anthropic requires `max_tokens`; requests that name none get this much room."""
+from batchgraph.providers.chat_format import native_elsewhere
+from batchgraph.providers.translation import Refusal, refusal_message
 
 CUSTOM_ID = re.compile(r"^[a-zA-Z0-9_-]{1,64}$")
 """Anthropic's rule for a request's custom_id."""
 
 _TOOL_NAME_UNSAFE = re.compile(r"[^a-zA-Z0-9_-]")
-_SYSTEM_ROLES = frozenset({"system", "developer"})
-_CHAT_ROLES = frozenset({"user", "assistant"})
 _RETRYABLE = frozenset({"api_error", "overloaded_error", "rate_limit_error", "timeout_error"})
 
 
@@ -34,21 +32,29 @@ def check_request(request: Request) -> str | None:
             "Anthropic has no embeddings API; send embedding requests with "
             "--provider openai or --provider mistral"
         )
+    if request.kind is Kind.RESPONSE:
+        return (
+            "the Responses API (/v1/responses) is OpenAI's own — run this line with "
+            "--provider openai, or write it for /v1/chat/completions"
+        )
     if not request.model:
         return "no model given; name a Claude model, e.g. claude-haiku-4-5"
+    if request.native == "anthropic":
+        return None  # Anthropic's own request, for Anthropic to judge
+    if request.native is not None:
+        return native_elsewhere(request, "Anthropic")
     if request.max_tokens is not None and request.max_tokens < 1:
         return f"max_tokens is {request.max_tokens}; Anthropic needs at least 1"
     if request.temperature is not None and not 0 <= request.temperature <= 1:
         return f"temperature is {request.temperature}; Anthropic accepts 0 to 1"
-    roles = {message.get("role") for message in request.messages}
-    unknown = roles - _CHAT_ROLES - _SYSTEM_ROLES
-    if unknown:
-        names = ", ".join(sorted(str(role) for role in unknown))
-        return f"message role {names} is not supported; use user, assistant or system"
-    chat = [m.get("role") for m in request.messages if m.get("role") in _CHAT_ROLES]
-    if not chat and not request.input:
+    try:
+        body = translate(request)
+    except Refusal as refusal:
+        return refusal_message(refusal, "Anthropic")
+    chat = [m.get("role") for m in body["messages"]]
+    if not chat:
         return "no user message; give at least one message with role user"
-    if chat and chat[0] != "user":
+    if chat[0] != "user":
         return "the conversation starts with an assistant message; Anthropic needs a user first"
     schema = request.output_schema
     if schema is not None and schema.schema.get("type", "object") != "object":
@@ -82,26 +88,14 @@ def request_item(item: WireItem, tag: BatchTag | None = None) -> dict[str, JSON]
 
 
 def message_params(request: Request) -> dict[str, JSON]:
-    """A non-streaming Messages API body for `request`."""
-    system = [m["content"] for m in request.messages if m.get("role") in _SYSTEM_ROLES]
-    if request.system:
-        system.insert(0, request.system)
-    messages = [
-        {"role": m["role"], "content": m["content"]}
-        for m in request.messages
-        if m.get("role") in _CHAT_ROLES
-    ]
-    if not messages and request.input:
-        messages = [{"role": "user", "content": request.input}]
-    params: dict[str, JSON] = {
-        "model": request.model,
-        "max_tokens": request.max_tokens or DEFAULT_MAX_TOKENS,
-        "messages": messages,
-    }
-    if system:
-        params["system"] = "\n\n".join(system)
-    if request.temperature is not None:
-        params["temperature"] = request.temperature
+    """A non-streaming Messages API body for `request`.
+
+    A request taken from an Anthropic batch file goes as written (the job's options fill in
+    what it leaves out); a common request is translated (`anthropic_params`).
+    """
+    if request.native == "anthropic":
+        return _native_params(request)
+    params = translate(request)
     if request.output_schema is not None:
         name = tool_name(request.output_schema.name)
         params["tools"] = [
@@ -112,6 +106,20 @@ def message_params(request: Request) -> dict[str, JSON]:
             }
         ]
         params["tool_choice"] = {"type": "tool", "name": name}
+    return params
+
+
+def _native_params(request: Request) -> dict[str, JSON]:
+    params: dict[str, JSON] = {"model": request.model}
+    given = request.params or {}
+    if "max_tokens" not in given:
+        params["max_tokens"] = request.max_tokens or DEFAULT_MAX_TOKENS
+    params["messages"] = list(request.messages)
+    if request.system is not None and "system" not in given:
+        params["system"] = request.system
+    if request.temperature is not None and "temperature" not in given:
+        params["temperature"] = request.temperature
+    params.update(given)
     return params
 
 
@@ -155,10 +163,12 @@ def _parse(result: dict[str, Any], custom_id: str, batch_id: str) -> Result:
 
 
 def _succeeded(custom_id: str, batch_id: str, message: dict[str, Any]) -> Result:
+    """Text blocks make the text; a tool call is also the structured answer of a request that
+    asked for a schema (its forced tool's input), and is kept as a tool call either way."""
     blocks = message.get("content") or []
-    tool_inputs = [b.get("input") for b in blocks if b.get("type") == "tool_use"]
-    parsed: JSON = tool_inputs[0] if tool_inputs else None
-    if tool_inputs:
+    tool_uses = [b for b in blocks if b.get("type") == "tool_use"]
+    parsed: JSON = tool_uses[0].get("input") if tool_uses else None
+    if tool_uses:
         text: str | None = json.dumps(parsed, ensure_ascii=False)
     else:
         text = "".join(str(b.get("text", "")) for b in blocks if b.get("type") == "text")
@@ -171,7 +181,20 @@ def _succeeded(custom_id: str, batch_id: str, message: dict[str, Any]) -> Result
         stop_reason=message.get("stop_reason"),
         model=message.get("model"),
         usage=usage(message.get("usage") or {}),
+        tool_calls=[_tool_call(b) for b in tool_uses] or None,
     )
+
+
+def _tool_call(block: dict[str, Any]) -> dict[str, JSON]:
+    """A `tool_use` block in the common (chat-completions) shape of a tool call."""
+    return {
+        "id": block.get("id"),
+        "type": "function",
+        "function": {
+            "name": block.get("name"),
+            "arguments": json.dumps(block.get("input"), ensure_ascii=False),
+        },
+    }
 
 
 def usage(raw: dict[str, Any]) -> Usage:

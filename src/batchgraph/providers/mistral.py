@@ -39,6 +39,7 @@ from batchgraph.providers.base import (
     WireItem,
     aware,
 )
+from batchgraph.providers.chat_format import wants_json
 from batchgraph.providers.registry import ProviderSpec, spec_for
 from batchgraph.providers.settings import ProviderSettings
 
@@ -109,7 +110,7 @@ class MistralProvider(Provider):
         """Write the chunk's JSONL to a temporary file and upload it."""
         model, kind = _one_model_and_kind(items)
         metadata = {TAG_KEY: tag.label()}
-        with_schema = sum(item.request.output_schema is not None for item in items)
+        with_schema = sum(wants_json(item.request) for item in items)
         if with_schema:
             metadata[SCHEMA_KEY] = "all" if with_schema == len(items) else "some"
         with tempfile.TemporaryFile() as upload:

@@ -16,8 +16,17 @@ from batchgraph.providers.chat_format import (
     basic_problem,
     chat_messages,
     json_schema_format,
+    native_elsewhere,
     parse_json_answer,
     usage_of,
+    with_system,
+)
+from batchgraph.providers.translation import (
+    Refusal,
+    extra_for,
+    max_output,
+    refusal_message,
+    unknown_field,
 )
 
 ENDPOINTS = {Kind.CHAT: "/v1/chat/completions", Kind.EMBEDDING: "/v1/embeddings"}
@@ -30,34 +39,137 @@ ROLES = ("system", "user", "assistant", "tool")
 
 def check_request(request: Request) -> str | None:
     """What Mistral would refuse in this request, with the fix (see `Provider.check_request`)."""
+    if request.native == "mistral":
+        return None  # Mistral's own request, for Mistral to judge
+    if request.native is not None:
+        return native_elsewhere(request, "Mistral")
     problem = basic_problem(request, "Mistral", TEMPERATURE_RANGE, " (0.0–0.7 is recommended)")
-    if problem is not None or request.kind is Kind.EMBEDDING:
+    if problem is not None:
         return problem
-    for message in request.messages:
-        role = message.get("role")
-        if role not in ROLES:
-            return (
-                f"Mistral does not know the message role {role!r}; use one of "
-                f"{', '.join(ROLES)} (put instructions in `system`)"
-            )
-    if request.messages[-1].get("role") == "assistant":
+    try:
+        body = request_body(request)
+    except Refusal as refusal:
+        return refusal_message(refusal, "Mistral")
+    if request.kind is Kind.EMBEDDING:
+        return None
+    if body["messages"][-1].get("role") == "assistant":
         return "Mistral needs the last message to come from the user; end with a user message"
     return None
 
 
 def request_body(request: Request) -> dict[str, JSON]:
-    """The body Mistral's endpoint takes; the model is named once, on the job."""
+    """The body Mistral's endpoint takes; the model is named once, on the job.
+
+    Mistral's chat completions speak the common vocabulary nearly word for word: messages,
+    images, tools and JSON modes go as given, a few fields are renamed, and what Mistral
+    cannot carry raises `Refusal` (docs/request-fields.md).
+    """
+    if request.native == "mistral":
+        return _native_body(request)
+    params = request.params or {}
     if request.kind is Kind.EMBEDDING:
-        return {"input": request.input}
-    body: dict[str, JSON] = {"messages": chat_messages(request)}
-    if request.max_tokens is not None:
-        body["max_tokens"] = request.max_tokens
+        body: dict[str, JSON] = {"input": request.input}
+        _embedding_options(params, body)
+        return body
+    body = {"messages": _messages(request)}
+    limit = max_output(request)
+    if limit is not None:
+        body["max_tokens"] = limit
     if request.temperature is not None:
         body["temperature"] = request.temperature
     if request.output_schema is not None:
         schema = request.output_schema
         body["response_format"] = json_schema_format(schema, schema.name)
+    if params:
+        _chat_options(params, body)
+        body.update(extra_for(request, "mistral"))
     return body
+
+
+def _native_body(request: Request) -> dict[str, JSON]:
+    given = request.params or {}
+    if request.kind is Kind.EMBEDDING:
+        return {"input": request.input, **given} if "input" not in given else dict(given)
+    body: dict[str, JSON] = {"messages": with_system(request.system, request.messages)}
+    if request.max_tokens is not None and "max_tokens" not in given:
+        body["max_tokens"] = request.max_tokens
+    if request.temperature is not None and "temperature" not in given:
+        body["temperature"] = request.temperature
+    body.update(given)
+    return body
+
+
+def _messages(request: Request) -> list[dict[str, JSON]]:
+    """Developer messages are system messages to Mistral; the rest go as given."""
+    messages = chat_messages(request)
+    for position, message in enumerate(messages):
+        role = message.get("role")
+        if role == "developer":
+            messages[position] = {**message, "role": "system"}
+        elif role not in ROLES:
+            raise Refusal(
+                f"messages[{position}].role",
+                f"Mistral does not know the message role {role!r}; use one of "
+                f"{', '.join(ROLES)} (put instructions in `system`)",
+            )
+    return messages
+
+
+_CHAT_PASSED = frozenset(
+    {
+        "top_p",
+        "stop",
+        "tools",
+        "tool_choice",
+        "parallel_tool_calls",
+        "response_format",
+        "presence_penalty",
+        "frequency_penalty",
+        "n",
+    }
+)
+_RENAMED = {"seed": "random_seed"}
+_REFUSED = {
+    "reasoning_effort": (
+        "Mistral has no reasoning effort; its reasoning models (magistral-*) always reason — "
+        "remove it"
+    ),
+    "thinking_budget": "Mistral takes no thinking budget; remove it",
+    "logprobs": "Mistral's batch answers carry no log probabilities; remove it",
+    "top_logprobs": "Mistral's batch answers carry no log probabilities; remove it",
+    "metadata": "Mistral keeps metadata per batch, not per request; remove it",
+    "service_tier": "Mistral has no service tiers; remove it",
+    "user": "Mistral takes no end-user id; remove it",
+}
+_DROPPED_WHEN = {"logprobs": False, "stream": False}
+
+
+def _chat_options(params: dict[str, JSON], body: dict[str, JSON]) -> None:
+    for name, value in params.items():
+        if name in ("extra", "max_completion_tokens") or _DROPPED_WHEN.get(name, ...) == value:
+            continue
+        if name in _CHAT_PASSED:
+            body[name] = value
+        elif name in _RENAMED:
+            body[_RENAMED[name]] = value
+        elif name in _REFUSED:
+            raise Refusal(name, _REFUSED[name])
+        else:
+            raise unknown_field(name, "Mistral")
+
+
+def _embedding_options(params: dict[str, JSON], body: dict[str, JSON]) -> None:
+    for name, value in params.items():
+        if name == "extra":
+            continue
+        if name == "dimensions":
+            body["output_dimension"] = value
+        elif name == "encoding_format" and value == "float":
+            continue
+        elif name == "input":
+            body["input"] = value
+        else:
+            raise unknown_field(name, "Mistral")
 
 
 def jsonl_line(item: WireItem) -> bytes:
@@ -83,7 +195,10 @@ def asks_for_schema(line: str) -> str | None:
     entry = json.loads(line)
     body = entry.get("body") if isinstance(entry, dict) else None
     response_format = body.get("response_format") if isinstance(body, dict) else None
-    if isinstance(response_format, dict) and response_format.get("type") == "json_schema":
+    if isinstance(response_format, dict) and response_format.get("type") in (
+        "json_schema",
+        "json_object",
+    ):
         return str(entry.get("custom_id"))
     return None
 
@@ -125,7 +240,8 @@ def parse_result_line(
             usage=usage_of(body.get("usage")),
         )
     choice = (body.get("choices") or [{}])[0]
-    text = text_of((choice.get("message") or {}).get("content"))
+    message = choice.get("message") or {}
+    text = text_of(message.get("content"))
     return Result(
         custom_id=custom_id,
         outcome=Outcome.SUCCEEDED,
@@ -135,6 +251,7 @@ def parse_result_line(
         stop_reason=choice.get("finish_reason"),
         model=body.get("model"),
         usage=usage_of(body.get("usage")),
+        tool_calls=message.get("tool_calls") or None,
     )
 
 

@@ -19,12 +19,19 @@ from batchgraph.providers.chat_format import (
     basic_problem,
     chat_messages,
     json_schema_format,
+    native_elsewhere,
     parse_json_answer,
+    responses_usage,
     usage_of,
+    wants_json,
 )
 
 CHAT_URL = "/v1/chat/completions"
-ENDPOINTS = {Kind.CHAT: CHAT_URL, Kind.EMBEDDING: "/v1/embeddings"}
+ENDPOINTS = {
+    Kind.CHAT: CHAT_URL,
+    Kind.EMBEDDING: "/v1/embeddings",
+    Kind.RESPONSE: "/v1/responses",
+}
 TEMPERATURE_RANGE = (0.0, 2.0)
 SCHEMA_NAME = re.compile(r"[^a-zA-Z0-9_-]")
 RETRYABLE_CODES = {"server_error", "rate_limit_exceeded", "batch_expired", "internal_error"}
@@ -37,8 +44,9 @@ The line wraps the body in `{"custom_id":"…","method":"POST","url":"…","body
 newline (70 bytes with the longest url). The body repeats the stored request's values with
 these keys grown at most: the system prompt as a first message (+19), `"messages":[]` when
 there are none (+14), `max_completion_tokens` for `max_tokens` (+11), `response_format` for
-`output_schema` (+53, and +6 when its name becomes "answer"); an embedding's body takes fewer
-bytes than its stored request (`"input":null` +13 at worst). 173 in all; 256 keeps a margin.
+`output_schema` (+53, and +6 when its name becomes "answer"); `params` are written flat, in
+fewer bytes than stored; an embedding's body takes fewer bytes than its stored request
+(`"input":null` +13 at worst). 173 in all; 256 keeps a margin.
 `tests/test_planning.py` checks the bound against real lines.
 """
 
@@ -48,24 +56,53 @@ bytes than its stored request (`"input":null` +13 at worst). 173 in all; 256 kee
 
 def check_request(request: Request) -> str | None:
     """What OpenAI would refuse in this request, with the fix (see `Provider.check_request`)."""
-    return basic_problem(request, "OpenAI", TEMPERATURE_RANGE)
+    if request.native is not None:
+        return native_elsewhere(request, "OpenAI")
+    if request.kind is Kind.RESPONSE:
+        return None  # a Responses API body is OpenAI's own, and goes as written
+    problem = basic_problem(request, "OpenAI", TEMPERATURE_RANGE)
+    if problem is None and request.params and "thinking_budget" in request.params:
+        return (
+            "field thinking_budget: OpenAI takes no thinking budget — use reasoning_effort "
+            "(minimal, low, medium or high) with a reasoning model"
+        )
+    return problem
 
 
 def endpoint(request: Request) -> str:
     return ENDPOINTS[request.kind]
 
 
+REASONING_MODELS = ("o1", "o3", "o4", "gpt-5")
+"""Model name prefixes of OpenAI's reasoning models, which refuse `max_tokens` and take
+`max_completion_tokens`."""
+
+
 def request_body(request: Request) -> dict[str, JSON]:
-    """The body of one request for its endpoint, model included (OpenAI wants it per line)."""
+    """The body of one request for its endpoint, model included (OpenAI wants it per line).
+
+    `params` are OpenAI's own names, so they go as given (`extra.openai` merged in); only a
+    reasoning model's `max_tokens` is renamed, as OpenAI requires.
+    """
+    params = request.params or {}
+    if request.kind is Kind.RESPONSE:
+        return {"model": request.model, **params}
     if request.kind is Kind.EMBEDDING:
-        return {"model": request.model, "input": request.input}
-    return _chat_body(
-        request.model,
-        chat_messages(request),
-        request.max_tokens,
-        request.temperature,
-        request.output_schema,
-    )
+        body: dict[str, JSON] = {"model": request.model, "input": request.input}
+    else:
+        body = _chat_body(
+            request.model,
+            chat_messages(request),
+            request.max_tokens,
+            request.temperature,
+            request.output_schema,
+        )
+    if params:
+        body.update(params)
+        extra = body.pop("extra", None)
+        if isinstance(extra, dict) and isinstance(extra.get("openai"), dict):
+            body.update(extra["openai"])
+    return body
 
 
 def _chat_body(
@@ -77,7 +114,8 @@ def _chat_body(
 ) -> dict[str, JSON]:
     body: dict[str, JSON] = {"model": model, "messages": messages}
     if max_tokens is not None:
-        body["max_completion_tokens"] = max_tokens
+        key = "max_completion_tokens" if model.startswith(REASONING_MODELS) else "max_tokens"
+        body[key] = max_tokens
     if temperature is not None:
         body["temperature"] = temperature
     if schema is not None:
@@ -105,7 +143,14 @@ class InputLine:
     wants_schema: bool
 
 
-_NOT_PLAIN_CHAT = (',"kind":', ',"system":', ',"input":', ',"output_schema":')
+_NOT_PLAIN_CHAT = (
+    ',"kind":',
+    ',"system":',
+    ',"input":',
+    ',"output_schema":',
+    ',"native":',
+    ',"params":',
+)
 """Stored keys whose request's body differs from its stored values by more than a rename."""
 
 
@@ -120,19 +165,20 @@ def encode_item(item: WireItem) -> InputLine:
     request = item.request
     url = endpoint(request)
     body_json = request_body(request)
-    return InputLine(_line(item.custom_id, url, body_json), url, request.output_schema is not None)
+    return InputLine(_line(item.custom_id, url, body_json), url, wants_json(request))
 
 
 def _plain_chat_body(stored: str) -> str | None:
     """The body of a chat without system prompt or schema, cut from its stored JSON: that text
     (`Request.to_json`, compact) is `{"id":…,"line":…,"model":…,"messages":[…]` and then
-    `"max_tokens"` and `"temperature"` when set, and the body is the same from `"model"` on,
-    with `max_tokens` named `max_completion_tokens`. None for any other request.
+    `"max_tokens"` and `"temperature"` when set, and the body is the same from `"model"` on
+    (a reasoning model's `max_tokens` named `max_completion_tokens`). None for any other
+    request.
 
-    Searching the raw text for `,"key":` finds keys only: inside a JSON string every quote is
-    escaped, and a string's closing quote is followed by `,`, `:`, `}` or `]`, never by a
-    key's letters. The only nested objects of such a request, its messages, hold just "role"
-    and "content".
+    Searching the raw text for `,"key":` finds a key wherever it is one: inside a JSON string
+    every quote is escaped, so the text `,"key":` only occurs as a key. It may also be found
+    as a key inside messages (a tool call's fields, say), which only sends that request down
+    the slower, exact way.
     """
     model_at = stored.find(',"model":')
     if model_at < 0 or ',"messages":' not in stored:
@@ -140,7 +186,12 @@ def _plain_chat_body(stored: str) -> str | None:
     if any(key in stored for key in _NOT_PLAIN_CHAT):
         return None
     body = "{" + stored[model_at + 1 :]
-    return body.replace(',"max_tokens":', ',"max_completion_tokens":', 1)
+    if stored.startswith(_REASONING_STARTS, model_at + 9):
+        return body.replace(',"max_tokens":', ',"max_completion_tokens":', 1)
+    return body
+
+
+_REASONING_STARTS = tuple(f'"{prefix}' for prefix in REASONING_MODELS)
 
 
 def asks_for_schema(line: bytes | str) -> str | None:
@@ -148,7 +199,7 @@ def asks_for_schema(line: bytes | str) -> str | None:
     entry = json.loads(line)
     body = entry.get("body") if isinstance(entry, dict) else None
     fmt = body.get("response_format") if isinstance(body, dict) else None
-    if isinstance(fmt, dict) and fmt.get("type") == "json_schema":
+    if isinstance(fmt, dict) and fmt.get("type") in ("json_schema", "json_object"):
         return str(entry.get("custom_id"))
     return None
 
@@ -181,6 +232,8 @@ def parse_result_line(
         )
     if body.get("object") == "list":
         return _embedding(custom_id, batch_id, body)
+    if body.get("object") == "response":
+        return _response(custom_id, batch_id, body, wants_json(custom_id))
     return _chat(custom_id, batch_id, body, wants_json(custom_id), entry)
 
 
@@ -212,8 +265,10 @@ def http_error(status_code: int, body: dict[str, JSON], raw: JSON) -> ProviderEr
 
 
 def _chat(
-    custom_id: str, batch_id: str, body: dict[str, JSON], wants_json: bool, raw: JSON
+    custom_id: str, batch_id: str, body: dict[str, JSON], parse_json: bool, raw: JSON
 ) -> Result:
+    """A chat completion; a refusal fails the request (it would be refused again), keeping
+    the refusal's words in `refusal` as well."""
     choice = (body.get("choices") or [{}])[0]
     message = choice.get("message") or {}
     refusal = message.get("refusal")
@@ -222,9 +277,11 @@ def _chat(
             custom_id=custom_id,
             outcome=Outcome.FAILED,
             batch_id=batch_id,
+            stop_reason=choice.get("finish_reason"),
             model=body.get("model"),
             usage=usage_of(body.get("usage")),
             error=ProviderError(code="refusal", message=str(refusal), raw=raw),
+            refusal=str(refusal),
         )
     text = message.get("content")
     return Result(
@@ -232,10 +289,47 @@ def _chat(
         outcome=Outcome.SUCCEEDED,
         batch_id=batch_id,
         text=text,
-        parsed=parse_json_answer(text) if wants_json else None,
+        parsed=parse_json_answer(text) if parse_json else None,
         stop_reason=choice.get("finish_reason"),
         model=body.get("model"),
         usage=usage_of(body.get("usage")),
+        tool_calls=message.get("tool_calls") or None,
+        logprobs=choice.get("logprobs"),
+    )
+
+
+def _response(custom_id: str, batch_id: str, body: dict[str, JSON], parse_json: bool) -> Result:
+    """A Responses API answer: its message texts joined, its function calls as tool calls."""
+    texts: list[str] = []
+    calls: list[JSON] = []
+    refusal = None
+    for item in body.get("output") or []:
+        if item.get("type") == "function_call":
+            calls.append(
+                {
+                    "id": item.get("call_id"),
+                    "type": "function",
+                    "function": {"name": item.get("name"), "arguments": item.get("arguments")},
+                }
+            )
+        for part in item.get("content") or [] if item.get("type") == "message" else []:
+            if part.get("type") == "output_text":
+                texts.append(str(part.get("text", "")))
+            elif part.get("type") == "refusal":
+                refusal = str(part.get("refusal", ""))
+    text = "".join(texts) if texts else None
+    incomplete = body.get("incomplete_details") or {}
+    return Result(
+        custom_id=custom_id,
+        outcome=Outcome.SUCCEEDED,
+        batch_id=batch_id,
+        text=text,
+        parsed=parse_json_answer(text) if parse_json else None,
+        stop_reason=incomplete.get("reason") or body.get("status"),
+        model=body.get("model"),
+        usage=responses_usage(body.get("usage")),
+        tool_calls=calls or None,
+        refusal=refusal,
     )
 
 

@@ -93,6 +93,12 @@ MIGRATIONS: tuple[Migration, ...] = (
         # A batch found by a lookup that could not read its tag yet (see `ChunkRecord`).
         ("ALTER TABLE bg_chunks ADD COLUMN provisional {INT} NOT NULL DEFAULT 0",),
     ),
+    Migration(
+        "m003_result_details",
+        # What an answer carries beyond its text, as one JSON object (tool calls, refusal,
+        # log probabilities, reasoning tokens); NULL for the plain answers most jobs get.
+        ("ALTER TABLE bg_ledger ADD COLUMN result_details TEXT",),
+    ),
 )
 
 

@@ -45,6 +45,7 @@ RESULT_COLUMNS = (
     "error_message",
     "error_raw",
     "error_retryable",
+    "result_details",
 )
 LEDGER_COLUMNS = "idx, request, status, attempt, chunk, " + ", ".join(RESULT_COLUMNS)
 RECORD_COLUMNS = "idx, {id}, {model}, status, attempt, chunk, " + ", ".join(RESULT_COLUMNS)
@@ -214,7 +215,22 @@ def result_to_row(result: Result) -> tuple[Any, ...]:
         None if error is None else error.message,
         None if error is None or error.raw is None else dump_json(error.raw),
         None if error is None else int(error.retryable),
+        _details(result),
     )
+
+
+def _details(result: Result) -> str | None:
+    """`result_details`: what the answer carries beyond its text, or None when nothing."""
+    details: dict[str, JSON] = {}
+    if result.tool_calls:
+        details["tool_calls"] = result.tool_calls
+    if result.refusal is not None:
+        details["refusal"] = result.refusal
+    if result.logprobs is not None:
+        details["logprobs"] = result.logprobs
+    if result.usage.reasoning_tokens:
+        details["reasoning_tokens"] = result.usage.reasoning_tokens
+    return dump_json(details) if details else None
 
 
 TEXT_RESULT_COLUMNS = (
@@ -239,6 +255,10 @@ def text_result_row(result: Result) -> tuple[Any, ...] | None:
         or result.parsed is not None
         or result.embedding is not None
         or result.error is not None
+        or result.tool_calls
+        or result.refusal is not None
+        or result.logprobs is not None
+        or result.usage.reasoning_tokens
     ):
         return None
     usage = result.usage
@@ -258,9 +278,10 @@ def result_from_row(status: LedgerStatus, row: Row) -> Result | None:
     """The result stored in `RESULT_COLUMNS`, or None when the row has none yet."""
     (custom_id, batch_id, text, parsed, embedding, stop_reason, model) = row[:7]
     (input_tokens, output_tokens, cached_tokens) = row[7:10]
-    (error_code, error_message, error_raw, error_retryable) = row[10:14]
+    (error_code, error_message, error_raw, error_retryable, details) = row[10:15]
     if custom_id is None:
         return None
+    extra = _load_json(details) or {}
     error = None
     if error_code is not None:
         error = ProviderError(
@@ -278,8 +299,16 @@ def result_from_row(status: LedgerStatus, row: Row) -> Result | None:
         embedding=_unpack_floats(embedding),
         stop_reason=stop_reason,
         model=model,
-        usage=Usage(int(input_tokens or 0), int(output_tokens or 0), int(cached_tokens or 0)),
+        usage=Usage(
+            int(input_tokens or 0),
+            int(output_tokens or 0),
+            int(cached_tokens or 0),
+            int(extra.get("reasoning_tokens") or 0),
+        ),
         error=error,
+        tool_calls=extra.get("tool_calls"),
+        refusal=extra.get("refusal"),
+        logprobs=extra.get("logprobs"),
     )
 
 
@@ -336,6 +365,7 @@ def result_record_from_row(row: Row) -> dict[str, JSON]:
     (parsed, embedding, stop_reason, model, input_tokens, output_tokens) = row[9:15]
     (cached_tokens, error_code) = row[15:17]
     done = custom_id is not None  # the row holds a result
+    details = _load_json(row[20]) or {}
     return {
         "id": request_id,
         "status": status,
@@ -351,4 +381,8 @@ def result_record_from_row(row: Row) -> dict[str, JSON]:
         "error_code": error_code,
         "error_message": None if error_code is None else row[17] or "",
         "batch_id": batch_id or "" if done else None,
+        "tool_calls": details.get("tool_calls"),
+        "refusal": details.get("refusal"),
+        "reasoning_tokens": details.get("reasoning_tokens", 0) if done else None,
+        "logprobs": details.get("logprobs"),
     }

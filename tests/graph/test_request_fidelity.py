@@ -1,0 +1,198 @@
+"""Batch files in a provider's own format reach that provider as written, and the same requests
+in plain JSONL run on every provider or are refused line by line, naming field and provider.
+
+The corpora are in tests/corpus (see its README). What reached the sandbox is read back from
+the files and request lists it keeps on disk, and compared with the input field by field.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from batchgraph.api import Batchgraph
+from batchgraph.errors import InputError
+from batchgraph.io import ReadOptions, validate_input
+from batchgraph.providers import adapter_class
+from batchgraph.runner.loop import Backoff, run_job
+from batchgraph.sandbox.server import SandboxHandle
+from batchgraph.store.base import JobStatus
+
+from .conftest import MODELS
+
+CORPUS = Path(__file__).resolve().parents[1] / "corpus"
+NO_WAIT = Backoff(initial=0.0, cap=0.0)
+
+
+def corpus_lines(name: str) -> list[dict[str, Any]]:
+    return [json.loads(line) for line in (CORPUS / name).read_text().splitlines()]
+
+
+def run_corpus(bg: Batchgraph, tmp_path: Path, name: str, provider: str, **options: Any) -> str:
+    source = tmp_path / name
+    shutil.copy(CORPUS / name, source)
+    job_id = bg.submit(source, provider=provider, options=ReadOptions(**options))
+    view = run_job(bg, job_id, NO_WAIT)
+    assert view.job.status is JobStatus.DONE
+    return job_id
+
+
+def input_ids(bg: Batchgraph, job_id: str) -> dict[str, str]:
+    """Wire custom_id (the ledger position) → the input's own id."""
+    return {str(row.idx): row.request.id for row in bg.ledger(job_id)}
+
+
+def sent_openai(sandbox: SandboxHandle) -> list[dict[str, Any]]:
+    store = sandbox.ctx.store
+    lines: list[dict[str, Any]] = []
+    for creation in sandbox.creations("openai"):
+        record = store.get_batch("openai", creation.batch_id)
+        assert record is not None
+        path = store.file_path(record.spec["input_file_id"])
+        lines.extend(json.loads(line) for line in path.read_text().splitlines())
+    return lines
+
+
+def sent_anthropic(sandbox: SandboxHandle) -> list[dict[str, Any]]:
+    store = sandbox.ctx.store
+    lines: list[dict[str, Any]] = []
+    for creation in sandbox.creations("anthropic"):
+        path = store.file_path(f"{creation.batch_id}.requests.jsonl")
+        lines.extend(json.loads(line) for line in path.read_text().splitlines())
+    return lines
+
+
+def sent_mistral(sandbox: SandboxHandle) -> list[dict[str, Any]]:
+    store = sandbox.ctx.store
+    lines: list[dict[str, Any]] = []
+    for creation in sandbox.creations("mistral"):
+        record = store.get_batch("mistral", creation.batch_id)
+        assert record is not None
+        for file_id in record.spec["input_files"]:
+            text = store.file_path(file_id).read_text()
+            lines.extend(json.loads(line) for line in text.splitlines())
+    return lines
+
+
+def assert_same_fields(sent: dict[str, Any], written: dict[str, Any], where: str) -> None:
+    """Field by field, so a difference names its field."""
+    assert sorted(sent) == sorted(written), where
+    for key, value in written.items():
+        assert sent[key] == value, f"{where}: field {key!r}"
+
+
+def test_openai_batch_corpus_reaches_openai_as_written(
+    bg: Batchgraph, tmp_path: Path, batchgraph_sandbox: SandboxHandle
+) -> None:
+    written = {line["custom_id"]: line for line in corpus_lines("openai_batch.jsonl")}
+    assert len(written) >= 40
+    urls = {line["url"] for line in written.values()}
+    assert urls == {"/v1/chat/completions", "/v1/responses", "/v1/embeddings"}
+
+    job_id = run_corpus(bg, tmp_path, "openai_batch.jsonl", "sandbox-openai")
+
+    ids = input_ids(bg, job_id)
+    sent = sent_openai(batchgraph_sandbox)
+    assert len(sent) == len(written)
+    for line in sent:
+        original = written[ids[line["custom_id"]]]
+        assert line["url"] == original["url"]
+        assert_same_fields(line["body"], original["body"], original["custom_id"])
+    records = {r.request.id: r for r in bg.ledger(job_id)}
+    assert all(row.status.value == "succeeded" for row in records.values())
+
+
+def test_anthropic_batch_corpus_reaches_anthropic_as_written(
+    bg: Batchgraph, tmp_path: Path, batchgraph_sandbox: SandboxHandle
+) -> None:
+    written = {line["custom_id"]: line for line in corpus_lines("anthropic_batch.jsonl")}
+    assert len(written) >= 20
+
+    job_id = run_corpus(bg, tmp_path, "anthropic_batch.jsonl", "sandbox-anthropic")
+
+    ids = input_ids(bg, job_id)
+    sent = sent_anthropic(batchgraph_sandbox)
+    assert len(sent) == len(written)
+    for item in sent:
+        ours = item["custom_id"].partition("-")[2]  # the batch tag rides in front
+        original = written[ids[ours]]
+        assert_same_fields(item["params"], original["params"], original["custom_id"])
+    assert all(row.status.value == "succeeded" for row in bg.ledger(job_id))
+
+
+def test_mistral_batch_corpus_reaches_mistral_as_written(
+    bg: Batchgraph, tmp_path: Path, batchgraph_sandbox: SandboxHandle
+) -> None:
+    written = {line["custom_id"]: line for line in corpus_lines("mistral_batch.jsonl")}
+    assert len(written) >= 20
+
+    job_id = run_corpus(
+        bg, tmp_path, "mistral_batch.jsonl", "sandbox-mistral", model="mistral-small-latest"
+    )
+
+    ids = input_ids(bg, job_id)
+    sent = sent_mistral(batchgraph_sandbox)
+    assert len(sent) == len(written)
+    for line in sent:
+        original = written[ids[line["custom_id"]]]
+        assert_same_fields(line["body"], original["body"], original["custom_id"])
+    assert all(row.status.value == "succeeded" for row in bg.ledger(job_id))
+
+
+REFUSED = {
+    "openai": {},
+    "anthropic": {
+        "seed": "seed",
+        "n-two": "n",
+        "logprobs": "logprobs",
+        "metadata": "metadata",
+        "service-tier": "service_tier",
+        "json-mode": "response_format",
+        "penalties": "frequency_penalty",
+        "everything": "seed",
+        "reasoning-medium": "reasoning_effort",
+    },
+    "mistral": {
+        "logprobs": "logprobs",
+        "metadata": "metadata",
+        "service-tier": "service_tier",
+        "user-field": "user",
+        "reasoning-medium": "reasoning_effort",
+        "reasoning-low": "reasoning_effort",
+    },
+}
+"""Per provider, the plain corpus lines it refuses and the field each refusal names (the
+docs/request-fields.md table says why)."""
+
+
+@pytest.mark.parametrize("provider", ["openai", "anthropic", "mistral"])
+def test_plain_corpus_runs_everywhere_or_is_refused_line_by_line(
+    provider: str, bg: Batchgraph, tmp_path: Path, batchgraph_sandbox: SandboxHandle
+) -> None:
+    lines = corpus_lines("plain_chat.jsonl")
+    source = tmp_path / "plain.jsonl"
+    shutil.copy(CORPUS / "plain_chat.jsonl", source)
+    options = ReadOptions(model=MODELS[provider])
+    refused = REFUSED[provider]
+    line_of = {line["id"]: number for number, line in enumerate(lines, start=1)}
+
+    if refused:
+        with pytest.raises(InputError) as caught:
+            validate_input(source, options, adapter_class(provider).check_request, limit=len(lines))
+        problems = {p.line: p for p in caught.value.problems}
+        assert sorted(problems) == sorted(line_of[i] for i in refused)
+        for request_id, field in refused.items():
+            problem = problems[line_of[request_id]]
+            assert f"field {field} cannot go to" in problem.problem, request_id
+            assert provider.capitalize() in problem.problem.replace("OpenAI", "Openai")
+
+    kept = [line for line in lines if line["id"] not in refused]
+    source.write_text("".join(json.dumps(line) + "\n" for line in kept))
+    job_id = bg.submit(source, provider=f"sandbox-{provider}", options=options)
+    view = run_job(bg, job_id, NO_WAIT)
+    assert view.job.status is JobStatus.DONE
+    assert view.counts["succeeded"] == len(kept)
