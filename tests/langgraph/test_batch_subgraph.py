@@ -37,9 +37,7 @@ def test_user_graph_submits_in_one_run_and_tallies_answers_in_a_later_one(
     bg: Batchgraph,
     batchgraph_sandbox: SandboxHandle,
 ) -> None:
-    graph = topics_graph(bg).copy(update={})
-    graph.checkpointer = InMemorySaver()
-    graph.store = InMemoryStore()
+    graph = topics_graph(bg, InMemorySaver(), InMemoryStore())
     topics = ["tides", "rainbows", "magnets"]
     first = graph.invoke(
         {"topics": topics, "provider": f"sandbox-{provider}", "model": MODELS[provider]},

@@ -11,7 +11,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from langgraph.checkpoint.base import BaseCheckpointSaver
 from langgraph.graph import END, START, StateGraph
+from langgraph.store.base import BaseStore
 from typing_extensions import TypedDict
 
 from batchgraph.langgraph import BgSource, JobOptions, ResultsRef, batch_subgraph, read_results
@@ -61,14 +63,20 @@ def tally(state: TopicsState) -> dict[str, Any]:
     return {"answers": answers, "summary": {"topics": len(answers), "succeeded": succeeded}}
 
 
-def topics_graph(bg: BgSource = None) -> Any:
-    """The example graph, compiled (a server or a caller lends the checkpointer)."""
+def topics_graph(
+    bg: BgSource = None,
+    checkpointer: BaseCheckpointSaver[Any] | None = None,
+    store: BaseStore | None = None,
+    **batch_options: Any,
+) -> Any:
+    """The example graph, compiled with `checkpointer` and `store` (on a server, none: it
+    lends its own); `batch_options` are `batch_subgraph`'s, such as `batch_size`."""
     builder = StateGraph(TopicsState, input_schema=TopicsInput, output_schema=TopicsOutput)
     builder.add_node("write_prompts", write_prompts)
-    builder.add_node("batch", batch_subgraph(bg))
+    builder.add_node("batch", batch_subgraph(bg, **batch_options))
     builder.add_node("tally", tally)
     builder.add_edge(START, "write_prompts")
     builder.add_edge("write_prompts", "batch")
     builder.add_edge("batch", "tally")
     builder.add_edge("tally", END)
-    return builder.compile(name="batch_example")
+    return builder.compile(checkpointer=checkpointer, store=store, name="batch_example")
