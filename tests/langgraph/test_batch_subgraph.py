@@ -10,6 +10,7 @@ from langgraph.store.memory import InMemoryStore
 from langgraph.types import Command
 
 from batchgraph.api import Batchgraph
+from batchgraph.langgraph import batch_subgraph, job_graph
 from batchgraph.langgraph.example import topics_graph
 from batchgraph.sandbox.server import SandboxHandle
 
@@ -54,3 +55,40 @@ def test_user_graph_submits_in_one_run_and_tallies_answers_in_a_later_one(
     assert set(values["answers"]) == set(topics)
     assert values["summary"] == {"topics": 3, "succeeded": 3}
     assert len(batchgraph_sandbox.creations(provider)) == 1
+
+
+def test_job_moved_on_elsewhere_shows_in_state_and_a_held_lock_only_delays(
+    bg: Batchgraph, batchgraph_sandbox: SandboxHandle
+) -> None:
+    graph = job_graph(bg).copy(update={"checkpointer": InMemorySaver()})
+    new_job = {"requests": ["one", "two", "three"], "provider": "sandbox-mistral",
+               "model": "mistral-small-latest"}  # fmt: skip
+    first = graph.invoke({"new_job": new_job}, config("t"))
+    job_id = first["job_id"]
+
+    with bg.store.lock(job_id):  # another process (the CLI, a worker) is ticking the job
+        waiting = graph.invoke(Command(resume=True), config("t"))
+    assert "being advanced by another process" in waiting["last_error"]
+    assert waiting["status"] == "running" and waiting["counts"] == {"queued": 3}
+    assert graph.get_state(config("t")).interrupts
+
+    bg.tick(job_id)  # … and collects it
+    done = graph.invoke(Command(resume=True), config("t"))
+
+    assert done["status"] == "done" and done["last_error"] is None
+    assert done["counts"] == {"succeeded": 3}
+    assert [r["id"] for r in done["results"]] == ["0", "1", "2"]
+    assert len(batchgraph_sandbox.creations("mistral")) == 1
+
+
+def test_a_declined_estimate_creates_no_job(bg: Batchgraph) -> None:
+    graph = batch_subgraph(bg, provider="sandbox-openai", model="gpt-4o-mini", approve_cost=True)
+    graph = graph.copy(update={"checkpointer": InMemorySaver()})
+
+    graph.invoke({"requests": ["one", "two"]}, config("t"))
+    (question,) = graph.get_state(config("t")).interrupts
+    declined = graph.invoke(Command(resume=False), config("t"))
+
+    assert question.value["estimate"]["requests"] == 2
+    assert declined["status"] == "cancelled"
+    assert bg.jobs() == []

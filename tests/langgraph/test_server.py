@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 import pytest
@@ -157,3 +158,33 @@ def test_user_graph_with_the_subgraph_runs_two_phase_on_every_provider(
         assert set(values["answers"]) == set(topics), provider
         assert values["summary"] == {"topics": 4, "succeeded": 4}
         assert len(read_creations(langgraph_server.home / "sandbox", provider)) == 1
+
+
+CRON_PATIENCE_SECONDS = 300
+"""A cron fires at minute boundaries: a generous bound for it to fire and finish the job."""
+
+
+@pytest.mark.slow
+def test_a_cron_on_the_thread_finishes_the_job_with_no_client_running(
+    langgraph_server: LangGraphServer,
+) -> None:
+    client: Any = langgraph_server.client()
+    thread = client.threads.create()["thread_id"]
+    new_job = {"requests": ["Say hi", "Say bye"], "provider": "sandbox-openai",
+               "model": "gpt-4o-mini"}  # fmt: skip
+    client.runs.wait(thread, "batch_job", input={"new_job": new_job})
+
+    cron = client.crons.create_for_thread(thread, "batch_job", schedule="* * * * *", input={})
+    try:
+        deadline = time.monotonic() + CRON_PATIENCE_SECONDS
+        while time.monotonic() < deadline:
+            values = client.threads.get_state(thread)["values"]
+            if values.get("report"):
+                break
+            time.sleep(2)
+    finally:
+        client.crons.delete(cron["cron_id"])
+
+    assert values["status"] == "done"
+    assert [r["status"] for r in values["results"]] == ["succeeded", "succeeded"]
+    assert len(read_creations(langgraph_server.home / "sandbox", "openai")) == 1
