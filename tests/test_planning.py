@@ -12,6 +12,7 @@ from batchgraph.planning import plan_chunks, plan_stored
 from batchgraph.providers.base import Caps, WireItem
 from batchgraph.providers.openai import OpenAIProvider
 from batchgraph.providers.settings import ProviderSettings
+from batchgraph.sandbox import SandboxHandle
 from batchgraph.store.base import ChunkStatus, LedgerStatus
 from batchgraph.store.sqlite import SqliteStore
 
@@ -144,7 +145,9 @@ def test_planning_stored_requests_measures_when_the_provider_gives_no_bound() ->
     ]
 
 
-def test_a_new_job_is_written_into_its_first_round_chunks(tmp_path: Path) -> None:
+def test_a_new_job_is_written_into_its_first_round_chunks(
+    tmp_path: Path, batchgraph_sandbox: SandboxHandle
+) -> None:
     source = tmp_path / "in.jsonl"
     models = ["gpt-4o-mini"] * 4 + ["gpt-4o"] + ["gpt-4o-mini"] * 3
     source.write_text(
@@ -154,7 +157,8 @@ def test_a_new_job_is_written_into_its_first_round_chunks(tmp_path: Path) -> Non
         )
     )
     with SqliteStore(tmp_path / "jobs.db") as store:
-        deps = Deps(store, tmp_path, lambda job: SmallOpenAI(ProviderSettings("openai", "key")))
+        settings = ProviderSettings("openai", "key", batchgraph_sandbox.base_url("openai"))
+        deps = Deps(store, tmp_path, lambda job: SmallOpenAI(settings))
 
         job_id = create_job(deps, input=source, provider="openai")
 

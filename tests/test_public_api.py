@@ -12,7 +12,7 @@ def test_public_names_are_pinned() -> None:
     assert batchgraph.__all__ == [
         "Backoff", "Batchgraph", "BatchgraphError", "ConfigError", "CostLimitExceeded",
         "InputError", "JobBusy", "JobNotFound", "JobView", "Outcome", "ProviderCallError",
-        "ReadOptions", "Request", "Result", "Usage", "run_job",
+        "ProviderUnavailable", "ReadOptions", "Request", "Result", "Usage", "run_job",
     ]  # fmt: skip
     assert sorted(batchgraph._EXPORTS) == sorted(batchgraph.__all__)
     for name in batchgraph.__all__:

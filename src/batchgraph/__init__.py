@@ -36,6 +36,7 @@ _EXPORTS = {
     "InputError": "batchgraph.errors",
     "ConfigError": "batchgraph.errors",
     "ProviderCallError": "batchgraph.errors",
+    "ProviderUnavailable": "batchgraph.errors",
     "JobBusy": "batchgraph.errors",
     "JobNotFound": "batchgraph.errors",
     "CostLimitExceeded": "batchgraph.errors",
@@ -53,6 +54,7 @@ __all__ = [
     "JobView",
     "Outcome",
     "ProviderCallError",
+    "ProviderUnavailable",
     "ReadOptions",
     "Request",
     "Result",
@@ -70,6 +72,7 @@ if TYPE_CHECKING:
         JobBusy,
         JobNotFound,
         ProviderCallError,
+        ProviderUnavailable,
     )
     from batchgraph.io import ReadOptions
     from batchgraph.model import Outcome, Request, Result, Usage

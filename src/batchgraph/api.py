@@ -19,17 +19,20 @@ PosixPath('out.csv')
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Unpack
 
 from batchgraph.deps import Deps, ProviderFactory
 from batchgraph.graph.nodes import JobNodes
 from batchgraph.io import ReadOptions, write_results
-from batchgraph.jobs import DEFAULT_MAX_ATTEMPTS, create_job, job_key, read_options_from
+from batchgraph.jobs import JobSettings, create_job, job_key, read_options_from
 from batchgraph.report import build_report
 from batchgraph.store.base import ChunkRecord, JobRecord, LedgerRow
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True, slots=True)
@@ -81,40 +84,53 @@ class Batchgraph:
             self._graph = compile_graph(self.deps)
         return self._graph
 
-    def submit(
-        self,
-        input: str | Path,
-        *,
-        provider: str,
-        options: ReadOptions | None = None,
-        name: str | None = None,
-        max_attempts: int = DEFAULT_MAX_ATTEMPTS,
-        batch_size: int | None = None,
-        key: str | None = None,
-        new: bool = False,
+    def create(
+        self, input: str | Path, *, new: bool = False, **settings: Unpack[JobSettings]
     ) -> str:
-        """Validate and store a new job, then take its first step (plan and submit).
+        """Check the provider can be reached with its key, validate `input` and store it as a
+        new job; return its id. Nothing is sent: ticks send it. `settings` are `create_job`'s:
+        provider, options, name, max_attempts, batch_size, key.
 
-        The same input submitted again with the same provider and options (or the same
-        explicit `key`) returns the job that exists, finished or not, instead of paying for
-        it twice; `new=True` makes a second job. `existing_job` tells the two cases apart.
+        The same input created again with the same provider and options (or the same explicit
+        `key`) returns the job that exists, finished or not, instead of paying for it twice;
+        `new=True` makes a second job. `existing_job` tells the two cases apart.
         """
-        key = key or self._content_key(input, provider, options)
-        if not new and key is not None:
-            found = self.store.find_job_by_key(key)
-            if found is not None:
-                return found.id
-        job_id = create_job(
-            self.deps,
-            input=input,
-            provider=provider,
-            options=options,
-            name=name,
-            max_attempts=max_attempts,
-            batch_size=batch_size,
-            key=key,
+        key = settings.get("key") or self._content_key(
+            input, settings["provider"], settings.get("options")
         )
-        self.tick(job_id)
+        found = None if new or key is None else self.store.find_job_by_key(key)
+        if found is not None:
+            return found.id
+        settings["key"] = key
+        return create_job(self.deps, input=input, **settings)
+
+    def submit(
+        self, input: str | Path, *, new: bool = False, **settings: Unpack[JobSettings]
+    ) -> str:
+        """`create` the job, then take its first step (plan and submit); return its id. A job
+        that exists already (see `create`) is returned as it is.
+
+        A provider unavailable for now (rate limit, 5xx) during the first step leaves the job
+        stored with its batches unsent, as after any tick: the next `tick` or `run_job` sends
+        them. Any other error is raised with a note naming the job, which stays stored.
+        """
+        from batchgraph.errors import ProviderUnavailable
+
+        key = settings.get("key") or self._content_key(
+            input, settings["provider"], settings.get("options")
+        )
+        found = None if new or key is None else self.store.find_job_by_key(key)
+        if found is not None:
+            return found.id
+        settings["key"] = key
+        job_id = self.create(input, new=True, **settings)
+        try:
+            self.tick(job_id)
+        except ProviderUnavailable as error:
+            log.warning("job %s is stored; its first step waits: %s", job_id, error)
+        except BaseException as error:
+            error.add_note(f"job {job_id} is stored; `tick` or `run_job` takes it on from here")
+            raise
         return job_id
 
     def existing_job(

@@ -3,7 +3,8 @@
     BatchgraphError                 what the CLI turns into a message (and exit code 2)
     ├── InputError                  the input file is wrong; nothing was sent
     ├── ConfigError                 a missing key, an unknown provider or model, a bad option
-    ├── ProviderCallError           a provider refused or failed (carries provider and batch id)
+    ├── ProviderCallError           a provider refused a call; retrying will not fix it
+    │   └── ProviderUnavailable     a rate limit, a 5xx or no answer: a later try may succeed
     ├── JobNotFound                 no such job in the store
     ├── JobBusy                     another process holds the job's lock
     └── CostLimitExceeded           the estimate is over --max-cost; nothing was sent
@@ -11,6 +12,10 @@
 Each message says what went wrong, where, and what to do next. The errors about what a user
 gave (InputError, ConfigError, CostLimitExceeded) are also `ValueError`s: a LangGraph server
 passes a ValueError's message on to its clients, and hides other exceptions' messages.
+
+Both provider errors carry the provider and the batch id. Loops that tick jobs (`run`, `worker`)
+wait out a `ProviderUnavailable` however long it lasts, and stop at any other
+`ProviderCallError`: trying again would only repeat it.
 """
 
 from __future__ import annotations
@@ -53,13 +58,27 @@ class ConfigError(BatchgraphError, ValueError):
 
 
 class ProviderCallError(BatchgraphError):
-    """A provider call failed in a way retrying will not fix."""
+    """A provider refused a call in a way retrying will not fix (a bad request, a wrong key)."""
 
     def __init__(self, provider: str, message: str, batch_id: str | None = None) -> None:
         self.provider = provider
         self.batch_id = batch_id
         where = f" (batch {batch_id})" if batch_id else ""
         super().__init__(f"{provider}{where}: {message}")
+
+
+class ProviderUnavailable(ProviderCallError):
+    """A provider call failed for now: rate limited (429), a server error (5xx), a timeout or
+    a broken connection. The same call later may succeed, so callers back off and try again."""
+
+
+TRANSIENT_HTTP_STATUSES = frozenset({408, 409, 429})
+"""Statuses below 500 that mean "not now" rather than "never" (every 5xx does too)."""
+
+
+def is_transient_status(status: int) -> bool:
+    """Whether an HTTP error status is one a later try may not meet."""
+    return status >= 500 or status in TRANSIENT_HTTP_STATUSES
 
 
 class JobNotFound(BatchgraphError):

@@ -12,7 +12,7 @@ import json
 import secrets
 import time
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Required, TypedDict
 
 from batchgraph import intake
 from batchgraph.errors import ConfigError
@@ -25,6 +25,18 @@ if TYPE_CHECKING:
     from batchgraph.deps import Deps
 
 DEFAULT_MAX_ATTEMPTS = 3
+
+
+class JobSettings(TypedDict, total=False):
+    """How a job is made, besides its input: `create_job`'s keyword arguments."""
+
+    provider: Required[str]
+    options: ReadOptions | None
+    name: str | None
+    max_attempts: int
+    batch_size: int | None
+    key: str | None
+    job_id: str | None
 
 
 def new_job_id() -> str:
@@ -79,7 +91,9 @@ def create_job(
     caps the requests per provider batch below the provider's own limit. `key` is the job's
     identity for `find_job_by_key` (default: `job_key` of the input and options). `job_id`
     names the job (letters and digits; a new random one by default); the store refuses one
-    that exists.
+    that exists. The
+    provider's client is built and its access checked first: a job whose key is missing or
+    whose host cannot be reached is refused, not stored where no tick could ever send it.
     """
     path = Path(input).resolve()
     options = options or ReadOptions()
@@ -105,11 +119,12 @@ def create_job(
         created_at=now,
         updated_at=now,
     )
+    adapter = deps.provider(job)
+    adapter.check_access()
     if deps.provider_factory is None and path.stat().st_size >= intake.PARALLEL_FROM_BYTES:
         stored = intake.StoredInput(path, options, provider, job.id, batch_size)
         deps.store.create_job_stored(job, stored, lambda: stored.chunks)
     else:
-        adapter = deps.provider_class(job)
         requests = validated_requests(path, options, adapter.request_problem)
-        deps.store.create_job(job, requests, FirstRound(adapter, batch_size))
+        deps.store.create_job(job, requests, FirstRound(type(adapter), batch_size))
     return job.id

@@ -182,8 +182,11 @@ def job_command(wait: bool) -> Any:
                 if found is not None:
                     _say_already_submitted(found.id, wait)
                     job = found.id
+                    if not wait:
+                        console.print(job)
+                        return
                 else:
-                    job = bg.submit(
+                    job = bg.create(
                         file,
                         provider=provider,
                         options=options,
@@ -192,9 +195,7 @@ def job_command(wait: bool) -> Any:
                         batch_size=batch_size,
                         new=True,
                     )
-                if not wait and found is not None:
-                    console.print(job)
-                    return
+                    _first_step(bg, job, wait, output, db, poll_max)
                 if not wait:
                     console.print(job)
                     console.print(
@@ -203,7 +204,7 @@ def job_command(wait: bool) -> Any:
                         highlight=False,
                     )
                     return
-            _wait(bg, job, output, poll_max)
+            _wait(bg, job, output, db, poll_max)
 
     return command
 
@@ -216,23 +217,41 @@ def _say_already_submitted(job_id: str, wait: bool) -> None:
     )
 
 
-def _wait(bg: Batchgraph, job_id: str, output: Path | None, poll_max: float) -> None:
+def _first_step(
+    bg: Batchgraph, job_id: str, wait: bool, output: Path | None, db: str | None, poll_max: float
+) -> None:
+    """Send a new job's first batches, waiting out a provider unavailable for now as later
+    steps do; from here on, every way out names the job."""
+    from batchgraph.cli.resume import naming_the_job, resume_command, waiting_note
+    from batchgraph.runner.loop import Backoff, take_first_step
+
+    if wait:
+        console.print(f"job {job_id}", highlight=False)
+    resume = resume_command(job_id, _text(output), db)
+    with naming_the_job(job_id, resume):
+        take_first_step(bg, job_id, Backoff(initial=0.5, cap=poll_max), waiting_note(job_id))
+
+
+def _wait(
+    bg: Batchgraph, job_id: str, output: Path | None, db: str | None, poll_max: float
+) -> None:
     from batchgraph.cli.progress import JobProgress
+    from batchgraph.cli.resume import naming_the_job, resume_command, waiting_note
     from batchgraph.runner.loop import Backoff, run_job
 
     view = bg.view(job_id)
-    try:
+    with naming_the_job(job_id, resume_command(job_id, _text(output), db)):
         with JobProgress(job_id, view.job.total) as progress:
-            view = run_job(bg, job_id, Backoff(initial=0.5, cap=poll_max), progress)
-    except KeyboardInterrupt:
-        console.print(
-            f"\nstopped; the job is safe. Resume with [bold]batchgraph run --job {job_id}[/]"
-        )
-        raise typer.Exit(130) from None
-    _print_report(bg, job_id)
-    if output is not None:
-        path = bg.write_results(job_id, output)
-        console.print(f"results: {path}")
+            backoff = Backoff(initial=0.5, cap=poll_max)
+            view = run_job(bg, job_id, backoff, progress, on_unavailable=waiting_note(job_id))
+        _print_report(bg, job_id)
+        if output is not None:
+            path = bg.write_results(job_id, output)
+            console.print(f"results: {path}")
+
+
+def _text(path: Path | None) -> str | None:
+    return None if path is None else str(path)
 
 
 def _print_report(bg: Batchgraph, job_id: str) -> None:
@@ -378,11 +397,20 @@ def worker(
     def report(done: WorkerPass) -> None:
         for job_id in done.finished:
             console.print(f"[green]finished[/] {job_id}")
-        for job_id, error in done.failed.items():
+        for job_id, error in done.waiting.items():
             console.print(f"[yellow]will retry[/] {job_id}: {error}", highlight=False)
+        for job_id, error in done.unservable.items():
+            console.print(f"[red]skipped[/] {job_id}: {error}", highlight=False)
 
     with _open(db) as bg:
         try:
-            serve(bg, interval, report, until_idle=until_idle)
+            last = serve(bg, interval, report, until_idle=until_idle)
         except KeyboardInterrupt:
             console.print("stopped; every job is safe")
+            return
+    if last.unservable:
+        raise ConfigError(
+            f"every other job is finished; {len(last.unservable)} could not be served "
+            f"({', '.join(sorted(last.unservable))}): fix what each message above names, then "
+            "run the worker again"
+        )

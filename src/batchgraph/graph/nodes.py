@@ -104,15 +104,17 @@ class JobNodes:
         found = self._find_earlier_create(chunk)
         if found is not None:
             return {"chunks": {str(chunk.chunk): chunk_view(found)}}
-        self.store.update_chunk(
-            job.id, chunk.chunk, status=ChunkStatus.SUBMITTING, intent_at=time.time()
-        )
         prepared = self.uploads.take((provider, tag), self._preparation(provider, chunk))
-        following = self._next_chunk(job.id, chunk.chunk, ChunkStatus.PLANNED)
-        if following is not None:
-            next_tag = BatchTag(job.id, following.chunk, following.attempt)
-            self.uploads.start((provider, next_tag), self._preparation(provider, following))
         try:
+            # The intent is recorded after the upload, which costs nothing: a chunk whose
+            # upload failed is still PLANNED, known to have sent nothing.
+            self.store.update_chunk(
+                job.id, chunk.chunk, status=ChunkStatus.SUBMITTING, intent_at=time.time()
+            )
+            following = self._next_chunk(job.id, chunk.chunk, ChunkStatus.PLANNED)
+            if following is not None:
+                next_tag = BatchTag(job.id, following.chunk, following.attempt)
+                self.uploads.start((provider, next_tag), self._preparation(provider, following))
             batch_id = provider.create_prepared(prepared)
         except BaseException:
             self.uploads.cancel()  # the tick ends: the next chunk is prepared again later
@@ -166,15 +168,16 @@ class JobNodes:
         Finished results stay collectable; later ticks collect them and report.
         """
         job = self.store.get_job(job_id)
-        provider = self.deps.provider(job)
         self.store.set_job_status(job_id, JobStatus.CANCELLED)
         self.store.cancel_pending(job_id)
         for chunk in self.store.list_chunks(job_id):
-            if chunk.status in (ChunkStatus.PLANNED, ChunkStatus.SUBMITTING):
+            # Only a chunk that may have reached the provider needs its client (and key): a
+            # job that sent nothing is cancelled without either.
+            if chunk.status is ChunkStatus.SUBMITTING:
                 chunk = self._find_earlier_create(chunk) or chunk
             if chunk.status is ChunkStatus.SUBMITTED and chunk.batch_id is not None:
                 if not chunk.provisional:  # a candidate may be another job's: never stop it
-                    provider.cancel(chunk.batch_id)
+                    self.deps.provider(job).cancel(chunk.batch_id)
             elif chunk.status is not ChunkStatus.COLLECTED:
                 self.store.settle_chunk(job_id, chunk.chunk, LedgerStatus.CANCELLED)
                 self.store.update_chunk(job_id, chunk.chunk, status=ChunkStatus.COLLECTED)

@@ -21,7 +21,7 @@ import httpx2
 from anthropic.types.messages import MessageBatch
 
 from batchgraph import jsoncodec
-from batchgraph.errors import ProviderCallError
+from batchgraph.errors import ProviderCallError, ProviderUnavailable, is_transient_status
 from batchgraph.model import Request, Result
 from batchgraph.providers import anthropic_wire as wire
 from batchgraph.providers.base import (
@@ -93,7 +93,7 @@ class AnthropicProvider(Provider):
         try:
             batch = once.messages.batches.create(requests=requests)  # type: ignore[arg-type]
         except anthropic.APIConnectionError as err:
-            raise ProviderCallError(
+            raise ProviderUnavailable(
                 self.name,
                 f"no answer to the create call ({describe(err)}); the batch may exist all the "
                 f"same, so look it up by its tag {tag.label()} before creating it again",
@@ -101,6 +101,15 @@ class AnthropicProvider(Provider):
         except anthropic.AnthropicError as err:
             raise self._failure("create a batch", None, err) from err
         return batch.id
+
+    def check_access(self) -> None:
+        try:
+            self._client.messages.batches.list(limit=1)
+        except anthropic.APIStatusError as err:
+            if not is_transient(err):
+                raise self._failure("list batches", None, err) from err
+        except anthropic.AnthropicError as err:
+            raise self._failure("list batches", None, err) from err
 
     def find_batch(
         self, tag: BatchTag, created_after: datetime, hints: LookupHints | None = None
@@ -199,7 +208,7 @@ class AnthropicProvider(Provider):
             raise self._failure("read the results", batch_id, err) from err
         except httpx2.TransportError as err:
             message = f"the results stream broke off ({err}); read them again"
-            raise ProviderCallError(self.name, message, batch_id) from err
+            raise ProviderUnavailable(self.name, message, batch_id) from err
         except json.JSONDecodeError as err:
             message = f"a results line is not JSON ({err})"
             raise ProviderCallError(self.name, message, batch_id) from err
@@ -213,7 +222,15 @@ class AnthropicProvider(Provider):
     def _failure(
         self, what: str, batch_id: str | None, err: anthropic.AnthropicError
     ) -> ProviderCallError:
-        return ProviderCallError(self.name, f"could not {what}: {describe(err)}", batch_id)
+        kind = ProviderUnavailable if is_transient(err) else ProviderCallError
+        return kind(self.name, f"could not {what}: {describe(err)}", batch_id)
+
+
+def is_transient(err: anthropic.AnthropicError) -> bool:
+    """Rate limits, overload (529), server errors, timeouts and lost connections pass."""
+    if isinstance(err, anthropic.APIStatusError):
+        return is_transient_status(err.status_code)
+    return isinstance(err, anthropic.APIConnectionError)
 
 
 def _size(batch: MessageBatch) -> int:

@@ -232,6 +232,13 @@ class Provider(ABC):
         return None
 
     @abstractmethod
+    def check_access(self) -> None:
+        """One cheap authenticated read, so a job is refused before it is stored when its
+        provider cannot be reached or refuses the key. Raises `ProviderCallError` for a refusal
+        and `ProviderUnavailable` for a host out of reach; a rate limit or a 5xx passes (the
+        host answered, and later calls will be retried)."""
+
+    @abstractmethod
     def find_batch(
         self, tag: BatchTag, created_after: datetime, hints: LookupHints | None = None
     ) -> str | None:

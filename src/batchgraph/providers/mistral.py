@@ -24,7 +24,7 @@ from mistralai.client.errors import MistralError, NoResponseError
 from mistralai.client.models import BatchJob
 from mistralai.client.utils import BackoffStrategy, RetryConfig
 
-from batchgraph.errors import ProviderCallError
+from batchgraph.errors import ProviderCallError, ProviderUnavailable, is_transient_status
 from batchgraph.model import Kind, Outcome, Request, Result
 from batchgraph.providers import mistral_wire as wire
 from batchgraph.providers.base import (
@@ -159,6 +159,15 @@ class MistralProvider(Provider):
             self._call(
                 "delete an unused upload", None, self._client.files.delete, file_id=prepared.file_id
             )
+
+    def check_access(self) -> None:
+        try:
+            self._client.batch.jobs.list(page_size=1)
+        except MistralError as err:
+            if not is_transient(err):
+                raise _failure("list batch jobs", None, err) from err
+        except _SDK_ERRORS as err:
+            raise _failure("list batch jobs", None, err) from err
 
     def find_batch(
         self, tag: BatchTag, created_after: datetime, hints: LookupHints | None = None
@@ -311,7 +320,17 @@ def describe(err: Exception) -> str:
 
 
 def _failure(what: str, batch_id: str | None, err: Exception) -> ProviderCallError:
-    return ProviderCallError("mistral", f"could not {what}: {describe(err)}", batch_id)
+    kind = ProviderUnavailable if is_transient(err) else ProviderCallError
+    return kind("mistral", f"could not {what}: {describe(err)}", batch_id)
+
+
+def is_transient(err: Exception) -> bool:
+    """Rate limits, server errors, timeouts and lost connections pass; the rest will not."""
+    if isinstance(err, MistralError):
+        return is_transient_status(err.status_code)
+    if isinstance(err, httpx2.HTTPStatusError):
+        return is_transient_status(err.response.status_code)
+    return isinstance(err, httpx2.TransportError | NoResponseError)
 
 
 def _one_model_and_kind(items: Sequence[WireItem]) -> tuple[str, Kind]:

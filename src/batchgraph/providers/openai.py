@@ -16,10 +16,11 @@ from collections.abc import Callable, Iterator, Sequence
 from datetime import datetime
 from typing import IO, ClassVar, TypeVar
 
+import httpx2
 import openai
 from openai.types import Batch
 
-from batchgraph.errors import ProviderCallError
+from batchgraph.errors import ProviderCallError, ProviderUnavailable, is_transient_status
 from batchgraph.model import Request, Result
 from batchgraph.providers import openai_wire as wire
 from batchgraph.providers.base import (
@@ -151,6 +152,15 @@ class OpenAIProvider(Provider):
         )
         return uploaded.id
 
+    def check_access(self) -> None:
+        try:
+            self._client.batches.list(limit=1)
+        except openai.APIStatusError as err:
+            if not is_transient(err):
+                raise self._failure("list batches", None, err) from err
+        except openai.OpenAIError as err:
+            raise self._failure("list batches", None, err) from err
+
     def find_batch(
         self, tag: BatchTag, created_after: datetime, hints: LookupHints | None = None
     ) -> str | None:
@@ -226,6 +236,9 @@ class OpenAIProvider(Provider):
                     yield rest
         except openai.OpenAIError as err:
             raise self._failure(f"read file {file_id}", batch_id, err) from err
+        except httpx2.TransportError as err:
+            message = f"reading file {file_id} broke off ({err}); read it again"
+            raise ProviderUnavailable(self.name, message, batch_id) from err
 
     def _call(self, what: str, batch_id: str | None, call: Callable[[], T]) -> T:
         try:
@@ -236,7 +249,15 @@ class OpenAIProvider(Provider):
     def _failure(
         self, what: str, batch_id: str | None, err: openai.OpenAIError
     ) -> ProviderCallError:
-        return ProviderCallError(self.name, f"could not {what}: {describe(err)}", batch_id)
+        kind = ProviderUnavailable if is_transient(err) else ProviderCallError
+        return kind(self.name, f"could not {what}: {describe(err)}", batch_id)
+
+
+def is_transient(err: openai.OpenAIError) -> bool:
+    """Rate limits, server errors, timeouts and lost connections pass; the rest will not."""
+    if isinstance(err, openai.APIStatusError):
+        return is_transient_status(err.status_code)
+    return isinstance(err, openai.APIConnectionError)
 
 
 def batch_status(batch: Batch) -> BatchStatus:

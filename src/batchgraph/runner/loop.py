@@ -1,7 +1,9 @@
 """Run a job to the end: tick, wait with growing pauses, tick again.
 
 Stopping (Ctrl-C, a crash, a reboot) loses nothing: the store and checkpoints hold the job, and
-`run --job` picks it up where it was.
+`run --job` picks it up where it was. A provider that is rate limited, failing with 5xx or out of
+reach for a while (`ProviderUnavailable`) is waited out, on the first step as on every later one;
+any other provider error stops the loop at once, since trying again would only repeat it.
 """
 
 from __future__ import annotations
@@ -11,7 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from batchgraph.api import Batchgraph, JobView
-from batchgraph.errors import JobBusy, ProviderCallError
+from batchgraph.errors import JobBusy, ProviderUnavailable
 
 
 @dataclass(frozen=True, slots=True)
@@ -33,8 +35,45 @@ class Backoff:
         return next_delay
 
 
-MAX_FAILED_TICKS = 8
-"""Consecutive ticks that may fail on provider errors before `run_job` gives up."""
+OnUnavailable = Callable[[ProviderUnavailable], None]
+"""Told each time a tick met a provider that is unavailable for now (the loop goes on)."""
+
+
+def try_tick(bg: Batchgraph, job_id: str, on_unavailable: OnUnavailable | None = None) -> bool:
+    """One tick; False when it could not be taken now: another process holds the job, or the
+    provider is unavailable for now. Every other error is raised."""
+    try:
+        bg.tick(job_id)
+    except JobBusy:
+        return False
+    except ProviderUnavailable as error:
+        if on_unavailable is not None:
+            on_unavailable(error)
+        return False
+    return True
+
+
+def take_first_step(
+    bg: Batchgraph,
+    job_id: str,
+    backoff: Backoff | None = None,
+    on_unavailable: OnUnavailable | None = None,
+    sleep: Callable[[float], None] = time.sleep,
+) -> None:
+    """The job's first tick, which sends its first batches, taken as `run_job` takes every
+    tick: a provider unavailable for now is waited out. Returns at once when another process
+    holds the job (it is advancing it)."""
+    next_delay = (backoff or Backoff()).delays()
+    while True:
+        try:
+            bg.tick(job_id)
+            return
+        except JobBusy:
+            return
+        except ProviderUnavailable as error:
+            if on_unavailable is not None:
+                on_unavailable(error)
+        sleep(next_delay())
 
 
 def run_job(
@@ -43,20 +82,12 @@ def run_job(
     backoff: Backoff | None = None,
     on_progress: Callable[[JobView], None] | None = None,
     sleep: Callable[[float], None] = time.sleep,
+    on_unavailable: OnUnavailable | None = None,
 ) -> JobView:
     """Tick `job_id` until every request has its final state; return the final view."""
     next_delay = (backoff or Backoff()).delays()
-    failures = 0
     while True:
-        try:
-            bg.tick(job_id)
-            failures = 0
-        except JobBusy:
-            pass
-        except ProviderCallError:
-            failures += 1
-            if failures >= MAX_FAILED_TICKS:
-                raise
+        try_tick(bg, job_id, on_unavailable)
         view = bg.view(job_id)
         if on_progress is not None:
             on_progress(view)

@@ -1,7 +1,10 @@
 """Serve every open job: one tick each, a pause, again — the loop behind `batchgraph worker`.
 
 Several workers may serve one database: a job another worker is ticking is skipped, not waited
-for, thanks to the per-job lock.
+for, thanks to the per-job lock. A job this worker cannot serve (no key for its provider, a host
+out of reach, a provider refusing it) is reported and skipped, so it never keeps the healthy
+jobs of the same database waiting; it is tried again on the next pass, since the cause may be
+fixed meanwhile.
 """
 
 from __future__ import annotations
@@ -11,7 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from batchgraph.api import Batchgraph
-from batchgraph.errors import JobBusy, ProviderCallError
+from batchgraph.errors import BatchgraphError, JobBusy, ProviderUnavailable
 from batchgraph.store.base import JobRecord
 
 
@@ -21,7 +24,10 @@ class WorkerPass:
 
     ticked: list[str] = field(default_factory=list)
     busy: list[str] = field(default_factory=list)
-    failed: dict[str, str] = field(default_factory=dict)
+    waiting: dict[str, str] = field(default_factory=dict)
+    """Jobs whose provider is unavailable for now (rate limit, 5xx), with the error."""
+    unservable: dict[str, str] = field(default_factory=dict)
+    """Jobs that cannot be served until something changes, with the reason."""
     finished: list[str] = field(default_factory=list)
 
 
@@ -31,7 +37,7 @@ def open_jobs(bg: Batchgraph) -> list[JobRecord]:
 
 
 def serve_once(bg: Batchgraph) -> WorkerPass:
-    """Tick every open job once; a provider error on one job does not stop the others."""
+    """Tick every open job once; whatever stops one job does not stop the others."""
     done = WorkerPass()
     for job in open_jobs(bg):
         try:
@@ -39,8 +45,11 @@ def serve_once(bg: Batchgraph) -> WorkerPass:
         except JobBusy:
             done.busy.append(job.id)
             continue
-        except ProviderCallError as error:
-            done.failed[job.id] = str(error)
+        except ProviderUnavailable as error:
+            done.waiting[job.id] = str(error)
+            continue
+        except BatchgraphError as error:
+            done.unservable[job.id] = str(error)
             continue
         done.ticked.append(job.id)
         if bg.store.get_job(job.id).report is not None:
@@ -54,10 +63,12 @@ def serve(
     on_pass: Callable[[WorkerPass], None],
     sleep: Callable[[float], None] = time.sleep,
     until_idle: bool = False,
-) -> None:
-    """Pass over the open jobs every `interval` seconds; `until_idle`: stop when none is left."""
+) -> WorkerPass:
+    """Pass over the open jobs every `interval` seconds; `until_idle`: stop when every open job
+    left is one this worker cannot serve (none, when all are finished). Returns the last pass."""
     while True:
-        on_pass(serve_once(bg))
-        if until_idle and not open_jobs(bg):
-            return
+        done = serve_once(bg)
+        on_pass(done)
+        if until_idle and {job.id for job in open_jobs(bg)} <= set(done.unservable):
+            return done
         sleep(interval)

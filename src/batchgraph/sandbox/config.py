@@ -39,6 +39,14 @@ class SandboxConfig:
     """Seconds a 429 asks the client to wait (sent as `retry-after-ms` and `Retry-After`)."""
     server_error_rate: float = 0.0
     """Fraction of API calls answered with a transient 5xx before doing anything."""
+    refuse_calls: str | None = None
+    """API calls whose `METHOD /path` (the path after the provider's prefix, e.g.
+    `POST /v1/batches`) matches this regex (`re.search`) are refused with `refuse_status`, up to
+    `refuse_count` of them per server process: a rate limit or an outage aimed at one step."""
+    refuse_count: int = 0
+    """How many matching calls are refused (then they are served again)."""
+    refuse_status: int = 503
+    """The HTTP status of a refusal: 429 (sent with Retry-After), a 5xx, or any other code."""
     latency: float = 0.0
     """Real seconds added to every API call, before it is handled."""
     reply_latency: float = 0.0

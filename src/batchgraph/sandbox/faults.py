@@ -1,15 +1,17 @@
 """Checks and faults in front of every provider route, answered in that provider's error shape:
 a missing key (401, unless the link is signed: `signing`), rate limits (429 with Retry-After),
-transient 5xx blips and latency.
+transient 5xx blips, refusals aimed at one kind of call, and latency.
 
-Faults are deterministic for a given sequence of calls, and never hit two calls in a row, so an
-SDK's own retries always get through.
+Faults are deterministic for a given sequence of calls. Rate limits and blips never hit two calls
+in a row, so an SDK's own retries always get through; aimed refusals (`refuse_calls`) hit every
+matching call until `refuse_count` of them were refused, to outlast those retries.
 """
 
 from __future__ import annotations
 
 import asyncio
 import math
+import re
 import threading
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -42,6 +44,9 @@ class FaultMiddleware:
         self._lock = threading.Lock()
         self._calls = 0
         self._last_faulted = False
+        self._refused = 0
+        self._refusing: tuple[str, int, int] | None = None
+        """The refusal settings `_refused` counts for; new settings start a new count."""
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         served = self._provider_of(scope) if scope["type"] == "http" else None
@@ -55,6 +60,9 @@ class FaultMiddleware:
         config = self.ctx.config
         if config.latency > 0:
             await asyncio.sleep(config.latency)
+        if response is None:
+            path = scope["path"].removeprefix(served.personality.prefix)
+            response = self._refusal_aimed(module, f"{scope['method']} {path}")
         if response is None:
             response = self._fault(module)
         if config.reply_latency > 0:
@@ -71,6 +79,24 @@ class FaultMiddleware:
             if path == prefix or path.startswith(prefix + "/"):
                 return served
         return None
+
+    def _refusal_aimed(self, module: ProviderModule, call: str) -> Response | None:
+        """`refuse_status` for a call matching `refuse_calls`, while refusals remain."""
+        config = self.ctx.config
+        if config.refuse_calls is None or not re.search(config.refuse_calls, call):
+            return None
+        with self._lock:
+            settings = (config.refuse_calls, config.refuse_count, config.refuse_status)
+            if settings != self._refusing:
+                self._refusing, self._refused = settings, 0
+            if self._refused >= config.refuse_count:
+                return None
+            self._refused += 1
+        status = config.refuse_status
+        if status == 429:
+            return _rate_limited(module, config.rate_limit_retry_after)
+        kind = ErrorKind.SERVER_ERROR if status >= 500 else ErrorKind.INVALID_REQUEST
+        return module.error_response(status, kind, f"Refused by the sandbox ({call}).")
 
     @staticmethod
     def _refusal(served: Served, headers: Headers) -> Response | None:
