@@ -27,7 +27,9 @@ def write_input(path: Path, count: int, bad_lines: tuple[int, ...] = ()) -> Path
 
 def stored_job(tmp_path: Path, source: Path, name: str) -> tuple[list[object], list[object]]:
     with SqliteStore(tmp_path / f"{name}.db") as store:
-        job_id = create_job(Deps(store, tmp_path), input=source, provider="openai", batch_size=7)
+        job_id = create_job(
+            Deps(store, tmp_path), input=source, provider="sandbox-openai", batch_size=7
+        )
         ledger = [(row.idx, row.request, row.status, row.chunk) for row in store.ledger(job_id)]
         chunks = [(c.chunk, c.model, c.size, c.status) for c in store.list_chunks(job_id)]
     return ledger, chunks
@@ -56,7 +58,7 @@ def test_a_bad_input_validated_in_a_worker_is_refused_the_same_way(
     monkeypatch.setattr(intake, "PARALLEL_FROM_BYTES", 0)
     with SqliteStore(tmp_path / "worker.db") as store:
         with pytest.raises(InputError) as in_worker:
-            create_job(Deps(store, tmp_path), input=source, provider="openai")
+            create_job(Deps(store, tmp_path), input=source, provider="sandbox-openai")
         assert store.list_jobs() == []
 
     assert str(in_worker.value) == str(here.value)
