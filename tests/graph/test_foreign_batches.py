@@ -59,6 +59,10 @@ def expected_text(provider: str, prompt: str) -> str:
     return answer(f"user: {prompt}" if provider == "openai" else prompt).text
 
 
+CREATES = r"^POST /v1/(batches|messages/batches|batch/jobs)$"
+"""The call that creates a batch, on each provider."""
+
+
 def created_tags(sandbox: SandboxHandle, provider: str) -> list[str]:
     """The tag of every batch the sandbox created for `provider`."""
     tags = []
@@ -105,7 +109,9 @@ def test_a_job_whose_create_failed_gets_its_own_answers_and_one_batch(
         job_b = bg_b.submit(
             prompts(tmp_path / "inB.jsonl", "B"), provider=provider, options=options
         )
-        batchgraph_sandbox.configure(server_error_rate=1.0)
+        # The create call, and only it, is answered with a server error (an upload refused
+        # leaves the chunk PLANNED: nothing reached the provider).
+        batchgraph_sandbox.configure(refuse_calls=CREATES, refuse_count=1, refuse_status=500)
         job_a = create_job(
             bg_a.deps,
             input=prompts(tmp_path / "inA.jsonl", "A"),
@@ -115,7 +121,6 @@ def test_a_job_whose_create_failed_gets_its_own_answers_and_one_batch(
         with contextlib.suppress(ProviderCallError):
             bg_a.tick(job_a)  # the create call is answered with a server error
         assert [c.status for c in bg_a.view(job_a).chunks] == [ChunkStatus.SUBMITTING]
-        batchgraph_sandbox.configure(server_error_rate=0.0)
 
         bg_a.tick(job_a)  # looks its tag up while B's batch runs
         view_a = run_job(bg_a, job_a, Backoff(0.0, 1.0, 0.0), sleep=later)
