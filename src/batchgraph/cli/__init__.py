@@ -35,7 +35,7 @@ RUN_EXAMPLES = """[bold]Examples[/]
 
 
 def _register() -> None:
-    from batchgraph.cli import commands, sandbox_cmd
+    from batchgraph.cli import commands, flow_cmd, sandbox_cmd
 
     app.command(
         "submit",
@@ -55,6 +55,7 @@ def _register() -> None:
     app.command("cost")(commands.cost)
     app.command("worker")(commands.worker)
     app.command("sandbox")(sandbox_cmd.sandbox)
+    app.add_typer(flow_cmd.flow_app, name="flow")
 
 
 _register()

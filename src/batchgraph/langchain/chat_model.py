@@ -18,7 +18,6 @@ can never be handed to another question.
 from __future__ import annotations
 
 import asyncio
-import hashlib
 import json
 from collections.abc import Sequence
 from pathlib import Path
@@ -56,9 +55,11 @@ class BatchChatModel(BaseChatModel):
 
     model_config = ConfigDict(arbitrary_types_allowed=True)
 
-    provider: str
-    """`openai`, `anthropic`, `mistral`, … or `sandbox-openai` and the like to try offline."""
-    model: str
+    provider: str | None = None
+    """`openai`, `anthropic`, `mistral`, … or `sandbox-openai` and the like to try offline.
+    None in a flow: the flow's `--provider`."""
+    model: str | None = None
+    """None in a flow: the flow's `--model`."""
     temperature: float | None = None
     max_tokens: int | None = None
     db: str | None = None
@@ -86,10 +87,17 @@ class BatchChatModel(BaseChatModel):
         run_manager: CallbackManagerForLLMRun | None = None,
         **kwargs: Any,
     ) -> ChatResult:
-        line = self._line("0", messages, stop, kwargs)
-        if _in_flow():
-            message = self._deferred(line)
+        flow = _flow_settings()
+        if flow is not None:
+            bound = self.model_copy(
+                update={
+                    "provider": self.provider or flow.get("provider"),
+                    "model": self.model or flow.get("model"),
+                }
+            )
+            message = bound._deferred(bound._line("0", messages, stop, kwargs))
         else:
+            line = self._line("0", messages, stop, kwargs)
             job_id = self._submit_lines([line])
             message = self._answers(job_id, wait=True, return_exceptions=False)[0]
         assert isinstance(message, AIMessage)
@@ -99,7 +107,17 @@ class BatchChatModel(BaseChatModel):
         from langgraph.types import interrupt
 
         expected = request_hash(line)
-        answer = interrupt({REQUEST_KEY: line, "request_hash": expected, "group": self.group_key()})
+        schema = None
+        if self.json_schema is not None:
+            schema = {"name": self.schema_name, "schema": self.json_schema}
+        answer = interrupt(
+            {
+                REQUEST_KEY: line,
+                "request_hash": expected,
+                "provider": self.provider,
+                "output_schema": schema,
+            }
+        )
         if not isinstance(answer, dict) or answer.get("request_hash") != expected:
             raise BatchCallFailed(
                 "the answer the flow resumed this call with was asked for another request "
@@ -110,7 +128,7 @@ class BatchChatModel(BaseChatModel):
                 f"model call failed after its retries: {answer.get('error_message')} "
                 f"({answer.get('error_code')})"
             )
-        return ai_message(answer["record"], self.provider, str(answer.get("job_id", "")))
+        return ai_message(answer["record"], str(self.provider), str(answer.get("job_id", "")))
 
     # -- many calls as one job ---------------------------------------------------------------
     def batch(
@@ -185,11 +203,6 @@ class BatchChatModel(BaseChatModel):
         bound = self.model_copy(update={"json_schema": json_schema, "schema_name": name})
         return bound | RunnableLambda(parse)
 
-    def group_key(self) -> str:
-        """Calls with the same key can share a job: the same provider, model and schema."""
-        text = json.dumps([self.provider, self.model, self.json_schema], sort_keys=True)
-        return hashlib.sha256(text.encode()).hexdigest()[:16]
-
     # -- plumbing ------------------------------------------------------------------------------
     def _line(
         self,
@@ -228,15 +241,17 @@ class BatchChatModel(BaseChatModel):
         return out
 
 
-def _in_flow() -> bool:
-    """True inside a LangGraph node of a thread the flow runner started."""
+def _flow_settings() -> dict[str, Any] | None:
+    """The flow's defaults (provider, model) inside a thread the flow runner started, else
+    None: a plain `.invoke`, or a LangGraph run of the user's own."""
     try:
         from langgraph.config import get_config
 
         configurable = get_config().get("configurable", {})
     except (RuntimeError, ImportError):
-        return False
-    return bool(configurable.get(FLOW_KEY))
+        return None
+    settings = configurable.get(FLOW_KEY)
+    return dict(settings) if isinstance(settings, dict) else None
 
 
 def _loads(message: AIMessage) -> Any:

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from batchgraph.api import Batchgraph
+from batchgraph.errors import ConfigError
 from batchgraph.io import ReadOptions
 from batchgraph.langchain.convert import ai_message
 from batchgraph.model import JSON, OutputSchema
@@ -51,6 +52,11 @@ def read_options(model: BatchChatModel) -> ReadOptions:
 
 
 def submit_lines(model: BatchChatModel, lines: list[dict[str, JSON]]) -> str:
+    if model.provider is None or model.model is None:
+        raise ConfigError(
+            "BatchChatModel needs provider= and model= outside a flow, for example "
+            'BatchChatModel(provider="openai", model="gpt-4o-mini")'
+        )
     with open_store(model) as bg:
         path = write_input(bg.deps.data_dir, lines)
         return bg.submit(path, provider=model.provider, options=read_options(model))
@@ -69,7 +75,7 @@ def job_answers(model: BatchChatModel, job_id: str, *, wait: bool) -> list[Any] 
         out: list[Any] = []
         for record in bg.store.result_records(job_id):
             if record["status"] == "succeeded":
-                out.append(ai_message(record, model.provider, job_id))
+                out.append(ai_message(record, str(model.provider), job_id))
             else:
                 out.append(
                     BatchCallFailed(

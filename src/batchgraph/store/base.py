@@ -76,6 +76,21 @@ class JobRecord:
 
 
 @dataclass(slots=True)
+class FlowRecord:
+    """A user's graph run over many inputs (`batchgraph.flows`): its options, where it stands
+    (`progress`: the wave and its jobs) and, once every thread has ended, its report."""
+
+    id: str
+    name: str
+    spec: dict[str, JSON]
+    status: str = "running"
+    progress: dict[str, JSON] = field(default_factory=dict)
+    created_at: float = 0.0
+    updated_at: float = 0.0
+    report: dict[str, JSON] | None = None
+
+
+@dataclass(slots=True)
 class ChunkRecord:
     """One chunk of a job: which round (`attempt`), its batch, and its last known status."""
 
@@ -171,6 +186,19 @@ class Store(ABC):
         self, job_id: str, status: JobStatus, report: dict[str, JSON] | None = None
     ) -> None:
         """Set the status, and the report when one is given (None keeps the stored one)."""
+
+    # -- flows ------------------------------------------------------------------------------
+    @abstractmethod
+    def save_flow(self, flow: FlowRecord) -> None:
+        """Write the flow, new or changed (its `updated_at` is set to now)."""
+
+    @abstractmethod
+    def get_flow(self, flow_id: str) -> FlowRecord:
+        """The flow, or `JobNotFound` naming it."""
+
+    @abstractmethod
+    def list_flows(self) -> list[FlowRecord]:
+        """All flows, newest first."""
 
     # -- chunks -----------------------------------------------------------------------------
     @abstractmethod

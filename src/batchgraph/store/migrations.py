@@ -99,6 +99,23 @@ MIGRATIONS: tuple[Migration, ...] = (
         # log probabilities, reasoning tokens); NULL for the plain answers most jobs get.
         ("ALTER TABLE bg_ledger ADD COLUMN result_details TEXT",),
     ),
+    Migration(
+        "m004_flows",
+        (
+            """
+            CREATE TABLE bg_flows (
+                id TEXT PRIMARY KEY,
+                name TEXT NOT NULL,
+                spec TEXT NOT NULL,
+                status TEXT NOT NULL,
+                progress TEXT NOT NULL,
+                created_at {REAL} NOT NULL,
+                updated_at {REAL} NOT NULL,
+                report TEXT
+            )
+            """,
+        ),
+    ),
 )
 
 

@@ -17,6 +17,7 @@ from batchgraph.model import JSON, Outcome, ProviderError, Request, Result, Usag
 from batchgraph.store.base import (
     ChunkRecord,
     ChunkStatus,
+    FlowRecord,
     JobRecord,
     JobStatus,
     LedgerRow,
@@ -26,6 +27,7 @@ from batchgraph.store.base import (
 Row = Sequence[Any]
 
 JOB_COLUMNS = "id, name, provider, spec, status, total, created_at, updated_at, report"
+FLOW_COLUMNS = "id, name, spec, status, progress, created_at, updated_at, report"
 CHUNK_COLUMNS = (
     "job_id, chunk, attempt, status, size, batch_id, intent_at, provider_status, counts, "
     "input_tokens, output_tokens, cached_tokens, model, provisional"
@@ -386,3 +388,16 @@ def result_record_from_row(row: Row) -> dict[str, JSON]:
         "reasoning_tokens": details.get("reasoning_tokens", 0) if done else None,
         "logprobs": details.get("logprobs"),
     }
+
+
+def flow_from_row(row: Sequence[Any]) -> FlowRecord:
+    return FlowRecord(
+        id=row[0],
+        name=row[1],
+        spec=json.loads(row[2]),
+        status=row[3],
+        progress=json.loads(row[4]),
+        created_at=row[5],
+        updated_at=row[6],
+        report=_load_json(row[7]),
+    )

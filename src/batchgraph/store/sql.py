@@ -24,6 +24,7 @@ from batchgraph.model import JSON, Outcome, Request, Result, Usage
 from batchgraph.store import rows
 from batchgraph.store.base import (
     ChunkRecord,
+    FlowRecord,
     JobRecord,
     JobStatus,
     LedgerRow,
@@ -219,6 +220,53 @@ class SqlStore(Store):
             )
             if not changed:
                 raise JobNotFound(job_id)
+
+    # -- flows --------------------------------------------------------------------------------
+    def save_flow(self, flow: FlowRecord) -> None:
+        refuse_secrets(flow.spec)
+        now = time.time()
+        row = (
+            flow.name,
+            rows.dump_json(flow.spec),
+            flow.status,
+            rows.dump_json(flow.progress),
+            now,
+            None if flow.report is None else rows.dump_json(flow.report),
+        )
+        with self._write() as tx:
+            changed = tx.execute(
+                "UPDATE bg_flows SET name = ?, spec = ?, status = ?, progress = ?, "
+                "updated_at = ?, report = ? WHERE id = ?",
+                (*row, flow.id),
+            )
+            if not changed:
+                tx.execute(
+                    f"INSERT INTO bg_flows ({rows.FLOW_COLUMNS}) VALUES ({_marks(8)})",
+                    (
+                        flow.id,
+                        flow.name,
+                        row[1],
+                        flow.status,
+                        row[3],
+                        flow.created_at or now,
+                        now,
+                        row[5],
+                    ),
+                )
+
+    def get_flow(self, flow_id: str) -> FlowRecord:
+        with self._read() as tx:
+            row = tx.fetchone(f"SELECT {rows.FLOW_COLUMNS} FROM bg_flows WHERE id = ?", (flow_id,))
+        if row is None:
+            raise JobNotFound(flow_id)
+        return rows.flow_from_row(row)
+
+    def list_flows(self) -> list[FlowRecord]:
+        with self._read() as tx:
+            found = tx.fetchall(
+                f"SELECT {rows.FLOW_COLUMNS} FROM bg_flows ORDER BY created_at DESC, id DESC"
+            )
+        return [rows.flow_from_row(row) for row in found]
 
     # -- chunks -------------------------------------------------------------------------------
     def pending_stored(self, job_id: str) -> Iterator[tuple[int, str]]:
