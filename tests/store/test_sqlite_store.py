@@ -54,6 +54,7 @@ def test_database_uses_wal_and_keeps_the_checkpoints_in_the_same_file(tmp_path: 
             ("m001_initial",),
             ("m002_chunk_provisional",),
             ("m003_result_details",),
+            ("m004_flows",),
         ]
     finally:
         conn.close()
