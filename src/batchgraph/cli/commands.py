@@ -14,6 +14,7 @@ from batchgraph.providers import registry
 
 if TYPE_CHECKING:
     from batchgraph.api import Batchgraph
+    from batchgraph.estimate import Estimate
 
 # Each command imports what it uses when it runs: `status` and `list` must start fast, and
 # LangGraph, the provider SDKs and pyarrow take a second to import.
@@ -105,6 +106,12 @@ def job_command(wait: bool) -> Any:
         dry_run: Annotated[
             bool, typer.Option("--dry-run", help="Validate and estimate cost; send nothing.")
         ] = False,
+        approve: Annotated[
+            bool,
+            typer.Option(
+                "--approve", help="Show the estimated cost and ask before sending anything."
+            ),
+        ] = False,
         max_cost: Annotated[
             float | None,
             typer.Option(
@@ -160,7 +167,7 @@ def job_command(wait: bool) -> Any:
                 )
                 if json_schema is not None:
                     options = options.with_schema_file(json_schema)
-                if dry_run or max_cost is not None:
+                if dry_run or approve or max_cost is not None:
                     # The estimate reads the whole input; without a use for it, submit's own
                     # validation is the only pass before the ledger is written.
                     from batchgraph.cli.estimate import estimate_table, guard_cost
@@ -178,6 +185,8 @@ def job_command(wait: bool) -> Any:
                     if dry_run:
                         console.print(estimate_table(estimate))
                         return
+                    if approve:
+                        _ask_approval(estimate)
                 found = None if new else bg.existing_job(file, provider=provider, options=options)
                 if found is not None:
                     _say_already_submitted(found.id, wait)
@@ -207,6 +216,16 @@ def job_command(wait: bool) -> Any:
             _wait(bg, job, output, db, poll_max)
 
     return command
+
+
+def _ask_approval(estimate: Estimate) -> None:
+    """`--approve`: the estimate, then a question; no sends nothing and exits 1."""
+    from batchgraph.cli.estimate import estimate_table
+
+    console.print(estimate_table(estimate, title="Estimate: nothing was sent yet"))
+    if not typer.confirm("Submit this job at this estimated cost?", default=False):
+        err_console.print("not approved; nothing was sent")
+        raise typer.Exit(1)
 
 
 def _say_already_submitted(job_id: str, wait: bool) -> None:

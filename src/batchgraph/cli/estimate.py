@@ -26,8 +26,8 @@ def guard_cost(
     return estimate
 
 
-def estimate_table(estimate: Estimate) -> Table:
-    table = Table(title="Dry run: nothing was sent", title_justify="left")
+def estimate_table(estimate: Estimate, title: str = "Dry run: nothing was sent") -> Table:
+    table = Table(title=title, title_justify="left")
     table.add_column("")
     table.add_column("estimate", justify="right")
     table.add_column("up to", justify="right")
