@@ -3,7 +3,9 @@
 
 from __future__ import annotations
 
+import sqlite3
 import time
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -188,3 +190,28 @@ def test_a_cron_on_the_thread_finishes_the_job_with_no_client_running(
     assert values["status"] == "done"
     assert [r["status"] for r in values["results"]] == ["succeeded", "succeeded"]
     assert len(read_creations(langgraph_server.home / "sandbox", "openai")) == 1
+
+
+def uploads(home: Path) -> tuple[int, int]:
+    """Batch input files the sandbox received, and how many of them were deleted since."""
+    with sqlite3.connect(home / "sandbox" / "sandbox.sqlite3") as db:
+        row = db.execute(
+            "SELECT COUNT(*), COALESCE(SUM(deleted), 0) FROM files WHERE purpose = 'batch'"
+        ).fetchone()
+    return int(row[0]), int(row[1])
+
+
+def test_server_submits_one_chunk_at_a_time_uploading_each_once(
+    langgraph_server: LangGraphServer,
+) -> None:
+    client: Any = langgraph_server.client()
+    thread = client.threads.create()["thread_id"]
+    new_job = {"requests": [f"Is {n} prime?" for n in range(300)], "batch_size": 10,
+               "provider": "sandbox-openai", "model": "gpt-4o-mini"}  # fmt: skip
+
+    first = client.runs.wait(thread, "batch_job", input={"new_job": new_job})
+
+    assert len(first["chunks"]) == 30
+    assert all(chunk["batch_id"] for chunk in first["chunks"].values())
+    assert uploads(langgraph_server.home) == (30, 0)
+    assert len(read_creations(langgraph_server.home / "sandbox", "openai")) == 30
