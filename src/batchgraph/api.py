@@ -28,7 +28,7 @@ from typing import Any, Unpack
 from batchgraph.deps import Deps, ProviderFactory
 from batchgraph.graph.nodes import JobNodes
 from batchgraph.io import ReadOptions, write_results
-from batchgraph.jobs import JobSettings, create_job, job_key, read_options_from
+from batchgraph.jobs import JobSettings, create_job, job_key, kept_input
 from batchgraph.report import build_report
 from batchgraph.store.base import ChunkRecord, JobRecord, LedgerRow
 
@@ -190,12 +190,13 @@ class Batchgraph:
         """One record per input, in input order, errors included; table inputs keep columns."""
         job = self.store.get_job(job_id)
         path = Path(out)
-        write_results(
-            self.store.result_records(job_id),
-            path,
-            input_path=Path(job.spec["input"]),
-            read_options=read_options_from(job.spec),
-        )
+        with kept_input(self.store, job) as (input_path, options):
+            write_results(
+                self.store.result_records(job_id),
+                path,
+                input_path=input_path,
+                read_options=options,
+            )
         return path
 
     def cancel(self, job_id: str) -> JobView:

@@ -10,16 +10,27 @@ from __future__ import annotations
 import hashlib
 import json
 import secrets
+import tempfile
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Required, TypedDict
 
 from batchgraph import intake
 from batchgraph.errors import ConfigError
-from batchgraph.io import InputSummary, ReadOptions, validate_input, validated_requests
+from batchgraph.io import (
+    InputFormat,
+    InputSummary,
+    ReadOptions,
+    resolve_format,
+    validate_input,
+    validated_requests,
+)
 from batchgraph.planning import FirstRound
 from batchgraph.providers import adapter_class
-from batchgraph.store.base import JobRecord
+from batchgraph.store.base import JobRecord, Store
 
 if TYPE_CHECKING:
     from batchgraph.deps import Deps
@@ -103,6 +114,7 @@ def create_job(
         raise ConfigError("--max-attempts must be at least 1")
     if batch_size is not None and batch_size < 1:
         raise ConfigError("--batch-size must be at least 1")
+    fmt = resolve_format(path, options)
     now = time.time()
     job = JobRecord(
         id=job_id or new_job_id(),
@@ -114,6 +126,7 @@ def create_job(
             "max_attempts": max_attempts,
             "batch_size": batch_size,
             "job_key": key or job_key(path, provider, options),
+            "format": fmt.value,
         },
         total=0,
         created_at=now,
@@ -123,8 +136,48 @@ def create_job(
     adapter.check_access()
     if deps.provider_factory is None and path.stat().st_size >= intake.PARALLEL_FROM_BYTES:
         stored = intake.StoredInput(path, options, provider, job.id, batch_size)
-        deps.store.create_job_stored(job, stored, lambda: stored.chunks)
+        deps.store.create_job_stored(job, stored, lambda: stored.chunks, input_copy(path, fmt))
     else:
         requests = validated_requests(path, options, adapter.request_problem)
-        deps.store.create_job(job, requests, FirstRound(type(adapter), batch_size))
+        placement = FirstRound(type(adapter), batch_size)
+        deps.store.create_job(job, requests, placement, input_copy(path, fmt))
     return job.id
+
+
+INPUT_PART_BYTES = 4 << 20
+"""The input copy is stored in parts of this size: memory stays flat whatever the input's."""
+
+
+def input_copy(path: Path, fmt: InputFormat) -> Iterator[bytes]:
+    """A table input's bytes, in parts, for the store: its columns go into the results, which
+    must not depend on the file (it may be moved, edited or on another machine by then).
+    JSONL results carry no input columns, so nothing is kept for them."""
+    if not fmt.is_table:
+        return
+    with path.open("rb") as file:
+        while part := file.read(INPUT_PART_BYTES):
+            yield part
+
+
+@contextmanager
+def kept_input(store: Store, job: JobRecord) -> Iterator[tuple[Path | None, ReadOptions]]:
+    """The input a job's results are joined with, and the options to read it with.
+
+    A table input comes from the copy kept in the store, written to a temporary file for the
+    length of the block; a JSONL input needs none (None). A job written before copies were
+    kept has no `format` in its spec: its input file is read again.
+    """
+    options = read_options_from(job.spec)
+    if "format" not in job.spec:
+        yield Path(job.spec["input"]), options
+        return
+    fmt = InputFormat(job.spec["format"])
+    if not fmt.is_table:
+        yield None, options
+        return
+    with tempfile.TemporaryDirectory(prefix="batchgraph-input-") as folder:
+        copy = Path(folder) / f"input.{fmt.value}"
+        with copy.open("wb") as file:
+            for part in store.input_copy(job.id):
+                file.write(part)
+        yield copy, replace(options, format=fmt)

@@ -11,6 +11,7 @@ import pytest
 from batchgraph.model import Request
 from batchgraph.store.base import ChunkRecord, JobRecord, LedgerStatus
 from batchgraph.store.location import open_store, resolve_location
+from batchgraph.store.migrations import MIGRATIONS
 from batchgraph.store.sqlite import SqliteStore
 
 
@@ -50,12 +51,8 @@ def test_database_uses_wal_and_keeps_the_checkpoints_in_the_same_file(tmp_path: 
         assert conn.execute("PRAGMA journal_mode").fetchone() == ("wal",)
         tables = {name for (name,) in conn.execute("SELECT name FROM sqlite_master")}
         assert {"bg_jobs", "bg_chunks", "bg_ledger", "checkpoints", "writes"} <= tables
-        assert conn.execute("SELECT name FROM bg_migrations").fetchall() == [
-            ("m001_initial",),
-            ("m002_chunk_provisional",),
-            ("m003_result_details",),
-            ("m004_flows",),
-        ]
+        applied = [name for (name,) in conn.execute("SELECT name FROM bg_migrations")]
+        assert applied == [migration.name for migration in MIGRATIONS]
     finally:
         conn.close()
 

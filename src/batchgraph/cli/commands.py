@@ -146,6 +146,10 @@ def job_command(wait: bool) -> Any:
 
         if not wait and (job or output):
             raise ConfigError("--job and --output belong to `batchgraph run`")
+        if output is not None:
+            from batchgraph.io import check_output_path
+
+            check_output_path(output)  # before anything is sent, not after the job has run
         with _open(db) as bg:
             if job is None:
                 if file is None:

@@ -22,7 +22,7 @@ from batchgraph.io.reading import (
 )
 from batchgraph.io.records import RESULT_COLUMNS
 from batchgraph.io.template import PromptTemplate
-from batchgraph.io.writers import write_results
+from batchgraph.io.writers import check_output_path, write_results
 
 __all__ = [
     "RESULT_COLUMNS",
@@ -32,6 +32,7 @@ __all__ = [
     "PromptTemplate",
     "ReadOptions",
     "RequestCheck",
+    "check_output_path",
     "estimate_input_tokens",
     "load_output_schema",
     "read_requests",

@@ -35,12 +35,7 @@ def write_results(
 ) -> int:
     """Write every record (`records.result_record`) to `out_path` (.jsonl, .csv or .parquet);
     return how many were written."""
-    suffix = out_path.suffix.lower()
-    if suffix not in OUTPUT_SUFFIXES:
-        raise ConfigError(
-            f"{out_path}: cannot write results as {suffix or 'a file without extension'!r} — "
-            f"name the file with one of {', '.join(OUTPUT_SUFFIXES)}"
-        )
+    suffix = check_output_path(out_path)
     options = read_options or ReadOptions()
     with ExitStack() as stack:
         table = _input_table(stack, input_path, options)
@@ -57,6 +52,32 @@ def write_results(
             finally:
                 sink.close()
     return count
+
+
+def check_output_path(out_path: Path) -> str:
+    """Refuse a results path that cannot be written (its format, or its folder), before any
+    work is sent; return its suffix."""
+    suffix = out_path.suffix.lower()
+    if suffix not in OUTPUT_SUFFIXES:
+        raise ConfigError(
+            f"{out_path}: cannot write results as {suffix or 'a file without extension'!r} — "
+            f"name the file with one of {', '.join(OUTPUT_SUFFIXES)}"
+        )
+    if out_path.is_dir():
+        raise ConfigError(f"{out_path} is a folder; name a results file inside it")
+    folder = out_path.absolute().parent
+    while not folder.exists() and folder != folder.parent:
+        folder = folder.parent
+    if not folder.is_dir():
+        raise ConfigError(
+            f"cannot write {out_path}: {folder} is a file, not a folder — choose another path"
+        )
+    if not os.access(folder, os.W_OK | os.X_OK):
+        raise ConfigError(
+            f"cannot write {out_path}: the folder {folder} is not writable — choose a folder "
+            "you can write to"
+        )
+    return suffix
 
 
 def _input_table(stack: ExitStack, input_path: Path | None, options: ReadOptions) -> Table | None:
@@ -119,8 +140,15 @@ def _input_fields(table: Table | None, renamed: dict[str, str]) -> list[Any]:
 @contextmanager
 def _replacing(target: Path) -> Iterator[Path]:
     """A temporary path beside `target` that replaces it only if the block succeeds."""
-    target.parent.mkdir(parents=True, exist_ok=True)
-    handle, name = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".part")
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        handle, name = tempfile.mkstemp(
+            dir=target.parent, prefix=f".{target.name}.", suffix=".part"
+        )
+    except OSError as err:
+        raise ConfigError(
+            f"cannot write {target}: {err.strerror or err} — choose a folder you can write to"
+        ) from err
     os.close(handle)
     temporary = Path(name)
     try:

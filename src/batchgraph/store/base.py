@@ -146,13 +146,19 @@ class Store(ABC):
     # -- jobs -------------------------------------------------------------------------------
     @abstractmethod
     def create_job(
-        self, job: JobRecord, requests: Iterable[Request], placement: Placement | None = None
+        self,
+        job: JobRecord,
+        requests: Iterable[Request],
+        placement: Placement | None = None,
+        input_copy: Iterable[bytes] = (),
     ) -> int:
         """Write the job and its ledger (idx 0..n-1 in input order) in one transaction.
 
         Without `placement` every request is PENDING; with it, each is QUEUED (attempt 1) in
         the chunk `placement` names, and its chunks are written PLANNED in the same
-        transaction. Returns the request count. Either all of it is stored or nothing is.
+        transaction. `input_copy` is the input file's bytes in parts, kept for `input_copy()`
+        (a table input's columns go into its results). Returns the request count. Either all
+        of it is stored or nothing is.
         Refuses (with `ConfigError`) a spec holding anything that looks like a credential, and
         (with `ValueError`) a job id that exists already.
         """
@@ -163,10 +169,16 @@ class Store(ABC):
         job: JobRecord,
         stored: Iterable[tuple[str, int]],
         chunks: Callable[[], list[ChunkRecord]],
+        input_copy: Iterable[bytes] = (),
     ) -> int:
         """`create_job` for requests already stored as text (`Request.to_json`, compact) and
         placed in first-round chunks, given as (text, chunk) pairs, for example by a worker
         process (`batchgraph.intake`). `chunks` is called once `stored` is exhausted."""
+
+    @abstractmethod
+    def input_copy(self, job_id: str) -> Iterator[bytes]:
+        """The parts of the input copy `create_job` kept, in order (none when it kept none);
+        read one part at a time, so a large input never sits in memory."""
 
     @abstractmethod
     def get_job(self, job_id: str) -> JobRecord:

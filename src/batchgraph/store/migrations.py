@@ -116,6 +116,20 @@ MIGRATIONS: tuple[Migration, ...] = (
             """,
         ),
     ),
+    Migration(
+        "m005_job_inputs",
+        # A copy of a table input, in parts, so results never need the input file.
+        (
+            """
+            CREATE TABLE bg_inputs (
+                job_id TEXT NOT NULL,
+                part {INT} NOT NULL,
+                data {BLOB} NOT NULL,
+                PRIMARY KEY (job_id, part)
+            )
+            """,
+        ),
+    ),
 )
 
 

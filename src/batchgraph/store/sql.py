@@ -136,22 +136,39 @@ class SqlStore(Store):
 
     # -- jobs ---------------------------------------------------------------------------------
     def create_job(
-        self, job: JobRecord, requests: Iterable[Request], placement: Placement | None = None
+        self,
+        job: JobRecord,
+        requests: Iterable[Request],
+        placement: Placement | None = None,
+        input_copy: Iterable[bytes] = (),
     ) -> int:
         counter = _Counter()
         ledger = _ledger_rows(job.id, requests, counter, placement)
         chunks = (lambda: placement.chunks(job.id)) if placement is not None else list
-        return self._write_job(job, ledger, chunks, counter)
+        return self._write_job(job, ledger, chunks, counter, input_copy)
 
     def create_job_stored(
         self,
         job: JobRecord,
         stored: Iterable[tuple[str, int]],
         chunks: Callable[[], list[ChunkRecord]],
+        input_copy: Iterable[bytes] = (),
     ) -> int:
         counter = _Counter()
         ledger = ((job.id, counter.next(), text, _QUEUED, 1, chunk) for text, chunk in stored)
-        return self._write_job(job, ledger, chunks, counter)
+        return self._write_job(job, ledger, chunks, counter, input_copy)
+
+    def input_copy(self, job_id: str) -> Iterator[bytes]:
+        part = 0
+        while True:
+            with self._read() as tx:
+                row = tx.fetchone(
+                    "SELECT data FROM bg_inputs WHERE job_id = ? AND part = ?", (job_id, part)
+                )
+            if row is None:
+                return
+            yield bytes(row[0])
+            part += 1
 
     def _write_job(
         self,
@@ -159,8 +176,9 @@ class SqlStore(Store):
         ledger: Iterable[tuple[Any, ...]],
         chunks: Callable[[], list[ChunkRecord]],
         counter: _Counter,
+        input_copy: Iterable[bytes] = (),
     ) -> int:
-        """The job, its ledger rows and then its chunks, in one transaction."""
+        """The job, its ledger rows, its chunks and its input copy, in one transaction."""
         refuse_secrets(job.spec)
         now = time.time()
         stored = replace(job, total=0, created_at=job.created_at or now, updated_at=now)
@@ -178,6 +196,11 @@ class SqlStore(Store):
                 f"INSERT INTO bg_chunks ({rows.CHUNK_COLUMNS}) VALUES ({_marks(14)})",
                 (rows.chunk_to_row(c, c.size) for c in chunks()),
             )
+            for part, data in enumerate(input_copy):
+                tx.execute(
+                    "INSERT INTO bg_inputs (job_id, part, data) VALUES (?, ?, ?)",
+                    (job.id, part, data),
+                )
             tx.execute("UPDATE bg_jobs SET total = ? WHERE id = ?", (counter.count, job.id))
         if self.dialect.analyze and counter.count >= ANALYZE_AFTER:
             with self._read() as tx:
