@@ -71,6 +71,23 @@ def test_a_row_with_too_many_fields_says_to_quote(tmp_path: Path) -> None:
     assert str(caught.value.problems[0]).startswith("line 3: row has 2 fields, the header has 1")
 
 
+def test_an_unclosed_quote_is_refused_on_the_line_where_it_opened(tmp_path: Path) -> None:
+    path = csv_file(tmp_path / "in.csv", 'id,text\n1,"good\n2,bad\n3,more\n')
+    with pytest.raises(InputError) as caught:
+        validate_input(path, ReadOptions(model="m", id_column="id", template="{text}"))
+    [problem] = caught.value.problems
+    assert problem.line == 2
+    assert "never closed" in str(problem) and '""' in str(problem)
+
+
+def test_a_quote_closed_on_a_later_line_is_one_field_over_several_lines(tmp_path: Path) -> None:
+    path = csv_file(tmp_path / "in.csv", 'id,text\n1,"good\nstill good"\n2,bad\n')
+    options = ReadOptions(model="m", id_column="id", template="{text}")
+    requests = list(read_requests(path, options))
+    assert [(r.id, r.line) for r in requests] == [("1", 2), ("2", 4)]
+    assert requests[0].messages[0]["content"] == "good\nstill good"
+
+
 def test_a_table_without_a_model_is_reported_once(tmp_path: Path) -> None:
     path = csv_file(tmp_path / "in.csv", "prompt\na\nb\nc\n")
     with pytest.raises(InputError) as caught:

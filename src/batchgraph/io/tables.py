@@ -55,7 +55,7 @@ def open_table(path: Path, fmt: InputFormat) -> Iterator[Table]:
 
 def _csv_table(handle: Any) -> Table:
     csv.field_size_limit(max(csv.field_size_limit(), min(_CSV_FIELD_LIMIT, sys.maxsize)))
-    reader = csv.reader(handle)
+    reader = csv.reader(handle, strict=True)  # an unclosed quote must not swallow the file
     header = next(reader, None)
     columns = tuple(header or ())
     return Table(columns, _csv_rows(reader, columns))
@@ -70,7 +70,7 @@ def _csv_rows(reader: Any, columns: tuple[str, ...]) -> Iterator[TableRow | Inpu
         except StopIteration:
             return
         except csv.Error as err:
-            yield InputProblem(start, f"unreadable CSV ({err})", "fix the quoting on this line")
+            yield _quoting_problem(start, err)
             return
         line, start = start, reader.line_num + 1
         if not fields:
@@ -84,6 +84,22 @@ def _csv_rows(reader: Any, columns: tuple[str, ...]) -> Iterator[TableRow | Inpu
             )
             continue
         yield TableRow(line, number, dict(zip(columns, fields, strict=True)))
+
+
+def _quoting_problem(line: int, err: csv.Error) -> InputProblem:
+    """The row starting at `line` cannot be read; a quote left open is the usual cause."""
+    if "unexpected end of data" in str(err):
+        return InputProblem(
+            line,
+            "a quote opened in the row on this line is never closed, so the rest of the file "
+            "would be read as one field",
+            'close the quoted field with ", or write a quote inside one as ""',
+        )
+    return InputProblem(
+        line,
+        f"unreadable CSV ({err})",
+        'fix the quoting on this line: a quoted field ends with " before the next comma',
+    )
 
 
 @contextmanager
