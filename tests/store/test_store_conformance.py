@@ -18,6 +18,7 @@ from batchgraph.model import Kind, Outcome, OutputSchema, ProviderError, Request
 from batchgraph.store.base import (
     ChunkRecord,
     ChunkStatus,
+    FlowRecord,
     JobRecord,
     JobStatus,
     LedgerStatus,
@@ -130,6 +131,24 @@ def test_find_job_by_key_returns_the_newest_open_job_with_that_key(store: Store)
     assert found is not None and found.id == "a"
     assert store.find_job_by_key("k3") is None
     assert store.find_job_by_key("nothing") is None
+
+
+def test_a_flow_is_saved_changed_and_listed_newest_first(store: Store) -> None:
+    first = FlowRecord("f1", "reviews", {"graph": "g:graph", "inputs": [{"x": 1}]},
+                       progress={"wave": 0, "jobs": []}, created_at=100.0)  # fmt: skip
+    store.save_flow(first)
+    store.save_flow(FlowRecord("f2", "other", {"graph": "g:graph"}, created_at=200.0))
+
+    first.status, first.progress = "done", {"wave": 3, "jobs": ["a", "b"]}
+    first.report = {"threads": 1}
+    store.save_flow(first)
+
+    found = store.get_flow("f1")
+    assert (found.status, found.progress, found.report) == ("done", first.progress, first.report)
+    assert found.spec == {"graph": "g:graph", "inputs": [{"x": 1}]}
+    assert [flow.id for flow in store.list_flows()] == ["f2", "f1"]
+    with pytest.raises(JobNotFound):
+        store.get_flow("nothing")
 
 
 def test_set_job_status_keeps_the_report_unless_a_new_one_is_given(store: Store) -> None:
