@@ -5,12 +5,14 @@ from __future__ import annotations
 from typing import Any
 
 from batchgraph.pricing import CostReport, total_cost
+from batchgraph.providers.registry import spec_for
 from batchgraph.store.base import ChunkRecord, JobRecord, Store
 
 
 def priced_provider(provider: str) -> str:
-    """The sandbox charges what the provider it stands in for would."""
-    return provider.removeprefix("sandbox-")
+    """The provider's table in the price list (`ProviderSpec.price_key`); the sandbox charges
+    what the provider it stands in for would."""
+    return spec_for(provider).price_key
 
 
 def chunk_cost(provider: str, chunks: list[ChunkRecord]) -> CostReport:

@@ -9,6 +9,7 @@ import pytest
 
 from batchgraph.errors import ConfigError
 from batchgraph.pricing import PRICES_ENV, base_model_name, builtin_prices, load_prices
+from batchgraph.providers.registry import SPECS
 
 
 @pytest.mark.parametrize(
@@ -31,6 +32,7 @@ from batchgraph.pricing import PRICES_ENV, base_model_name, builtin_prices, load
         ("mistral", "mistral-small"),
         ("mistral", "ministral-8b"),
         ("mistral", "mistral-embed"),
+        *((spec.price_key, spec.example_model) for spec in SPECS),
     ],
 )
 def test_every_main_model_has_a_dated_sourced_price_with_batch_at_most_sync(

@@ -25,6 +25,7 @@ from typing_extensions import TypedDict
 from batchgraph.errors import ConfigError, InputError
 from batchgraph.io import ReadOptions
 from batchgraph.jobs import DEFAULT_MAX_ATTEMPTS
+from batchgraph.providers import registry
 
 DEFAULT_INLINE_RESULTS = 100
 """Jobs with at most this many requests carry their results in the graph's state."""
@@ -124,10 +125,7 @@ def resolve_spec(
             "(a file the server can read), not both or neither"
         )
     if not merged.get("provider"):
-        raise ConfigError(
-            f"{where}.provider is missing — name one: openai, anthropic, mistral (or "
-            "sandbox-openai, sandbox-anthropic, sandbox-mistral)"
-        )
+        raise ConfigError(f"{where}.provider is missing — name one: {', '.join(registry.names())}")
     return JobSpec(
         provider=str(merged["provider"]),
         read=_read_options(read, where),

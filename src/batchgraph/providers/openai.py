@@ -1,4 +1,6 @@
-"""OpenAI's Batch API, through the official `openai` SDK.
+"""OpenAI's Batch API, through the official `openai` SDK; also the adapter of every host of the
+same protocol (Groq, Together, Azure OpenAI in `azure_openai`), whose differences are their
+registry entry's options: base URL, completion window, upload purpose.
 
 A chunk becomes a JSONL file (written to a temporary file line by line, then uploaded), and a
 batch over that file tagged with `metadata={"batchgraph_tag": <tag label>}`; `find_batch` looks
@@ -73,9 +75,19 @@ class OpenAIProvider(Provider):
     name: ClassVar[str] = spec.name
     caps: ClassVar[Caps] = spec.caps
 
+    url_root: ClassVar[str] = "/v1"
+    """What batch endpoints and input lines' urls start with (`/v1/chat/completions`)."""
+
     def __init__(self, settings: ProviderSettings) -> None:
         super().__init__(settings)
-        self._client = openai.OpenAI(
+        self._client = self.make_client(settings)
+        self._window = settings.options.get("completion_window", "24h")
+        self._purpose = settings.options.get("batch_purpose", "batch")
+
+    @classmethod
+    def make_client(cls, settings: ProviderSettings) -> openai.OpenAI:
+        """The SDK client; a host that needs another client class (Azure's) overrides this."""
+        return openai.OpenAI(
             api_key=settings.api_key, base_url=settings.base_url, max_retries=READ_RETRIES
         )
 
@@ -85,7 +97,7 @@ class OpenAIProvider(Provider):
 
     @classmethod
     def wire_size(cls, item: WireItem) -> int:
-        return len(wire.input_line(item))
+        return len(wire.input_line(item, cls.url_root))
 
     @classmethod
     def wire_size_bound(cls, stored_bytes: int, custom_id_bytes: int) -> int:
@@ -99,15 +111,15 @@ class OpenAIProvider(Provider):
             endpoints: set[str] = set()
             schemas = 0
             for item in items:
-                line = wire.encode_item(item)
+                line = wire.encode_item(item, self.url_root)
                 spool.write(line.data)
                 endpoints.add(line.url)
                 schemas += line.wants_schema
             if len(endpoints) > 1:
                 raise ProviderCallError(
                     self.name,
-                    "one OpenAI batch serves one endpoint; put chat and embedding requests in "
-                    "separate jobs",
+                    f"one {self.spec.title} batch serves one endpoint; put chat and embedding "
+                    "requests in separate jobs",
                 )
             file_id = self._upload(spool, tag)
         metadata = {
@@ -128,7 +140,7 @@ class OpenAIProvider(Provider):
             lambda: once.batches.create(
                 input_file_id=file_id,
                 endpoint=prepared.endpoint,  # type: ignore[arg-type]
-                completion_window="24h",
+                completion_window=self._window,  # type: ignore[arg-type]
                 metadata=dict(prepared.metadata),
             ),
         )
@@ -147,7 +159,8 @@ class OpenAIProvider(Provider):
             "upload the batch input",
             None,
             lambda: self._client.files.create(
-                file=(name, spool, "application/jsonl"), purpose="batch"
+                file=(name, spool, "application/jsonl"),
+                purpose=self._purpose,  # type: ignore[arg-type]
             ),
         )
         return uploaded.id
@@ -250,7 +263,7 @@ class OpenAIProvider(Provider):
         self, what: str, batch_id: str | None, err: openai.OpenAIError
     ) -> ProviderCallError:
         kind = ProviderUnavailable if is_transient(err) else ProviderCallError
-        return kind(self.name, f"could not {what}: {describe(err)}", batch_id)
+        return kind(self.name, f"could not {what}: {describe(err, self.spec.title)}", batch_id)
 
 
 def is_transient(err: openai.OpenAIError) -> bool:
@@ -278,13 +291,14 @@ def batch_status(batch: Batch) -> BatchStatus:
     )
 
 
-def describe(err: openai.OpenAIError) -> str:
-    """An SDK error as one line: HTTP status, OpenAI's error type/code and message, request id."""
+def describe(err: openai.OpenAIError, title: str = "OpenAI") -> str:
+    """An SDK error as one line: HTTP status, the host's error type/code and message, request
+    id; `title` names the host."""
     if isinstance(err, openai.APIStatusError):
         kind = err.code or err.type or "error"
         request_id = f" (request id {err.request_id})" if err.request_id else ""
         hint = " — check the API key" if err.status_code == 401 else ""
         return f"HTTP {err.status_code} {kind}: {err.message}{request_id}{hint}"
     if isinstance(err, openai.APIConnectionError):
-        return f"could not reach OpenAI ({err}); check the network and base URL"
+        return f"could not reach {title} ({err}); check the network and base URL"
     return str(err)

@@ -69,8 +69,10 @@ def check_request(request: Request) -> str | None:
     return problem
 
 
-def endpoint(request: Request) -> str:
-    return ENDPOINTS[request.kind]
+def endpoint(request: Request, url_root: str = "/v1") -> str:
+    """The request's batch endpoint; `url_root` is what a host puts before
+    `/chat/completions` (Azure: nothing)."""
+    return url_root + ENDPOINTS[request.kind].removeprefix("/v1")
 
 
 REASONING_MODELS = ("o1", "o3", "o4", "gpt-5")
@@ -124,9 +126,9 @@ def _chat_body(
     return body
 
 
-def input_line(item: WireItem) -> bytes:
+def input_line(item: WireItem, url_root: str = "/v1") -> bytes:
     """One JSONL line of the batch input file, newline included."""
-    return _line(item.custom_id, endpoint(item.request), request_body(item.request))
+    return _line(item.custom_id, endpoint(item.request, url_root), request_body(item.request))
 
 
 def _line(custom_id: str, url: str, body: dict[str, JSON]) -> bytes:
@@ -154,16 +156,18 @@ _NOT_PLAIN_CHAT = (
 """Stored keys whose request's body differs from its stored values by more than a rename."""
 
 
-def encode_item(item: WireItem) -> InputLine:
-    """`input_line` with its url and schema flag. A plain chat given as stored JSON has its
-    line cut from that text, without decoding it or encoding anything but the custom_id."""
+def encode_item(item: WireItem, url_root: str = "/v1") -> InputLine:
+    """`input_line` with its url (under `url_root`, see `endpoint`) and schema flag. A plain
+    chat given as stored JSON has its line cut from that text, without decoding it or encoding
+    anything but the custom_id."""
     if item.stored is not None:
         body = _plain_chat_body(item.stored)
         if body is not None:
+            chat = CHAT_URL if url_root == "/v1" else url_root + CHAT_URL.removeprefix("/v1")
             head = f'{{"custom_id":{jsoncodec.dumps(item.custom_id)},"method":"POST","url":"'
-            return InputLine(f'{head}{CHAT_URL}","body":{body}}}\n'.encode(), CHAT_URL, False)
+            return InputLine(f'{head}{chat}","body":{body}}}\n'.encode(), chat, False)
     request = item.request
-    url = endpoint(request)
+    url = endpoint(request, url_root)
     body_json = request_body(request)
     return InputLine(_line(item.custom_id, url, body_json), url, wants_json(request))
 

@@ -144,6 +144,55 @@ SPECS: tuple[ProviderSpec, ...] = (
         example_model="mistral-small-latest",
         features=Features(embeddings=True, sync=True),
     ),
+    # OpenAI-protocol hosts: each is an entry here, its prices and a sandbox personality.
+    ProviderSpec(
+        name="azure-openai",
+        title="Azure OpenAI",
+        adapter="batchgraph.providers.azure_openai:AzureOpenAIProvider",
+        key_env=("AZURE_OPENAI_API_KEY",),
+        base_url_env="AZURE_OPENAI_ENDPOINT",
+        base_url_required=True,
+        sandbox="azure-openai",
+        # Global batch: 100,000 requests and 200 MB per input file.
+        caps=Caps(max_requests=100_000, max_bytes=190_000_000),
+        price_key="azure-openai",
+        example_model="gpt-4o-mini",
+        features=Features(embeddings=True, sync=True),
+        options={"completion_window": "24h", "api_version": "2024-10-21"},
+        option_env={"api_version": "OPENAI_API_VERSION"},
+    ),
+    ProviderSpec(
+        name="groq",
+        title="Groq",
+        adapter=_OPENAI,
+        key_env=("GROQ_API_KEY",),
+        # Not GROQ_BASE_URL: the `groq` SDK reads that without the `/openai/v1` we need.
+        base_url_env="BATCHGRAPH_GROQ_BASE_URL",
+        default_base_url="https://api.groq.com/openai/v1",
+        sandbox="groq",
+        # 50,000 lines and 100 MB per input file; windows from 24h to 7d.
+        caps=Caps(max_requests=50_000, max_bytes=95_000_000),
+        price_key="groq",
+        example_model="llama-3.1-8b-instant",
+        features=Features(sync=True),
+        options={"completion_window": "24h"},
+        option_env={"completion_window": "BATCHGRAPH_GROQ_COMPLETION_WINDOW"},
+    ),
+    ProviderSpec(
+        name="together",
+        title="Together",
+        adapter=_OPENAI,
+        key_env=("TOGETHER_API_KEY",),
+        base_url_env="TOGETHER_BASE_URL",
+        default_base_url="https://api.together.xyz/v1",
+        sandbox="together",
+        # 50,000 requests and 100 MB per input file; a best-effort 24h window.
+        caps=Caps(max_requests=50_000, max_bytes=95_000_000),
+        price_key="together",
+        example_model="meta-llama/Llama-3.3-70B-Instruct-Turbo",
+        features=Features(sync=True),
+        options={"completion_window": "24h", "batch_purpose": "batch-api"},
+    ),
 )
 """Every provider, in the order the CLI lists them."""
 

@@ -37,7 +37,7 @@ def routes(ctx: SandboxContext, personality: Personality) -> list[BaseRoute]:
     protocol: its own paths, caps and windows, and its files and batches kept apart)."""
     files, batches = Files(ctx, personality), Batches(ctx, personality)
     root = personality.api_root
-    return [
+    routes: list[BaseRoute] = [
         Route(f"{root}/files", files.upload_file, methods=["POST"]),
         Route(f"{root}/files", files.list_files, methods=["GET"]),
         Route(f"{root}/files/{{file_id}}", files.retrieve_file, methods=["GET"]),
@@ -49,6 +49,23 @@ def routes(ctx: SandboxContext, personality: Personality) -> list[BaseRoute]:
         Route(f"{root}/batches/{{batch_id}}/cancel", batches.cancel_batch, methods=["POST"]),
         *openai_sync.routes(ctx, personality),
     ]
+    if personality.api_version:
+        routes = [_with_api_version(route) for route in routes]
+    return routes
+
+
+def _with_api_version(route: BaseRoute) -> BaseRoute:
+    """The route, refusing calls without an `api-version` query parameter (as Azure does)."""
+    assert isinstance(route, Route)
+    handler = route.endpoint
+
+    async def versioned(request: Request) -> Response:
+        if not request.query_params.get("api-version"):
+            return invalid("Missing required query parameter 'api-version'.", "api-version")
+        response: Response = await handler(request)
+        return response
+
+    return Route(route.path, versioned, methods=list(route.methods or ()))
 
 
 def _file_id() -> str:

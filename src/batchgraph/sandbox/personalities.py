@@ -9,8 +9,8 @@ client.
 
 Adding an OpenAI-compatible host is one entry here, e.g.
 
-    Personality("groq", "openai", sdk_path="/openai/v1", max_requests=50_000,
-                max_bytes=100 * 1024 * 1024, completion_windows=("24h", "7d")),
+    Personality("groq", "openai", sdk_path="/openai/v1", api_root="/openai/v1",
+                max_bytes=100 * MiB, completion_windows=("24h", "48h", "72h", "7d")),
 """
 
 from __future__ import annotations
@@ -61,6 +61,27 @@ PERSONALITIES: dict[str, Personality] = {
         Personality("anthropic", "anthropic"),
         Personality("mistral", "mistral"),
         Personality("openrouter", "openrouter", mount="/openrouter/api", sdk_path="/v1"),
+        # Hosts of OpenAI's protocol, as their clients see them.
+        Personality(
+            "azure-openai",
+            "openai",
+            key_headers=("api-key",),
+            api_root="/openai",
+            batch_url_root="",
+            api_version=True,
+            max_requests=100_000,
+        ),
+        Personality(
+            "groq",
+            "openai",
+            sdk_path="/openai/v1",
+            api_root="/openai/v1",
+            max_bytes=100 * MiB,
+            completion_windows=("24h", "48h", "72h", "7d"),
+        ),
+        Personality(
+            "together", "openai", sdk_path="/v1", max_bytes=100 * MiB, batch_purpose="batch-api"
+        ),
     )
 }
 """Every personality served, by name."""
