@@ -11,6 +11,7 @@ from typer.testing import CliRunner
 
 from batchgraph.api import Batchgraph
 from batchgraph.cli import app
+from batchgraph.providers import registry
 from batchgraph.sandbox.config import SandboxConfig
 from batchgraph.sandbox.context import SandboxContext
 from batchgraph.sandbox.storage import SandboxStore, read_creations
@@ -113,6 +114,18 @@ def test_submit_without_a_provider_names_the_choices(home: Path, reviews: Path) 
 
     assert result.exit_code == 2
     assert "--provider" in result.output and "sandbox-openai" in result.output
+
+
+def test_unknown_provider_names_every_known_one_and_stores_nothing(
+    home: Path, reviews: Path
+) -> None:
+    result = runner.invoke(app, ["submit", str(reviews), "--provider", "nonsense"])
+
+    assert result.exit_code == 2
+    assert "unknown provider 'nonsense'" in result.output
+    for name in registry.names():
+        assert name in result.output
+    assert [path for path in home.rglob("*") if "sandbox" not in path.parts] == []
 
 
 def test_worker_serves_every_open_job_until_idle(home: Path, reviews: Path) -> None:

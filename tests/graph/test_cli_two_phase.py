@@ -9,13 +9,14 @@ import sys
 import time
 from pathlib import Path
 
+import jsonschema
 import pytest
 
 from batchgraph.sandbox.config import SandboxConfig
 from batchgraph.sandbox.context import SandboxContext
 from batchgraph.sandbox.storage import SandboxStore, read_creations
 
-from .conftest import write_prompts
+from .conftest import MODELS, PROVIDERS, write_prompts
 
 
 def cli(
@@ -67,6 +68,41 @@ def test_submit_returns_a_job_id_and_later_processes_collect_and_write_results(
     assert [r["id"] for r in records] == [f"q{n}" for n in range(30)]
     assert {r["status"] for r in records} == {"succeeded"}
     assert len(read_creations(home / "sandbox", "openai")) == 1
+
+
+VERDICT = {
+    "type": "object",
+    "properties": {"even": {"type": "boolean"}, "why": {"type": "string"}},
+    "required": ["even", "why"],
+    "additionalProperties": False,
+}
+
+
+@pytest.mark.parametrize("provider", PROVIDERS)
+def test_every_provider_runs_a_schema_job_in_two_phases_with_retries(
+    provider: str, tmp_path: Path
+) -> None:
+    home = tmp_path / "home"
+    config = SandboxConfig(time_scale=3600.0, processing_seconds=3600.0, failure_rate=0.2)
+    SandboxContext(SandboxStore(home / "sandbox"), config).save_config()
+    source = write_prompts(tmp_path / "in.jsonl", 20)
+    schema = tmp_path / "verdict.schema.json"
+    schema.write_text(json.dumps(VERDICT))
+
+    submitted = cli(home, "submit", str(source), "-p", f"sandbox-{provider}",
+                    "-m", MODELS[provider], "--json-schema", str(schema))  # fmt: skip
+    assert submitted.returncode == 0, submitted.stderr
+    job_id = submitted.stdout.split()[0]
+    out = tmp_path / "out.jsonl"
+    finished = cli(home, "run", "--job", job_id, "--poll-max", "0.2", "-o", str(out))
+    assert finished.returncode == 0, finished.stderr
+
+    records = [json.loads(line) for line in out.read_text().splitlines()]
+    assert [r["id"] for r in records] == [f"q{n}" for n in range(20)]
+    assert {r["status"] for r in records} == {"succeeded"}
+    for record in records:
+        jsonschema.validate(record["parsed"], VERDICT)
+    assert len(read_creations(home / "sandbox")) > 1, "the failures were sent again"
 
 
 def test_bad_lines_are_refused_by_number_before_anything_is_sent(

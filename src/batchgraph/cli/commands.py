@@ -150,6 +150,8 @@ def job_command(wait: bool) -> Any:
             from batchgraph.io import check_output_path
 
             check_output_path(output)  # before anything is sent, not after the job has run
+        if provider is not None:
+            registry.split_name(provider)  # an unknown name is refused before anything is opened
         with _open(db) as bg:
             if job is None:
                 if file is None:
