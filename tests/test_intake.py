@@ -62,7 +62,9 @@ def test_a_bad_input_validated_in_a_worker_is_refused_the_same_way(
         assert store.list_jobs() == []
 
     assert str(in_worker.value) == str(here.value)
-    assert [p.line for p in in_worker.value.problems] == [17, 2999]
+    [problem] = in_worker.value.problems  # the same problem on both lines, said once
+    assert (problem.line, problem.also, problem.count) == (17, (2999,), 2)
+    assert str(problem).startswith("lines 17, 2999: ")
 
 
 def test_a_worker_that_dies_before_it_finishes_is_reported(tmp_path: Path) -> None:

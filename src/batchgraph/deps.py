@@ -14,7 +14,7 @@ from pathlib import Path
 
 from batchgraph.providers import adapter_class, open_provider
 from batchgraph.providers.base import Provider
-from batchgraph.store import open_store
+from batchgraph.store import open_store, resolve_location
 from batchgraph.store.base import JobRecord, Store
 
 DEFAULT_DATA_DIR = Path(".batchgraph")
@@ -23,6 +23,12 @@ DEFAULT_DATA_DIR = Path(".batchgraph")
 def default_data_dir() -> Path:
     """`$BATCHGRAPH_HOME`, or `.batchgraph/` in the current directory."""
     return Path(os.environ.get("BATCHGRAPH_HOME", DEFAULT_DATA_DIR))
+
+
+def store_location(db: str | None = None, data_dir: Path | None = None) -> str:
+    """The database `Deps.open` opens: `db`, else `$BATCHGRAPH_DB`, else the data directory's."""
+    home = data_dir or default_data_dir()
+    return resolve_location(db or os.environ.get("BATCHGRAPH_DB") or str(home / "batchgraph.db"))
 
 
 ProviderFactory = Callable[[JobRecord], Provider]
@@ -46,9 +52,10 @@ class Deps:
         provider_factory: ProviderFactory | None = None,
     ) -> Deps:
         """Open the store at `db` (a SQLite path or a postgresql:// URL; `BATCHGRAPH_DB`)."""
-        home = data_dir or default_data_dir()
-        store = open_store(db or os.environ.get("BATCHGRAPH_DB") or str(home / "batchgraph.db"))
-        return cls(store=store, data_dir=home, provider_factory=provider_factory)
+        store = open_store(store_location(db, data_dir))
+        return cls(
+            store=store, data_dir=data_dir or default_data_dir(), provider_factory=provider_factory
+        )
 
     def provider(self, job: JobRecord) -> Provider:
         """The job's provider adapter, made once per job (nodes run in several threads)."""

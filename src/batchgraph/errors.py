@@ -29,14 +29,32 @@ class BatchgraphError(Exception):
 
 @dataclass(frozen=True, slots=True)
 class InputProblem:
-    """One bad line of an input file, with the fix."""
+    """One bad line of an input file, with the fix; or, said once, a problem many lines share.
+
+    One mistake (no `--model` for a file whose lines name none) is one message, not one per
+    line: `count` lines have this same problem and fix, `line` is the first of them, `also`
+    names the next few, and `every` says that no line of the input was without it.
+    """
 
     line: int
     problem: str
     fix: str
+    count: int = 1
+    also: tuple[int, ...] = ()
+    every: bool = False
 
     def __str__(self) -> str:
-        return f"line {self.line}: {self.problem} — {self.fix}"
+        return f"{self.where}: {self.problem} — {self.fix}"
+
+    @property
+    def where(self) -> str:
+        if self.count == 1:
+            return f"line {self.line}"
+        if self.every:
+            return f"all {self.count} lines"
+        named = ", ".join(str(n) for n in (self.line, *self.also))
+        rest = self.count - 1 - len(self.also)
+        return f"lines {named} and {rest} more" if rest else f"lines {named}"
 
 
 class InputError(BatchgraphError, ValueError):
@@ -48,7 +66,7 @@ class InputError(BatchgraphError, ValueError):
         self.more = more
         lines = "\n".join(f"  {p}" for p in problems)
         tail = f"\n  … and {more} more bad lines" if more else ""
-        count = len(problems) + more
+        count = sum(p.count for p in problems) + more
         noun = "line" if count == 1 else "lines"
         super().__init__(f"{source}: {count} bad {noun}; nothing was sent.\n{lines}{tail}")
 
@@ -84,9 +102,13 @@ def is_transient_status(status: int) -> bool:
 class JobNotFound(BatchgraphError):
     """No job with that id in the store."""
 
-    def __init__(self, job_id: str) -> None:
+    def __init__(self, job_id: str, where: str = "this database") -> None:
         self.job_id = job_id
-        super().__init__(f"no job {job_id!r} in this database; `batchgraph list` shows the jobs")
+        self.where = where
+        super().__init__(
+            f"no job {job_id!r} in {where}; `batchgraph list` shows its jobs, and --db (or "
+            "BATCHGRAPH_DB, or BATCHGRAPH_HOME) chooses another database"
+        )
 
 
 class JobBusy(BatchgraphError):

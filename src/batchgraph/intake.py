@@ -110,7 +110,7 @@ def _validate(
         send(rows)
         send(("chunks", first_round.chunks(job_id)))
     except InputError as err:
-        problems = [(p.line, p.problem, p.fix) for p in err.problems]
+        problems = [(p.line, p.problem, p.fix, p.count, p.also, p.every) for p in err.problems]
         send(("refused", (err.source, problems, err.more)))
     except Exception as err:  # reported to the parent, which raises it
         send(("failed", f"{type(err).__name__}: {err}"))

@@ -81,7 +81,17 @@ def check_input(path: Path, provider: str, options: ReadOptions) -> InputSummary
     """Read every line and refuse the file, naming each bad line, before anything is sent."""
     if not path.is_file():
         raise ConfigError(f"input file {path} does not exist")
+    refuse_unable(provider, options)
     return validate_input(path, options, check=adapter_class(provider).request_problem)
+
+
+def refuse_unable(provider: str, options: ReadOptions) -> None:
+    """Refuse, once and before reading a line, a kind of request the provider cannot take
+    (`--embeddings` on Anthropic), instead of once for every line."""
+    if options.kind is not None:
+        problem = adapter_class(provider).kind_problem(options.kind)
+        if problem is not None:
+            raise ConfigError(f"--embeddings: {problem}")
 
 
 def create_job(
@@ -115,6 +125,7 @@ def create_job(
     if batch_size is not None and batch_size < 1:
         raise ConfigError("--batch-size must be at least 1")
     fmt = resolve_format(path, options)
+    refuse_unable(provider, options)
     now = time.time()
     job = JobRecord(
         id=job_id or new_job_id(),

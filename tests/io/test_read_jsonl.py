@@ -77,6 +77,23 @@ def test_an_input_without_a_prompt_is_an_embedding(tmp_path: Path) -> None:
     assert request.messages == ()
 
 
+def test_embedding_kind_embeds_the_prompt_of_plain_prompt_lines(tmp_path: Path) -> None:
+    path = jsonl(tmp_path / "in.jsonl", {"id": "p1", "prompt": "embed this prompt"})
+    [request] = read_all(path, ReadOptions(model="text-embedding-3-small", kind=Kind.EMBEDDING))
+    assert (request.kind, request.input, request.messages) == (
+        Kind.EMBEDDING,
+        "embed this prompt",
+        (),
+    )
+
+
+def test_embedding_kind_refuses_a_line_with_both_prompt_and_input(tmp_path: Path) -> None:
+    path = jsonl(tmp_path / "in.jsonl", {"id": "p1", "prompt": "a", "input": "b"})
+    with pytest.raises(InputError) as caught:
+        validate_input(path, ReadOptions(model="m", kind=Kind.EMBEDDING))
+    assert '"prompt" does not apply to embeddings' in str(caught.value)
+
+
 def test_embedding_kind_refuses_chat_settings_on_a_line(tmp_path: Path) -> None:
     path = jsonl(tmp_path / "in.jsonl", {"id": "e1", "input": "x", "max_tokens": 5})
     with pytest.raises(InputError) as caught:

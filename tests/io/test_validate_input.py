@@ -123,8 +123,35 @@ def test_empty_file_is_refused(tmp_path: Path) -> None:
     assert str(error.problems[0]) == "line 1: the file holds no requests — add at least one line"
 
 
+def test_a_missing_model_on_every_line_is_said_once(tmp_path: Path) -> None:
+    path = write_lines(
+        tmp_path / "in.jsonl", *(f'{{"id": "r{n}", "prompt": "p"}}' for n in range(500))
+    )
+    error = problems_of(path, ReadOptions())
+    assert [str(p) for p in error.problems] == [
+        'all 500 lines: no model — pass --model or add "model" to the line'
+    ]
+    assert error.more == 0
+    assert "500 bad lines" in str(error)
+    assert "more bad lines" not in str(error)
+
+
+def test_one_problem_many_lines_share_is_said_once_with_their_count(tmp_path: Path) -> None:
+    lines = [f'{{"id": "r{n}", "prompt": "p"}}' for n in range(1, 11)]
+    lines[3] = '{"id": "r4", "prompt": "p", "model": "m"}'
+    error = problems_of(path := write_lines(tmp_path / "in.jsonl", *lines), ReadOptions())
+    assert [str(p) for p in error.problems] == [
+        'lines 1, 2, 3, 5, 6 and 4 more: no model — pass --model or add "model" to the line'
+    ]
+    assert "9 bad lines" in str(error)
+    assert path.exists()
+
+
 def test_every_bad_line_is_counted_but_only_twenty_are_listed(tmp_path: Path) -> None:
-    path = write_lines(tmp_path / "in.jsonl", *(f'{{"id": "r{n}"}}' for n in range(1, 31)))
+    path = write_lines(
+        tmp_path / "in.jsonl",
+        *(f'{{"id": "r{n}", "prompt": "p", "x{n}": 1}}' for n in range(1, 31)),
+    )
     error = problems_of(path)
     assert [p.line for p in error.problems] == list(range(1, 21))
     assert error.more == 10

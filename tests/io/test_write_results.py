@@ -3,7 +3,11 @@
 from __future__ import annotations
 
 import csv
+import io
 import json
+import os
+import stat
+import sys
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
@@ -190,3 +194,38 @@ def test_many_rows_are_written_to_parquet_in_several_row_groups(tmp_path: Path) 
     parquet = pq.ParquetFile(out)
     assert parquet.metadata.num_row_groups == 3
     assert parquet.read_row_group(2).column("id")[-1].as_py() == "r24999"
+
+
+@pytest.mark.parametrize(("umask", "mode"), [(0o022, 0o644), (0o027, 0o640), (0o002, 0o664)])
+def test_a_new_results_file_gets_the_mode_the_umask_gives(
+    tmp_path: Path, umask: int, mode: int
+) -> None:
+    out = tmp_path / "results.csv"
+    previous = os.umask(umask)
+    try:
+        write_results([succeeded(0, "a")], out)
+    finally:
+        os.umask(previous)
+    assert stat.S_IMODE(out.stat().st_mode) == mode
+
+
+def test_a_replaced_results_file_keeps_its_mode(tmp_path: Path) -> None:
+    out = tmp_path / "results.jsonl"
+    out.write_text("previous results\n")
+    out.chmod(0o640)
+    write_results([succeeded(0, "a")], out)
+    assert stat.S_IMODE(out.stat().st_mode) == 0o640
+    assert json.loads(out.read_text())["id"] == "a"
+
+
+def test_dash_writes_jsonl_to_standard_output(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    stdout = io.TextIOWrapper(io.BytesIO(), encoding="utf-8")
+    monkeypatch.setattr(sys, "stdout", stdout)
+    count = write_results([succeeded(0, "a"), failed(1, "b")], Path("-"))
+    assert count == 2
+    lines = stdout.buffer.getvalue().decode().splitlines()  # type: ignore[attr-defined]
+    assert [json.loads(line)["id"] for line in lines] == ["a", "b"]
+    assert not stdout.closed
+    assert list(tmp_path.iterdir()) == []

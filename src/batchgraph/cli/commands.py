@@ -27,6 +27,7 @@ DbOpt = Annotated[
         help="SQLite file or postgresql:// URL. Default: .batchgraph/batchgraph.db",
     ),
 ]
+JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON instead of tables.")]
 JobArg = Annotated[str, typer.Argument(help="The job id that `submit` printed.")]
 
 
@@ -36,6 +37,37 @@ def _open(db: str | None) -> Batchgraph:
 
     use_one_malloc_arena()  # before any thread starts: see runner.memory
     return Batchgraph.open(db)
+
+
+def _open_existing(db: str | None) -> Batchgraph | None:
+    """The store for a command that only reads it, or None when there is none yet: reading
+    never creates a `.batchgraph/` folder as a side effect."""
+    from batchgraph.deps import store_location
+    from batchgraph.store.location import is_postgres_url
+
+    location = store_location(db)
+    if is_postgres_url(location) or Path(location).exists():
+        return _open(db)
+    return None
+
+
+def _open_for_job(db: str | None, job: str) -> Batchgraph:
+    """The existing store, for reading one job; a missing store is a job not found there."""
+    from batchgraph.deps import store_location
+    from batchgraph.errors import JobNotFound
+
+    found = _open_existing(db)
+    if found is None:
+        raise JobNotFound(job, f"{store_location(db)}, which does not exist")
+    return found
+
+
+def _no_database(db: str | None, as_json: bool) -> None:
+    from batchgraph.deps import store_location
+
+    if as_json:
+        return _print_json([])
+    console.print(f"no jobs: there is no database at {store_location(db)} yet (submit makes one)")
 
 
 def job_command(wait: bool) -> Any:
@@ -308,16 +340,31 @@ def _print_report(bg: Batchgraph, job_id: str) -> None:
 @friendly
 def status(
     job: Annotated[str | None, typer.Argument(help="A job id; without it, all jobs.")] = None,
+    as_json: JsonOpt = False,
     db: DbOpt = None,
 ) -> None:
     """All jobs as a table, or one job's batches, request counts and cost."""
-    from batchgraph.cli.views import chunks_table, cost_table, counts_table, jobs_table
+    from batchgraph.cli.views import chunks_table, cost_table, counts_table, jobs_table, to_json
 
-    with _open(db) as bg:
+    reading = _open_existing(db) if job is None else _open_for_job(db, job)
+    if reading is None:
+        return _no_database(db, as_json)
+    with reading as bg:
         if job is None:
+            if as_json:
+                return _print_json([to_json(record) for record in bg.jobs()])
             console.print(jobs_table(bg.jobs()))
             return
         view = bg.view(job)
+        if as_json:
+            return _print_json(
+                {
+                    "job": to_json(view.job),
+                    "chunks": [to_json(chunk) for chunk in view.chunks],
+                    "counts": view.counts,
+                    "report": bg.report(job),
+                }
+            )
         head = view.job
         console.print(f"[bold]{head.id}[/] {head.name} · {head.provider} · {head.status.value}")
         console.print(chunks_table(view))
@@ -326,12 +373,22 @@ def status(
 
 
 @friendly
-def list_jobs(db: DbOpt = None) -> None:
+def list_jobs(as_json: JsonOpt = False, db: DbOpt = None) -> None:
     """All jobs, newest first."""
-    from batchgraph.cli.views import jobs_table
+    from batchgraph.cli.views import jobs_table, to_json
 
-    with _open(db) as bg:
+    reading = _open_existing(db)
+    if reading is None:
+        return _no_database(db, as_json)
+    with reading as bg:
+        if as_json:
+            return _print_json([to_json(record) for record in bg.jobs()])
         console.print(jobs_table(bg.jobs()))
+
+
+def _print_json(value: object) -> None:
+    """Plain JSON on standard output, for scripts (no colours, no wrapping)."""
+    typer.echo(json.dumps(value, indent=2, ensure_ascii=False))
 
 
 @friendly
@@ -354,18 +411,25 @@ def collect(job: JobArg, db: DbOpt = None) -> None:
 def results(
     job: JobArg,
     output: Annotated[
-        Path, typer.Option("--output", "-o", help="Where: .jsonl, .csv or .parquet.")
+        Path,
+        typer.Option(
+            "--output", "-o", help="Where: .jsonl, .csv or .parquet; - for JSONL on stdout."
+        ),
     ],
     db: DbOpt = None,
 ) -> None:
     """Write one record per input, in input order, errors included."""
-    with _open(db) as bg:
+    to_stdout = str(output) == "-"
+    notes = err_console if to_stdout else console  # stdout carries the records alone
+    with _open_for_job(db, job) as bg:
         view = bg.view(job)
         if not view.finished:
-            console.print(
+            notes.print(
                 "[yellow]the job is not finished; unfinished requests are written as queued[/]"
             )
-        console.print(f"results: {bg.write_results(job, output)}")
+        path = bg.write_results(job, output)
+        if not to_stdout:
+            console.print(f"results: {path}")
 
 
 @friendly
@@ -391,7 +455,7 @@ def cost(
     from batchgraph.cli.views import cost_table
     from batchgraph.pricing.freshness import price_sources, stale_price_warnings
 
-    with _open(db) as bg:
+    with _open_for_job(db, job) as bg:
         report = bg.report(job)
         if as_json:
             console.print_json(json.dumps(report))

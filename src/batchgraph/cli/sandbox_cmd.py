@@ -13,8 +13,12 @@ def sandbox(
     host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="Port (0 picks a free one).")] = 8765,
     data_dir: Annotated[
-        Path, typer.Option(help="Where files and batches are kept (survives restarts).")
-    ] = Path(".batchgraph/sandbox"),
+        Path | None,
+        typer.Option(
+            help="Where files and batches are kept (survives restarts). Default: sandbox/ in "
+            "BATCHGRAPH_HOME (.batchgraph/), where the sandbox-… providers keep theirs."
+        ),
+    ] = None,
     time_scale: Annotated[
         str, typer.Option(help="Virtual seconds per real second, or 'instant'.")
     ] = "1",
@@ -62,6 +66,10 @@ def sandbox(
         latency=latency,
         reply_latency=reply_latency,
     )
+    if data_dir is None:
+        from batchgraph.deps import default_data_dir
+
+        data_dir = default_data_dir() / "sandbox"
     handle, thread = start_sandbox(data_dir, config, host=host, port=port)
     if save_config:
         handle.ctx.save_config()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from typing import TYPE_CHECKING, Any
 
@@ -11,7 +12,7 @@ from batchgraph.cli.output import usd
 
 if TYPE_CHECKING:
     from batchgraph.api import JobView
-    from batchgraph.store.base import JobRecord
+    from batchgraph.store.base import ChunkRecord, JobRecord
 
 OUTCOME_STYLES = {
     "succeeded": "green",
@@ -88,3 +89,8 @@ def cost_table(report: dict[str, Any]) -> Table:
     table.add_section()
     table.add_row("total", "", "", "", usd(report["batch_usd"]), usd(report["sync_usd"]))
     return table
+
+
+def to_json(record: JobRecord | ChunkRecord) -> dict[str, Any]:
+    """A job or chunk as `--json` prints it: every field, under its own name."""
+    return dataclasses.asdict(record)

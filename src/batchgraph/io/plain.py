@@ -139,11 +139,14 @@ def _embedding(
     options: ReadOptions,
     issues: Issues,
 ) -> Request | None:
+    """An embedding of `input`, or of `prompt`: `--embeddings` over a file of prompts embeds
+    the prompts, as its help says."""
+    field = "prompt" if "prompt" in data and "input" not in data else "input"
     for key in (*_CHAT_ONLY, *CHAT_PARAMS):
-        if key in data and key not in EMBEDDING_PARAMS:
+        if key in data and key not in EMBEDDING_PARAMS and key != field:
             issues.add(f'"{key}" does not apply to embeddings', f'remove "{key}"')
-    text = check_text(data.get("input"), "input", issues)
-    if "input" not in data:
+    text = check_text(data.get(field), field, issues)
+    if field not in data:
         issues.add('missing "input"', 'add "input": "text to embed"')
     params = _params(data, EMBEDDING_PARAMS, options, issues)
     if issues or request_id is None or model is None or text is None:

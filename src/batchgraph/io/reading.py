@@ -117,6 +117,7 @@ def validated_requests(
     log = ProblemLog(limit)
     hashes = IdHashes()
     for entry in _entries(path, fmt, options):
+        log.lines += 1
         for problem in entry.problems:
             log.add(problem)
         if entry.id is not None:

@@ -32,12 +32,23 @@ def _json_text(value: JSON) -> str | None:
 class JsonlSink:
     def __init__(self, path: Path) -> None:
         self._file: IO[bytes] = path.open("wb")
+        self._owned = True
+
+    @classmethod
+    def over(cls, stream: IO[bytes]) -> JsonlSink:
+        """Write to a stream the caller owns (standard output): flushed, never closed."""
+        sink = cls.__new__(cls)
+        sink._file, sink._owned = stream, False
+        return sink
 
     def write(self, record: dict[str, JSON]) -> None:
         self._file.write(jsoncodec.dumps_bytes(record, str) + b"\n")
 
     def close(self) -> None:
-        self._file.close()
+        if self._owned:
+            self._file.close()
+        else:
+            self._file.flush()
 
 
 class CsvSink:

@@ -1,14 +1,17 @@
 """Writing a job's results: one record per input, in input order, all or nothing.
 
 The file is written under a temporary name beside the target and renamed at the end, so a
-crash never leaves a half-written results file. For CSV and Parquet inputs the input's columns
-are kept: the input is read again in step with the ledger (both are in input order).
+crash never leaves a half-written results file; it gets the mode a plain write would give it
+(the umask's, or the mode of the file it replaces). `-` writes JSONL to standard output. For
+CSV and Parquet inputs the input's columns are kept: the input is read again in step with the
+ledger (both are in input order).
 """
 
 from __future__ import annotations
 
 import os
-import tempfile
+import secrets
+import sys
 from collections.abc import Iterable, Iterator
 from contextlib import ExitStack, contextmanager
 from pathlib import Path
@@ -23,6 +26,8 @@ from batchgraph.io.tables import Table, TableRow, open_table, row_id
 from batchgraph.model import JSON
 
 OUTPUT_SUFFIXES = (".jsonl", ".csv", ".parquet")
+STDOUT = "-"
+"""The output name that means: JSONL on standard output."""
 _CHANGED_FIX = "pass the input file the job was submitted with"
 
 
@@ -33,8 +38,9 @@ def write_results(
     input_path: Path | None = None,
     read_options: ReadOptions | None = None,
 ) -> int:
-    """Write every record (`records.result_record`) to `out_path` (.jsonl, .csv or .parquet);
-    return how many were written."""
+    """Write every record (`records.result_record`) to `out_path` (.jsonl, .csv or .parquet,
+    or `-` for JSONL on standard output); return how many were written."""
+    to_stdout = str(out_path) == STDOUT
     suffix = check_output_path(out_path)
     options = read_options or ReadOptions()
     with ExitStack() as stack:
@@ -42,21 +48,29 @@ def write_results(
         renamed = _input_names(table.columns) if table else {}
         if table is not None and input_path is not None:
             records = _joined(iter(records), table, renamed, input_path, options.id_column)
+        if to_stdout:
+            sys.stdout.flush()
+            return _drain(records, JsonlSink.over(sys.stdout.buffer))
         with _replacing(out_path) as temporary:
-            sink = _open_sink(suffix, temporary, table, renamed)
-            try:
-                count = 0
-                for record in records:
-                    sink.write(record)
-                    count += 1
-            finally:
-                sink.close()
+            return _drain(records, _open_sink(suffix, temporary, table, renamed))
+
+
+def _drain(records: Iterable[dict[str, JSON]], sink: Sink) -> int:
+    try:
+        count = 0
+        for record in records:
+            sink.write(record)
+            count += 1
+    finally:
+        sink.close()
     return count
 
 
 def check_output_path(out_path: Path) -> str:
     """Refuse a results path that cannot be written (its format, or its folder), before any
-    work is sent; return its suffix."""
+    work is sent; return its suffix (`.jsonl` for `-`, standard output)."""
+    if str(out_path) == STDOUT:
+        return ".jsonl"
     suffix = out_path.suffix.lower()
     if suffix not in OUTPUT_SUFFIXES:
         raise ConfigError(
@@ -139,19 +153,22 @@ def _input_fields(table: Table | None, renamed: dict[str, str]) -> list[Any]:
 
 @contextmanager
 def _replacing(target: Path) -> Iterator[Path]:
-    """A temporary path beside `target` that replaces it only if the block succeeds."""
+    """A temporary path beside `target` that replaces it only if the block succeeds.
+
+    Made by `os.open` with mode 0o666, so the umask applies as to any new file (`mkstemp`
+    would make it 0600 whatever the umask); a file it replaces passes on its own mode.
+    """
+    temporary = target.parent / f".{target.name}.{secrets.token_hex(4)}.part"
     try:
         target.parent.mkdir(parents=True, exist_ok=True)
-        handle, name = tempfile.mkstemp(
-            dir=target.parent, prefix=f".{target.name}.", suffix=".part"
-        )
+        os.close(os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666))
     except OSError as err:
         raise ConfigError(
             f"cannot write {target}: {err.strerror or err} — choose a folder you can write to"
         ) from err
-    os.close(handle)
-    temporary = Path(name)
     try:
+        if target.exists():
+            os.chmod(temporary, target.stat().st_mode & 0o7777)
         yield temporary
         os.replace(temporary, target)
     finally:

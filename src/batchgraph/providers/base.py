@@ -166,16 +166,24 @@ class Provider(ABC):
         self.settings = settings
 
     @classmethod
-    def request_problem(cls, request: Request) -> str | None:
-        """Why this provider would refuse the request: a feature its batches lack (from the
-        registry), then the adapter's own checks (`check_request`)."""
-        features = cls.spec.features
-        if request.kind is Kind.EMBEDDING and not features.embeddings:
+    def kind_problem(cls, kind: Kind) -> str | None:
+        """Why this provider's batches refuse every request of this kind, or None."""
+        if kind is Kind.EMBEDDING and not cls.spec.features.embeddings:
             able = ", ".join(spec.name for spec in SPECS if spec.features.embeddings)
             return (
                 f"{cls.spec.title} batches do not take embedding requests; send them with "
                 f"--provider {able.replace(', ', ' or --provider ')}"
             )
+        return None
+
+    @classmethod
+    def request_problem(cls, request: Request) -> str | None:
+        """Why this provider would refuse the request: a feature its batches lack (from the
+        registry), then the adapter's own checks (`check_request`)."""
+        features = cls.spec.features
+        kind_problem = cls.kind_problem(request.kind)
+        if kind_problem is not None:
+            return kind_problem
         if request.output_schema is not None and not features.structured_output:
             return (
                 f"{cls.spec.title} batches cannot ask for a JSON schema; drop the schema or "

@@ -143,6 +143,9 @@ class Placement(Protocol):
 class Store(ABC):
     """Durable state of all jobs. Methods are synchronous; each commits before returning."""
 
+    where: str = "this database"
+    """The database, as messages name it (a SQLite path, a PostgreSQL host; never a password)."""
+
     # -- jobs -------------------------------------------------------------------------------
     @abstractmethod
     def create_job(

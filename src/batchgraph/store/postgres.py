@@ -93,6 +93,7 @@ class PostgresStore(SqlStore):
 
     def __init__(self, url: str, pool_size: int = POOL_SIZE) -> None:
         self.url = url
+        self.where = f"PostgreSQL {describe(url)}"
         try:
             psycopg.connect(url, connect_timeout=CONNECT_TIMEOUT_S).close()
         except psycopg.OperationalError as err:

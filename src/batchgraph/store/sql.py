@@ -211,7 +211,7 @@ class SqlStore(Store):
         with self._read() as tx:
             row = tx.fetchone(f"SELECT {rows.JOB_COLUMNS} FROM bg_jobs WHERE id = ?", (job_id,))
         if row is None:
-            raise JobNotFound(job_id)
+            raise JobNotFound(job_id, self.where)
         return rows.job_from_row(row)
 
     def list_jobs(self) -> list[JobRecord]:
@@ -242,7 +242,7 @@ class SqlStore(Store):
                 (JobStatus(status).value, text, time.time(), job_id),
             )
             if not changed:
-                raise JobNotFound(job_id)
+                raise JobNotFound(job_id, self.where)
 
     # -- flows --------------------------------------------------------------------------------
     def save_flow(self, flow: FlowRecord) -> None:
@@ -497,7 +497,7 @@ class SqlStore(Store):
 
     def _require_job(self, tx: Tx, job_id: str) -> None:
         if tx.fetchone("SELECT 1 FROM bg_jobs WHERE id = ?", (job_id,)) is None:
-            raise JobNotFound(job_id)
+            raise JobNotFound(job_id, self.where)
 
     def _fetch_chunk(self, tx: Tx, job_id: str, chunk: int) -> ChunkRecord:
         row = tx.fetchone(

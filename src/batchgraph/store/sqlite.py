@@ -87,6 +87,7 @@ class SqliteStore(SqlStore):
 
     def __init__(self, path: str | os.PathLike[str]) -> None:
         self.path = Path(path)
+        self.where = str(self.path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self._conn = _connect(self.path, autocommit=True)
         # 16 MiB: a new job's rows and index entries are written in idx order (appended), so
