@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sqlite3
+import stat
 import threading
 from pathlib import Path
 
@@ -110,3 +111,27 @@ def test_request_head_reads_the_kind_too() -> None:
         "m",
         "embedding",
     )
+
+
+def test_database_folder_and_files_are_readable_by_their_owner_only(tmp_path: Path) -> None:
+    path = tmp_path / "new" / "jobs.db"
+    with SqliteStore(path) as store:
+        store.create_job(JobRecord("j1", "j1", "openai", {}), [Request("a", 1, "m")])
+        with store.lock("j1"):
+            lock = store.lock_path("j1")
+            assert stat.S_IMODE(lock.stat().st_mode) == 0o600
+            assert stat.S_IMODE(lock.parent.stat().st_mode) == 0o700
+    assert stat.S_IMODE(path.parent.stat().st_mode) == 0o700
+    for name in ("jobs.db", "jobs.db-wal", "jobs.db-shm"):
+        if (path.parent / name).exists():
+            assert stat.S_IMODE((path.parent / name).stat().st_mode) == 0o600, name
+
+
+def test_an_existing_folder_keeps_the_mode_its_owner_gave_it(tmp_path: Path) -> None:
+    folder = tmp_path / "shared"
+    folder.mkdir(mode=0o755)
+    folder.chmod(0o755)
+    with SqliteStore(folder / "jobs.db") as store:
+        store.list_jobs()
+    assert stat.S_IMODE(folder.stat().st_mode) == 0o755
+    assert stat.S_IMODE((folder / "jobs.db").stat().st_mode) == 0o600

@@ -80,6 +80,30 @@ def _connect(path: Path, *, autocommit: bool) -> sqlite3.Connection:
     return conn
 
 
+def create_private(path: Path) -> None:
+    """Create the database file (and its folder) readable by its owner only, as credential
+    stores are: it holds every prompt and answer. SQLite gives its -wal and -shm files the
+    database file's mode. An existing file or folder is left as its owner set it."""
+    _private_folder(path.parent)
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        return
+    os.fchmod(fd, 0o600)  # whatever the umask
+    os.close(fd)
+
+
+def _private_folder(folder: Path) -> None:
+    if folder.exists():
+        return
+    folder.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        folder.mkdir(mode=0o700)
+    except FileExistsError:
+        return
+    folder.chmod(0o700)
+
+
 class SqliteStore(SqlStore):
     """Jobs, ledger and checkpoints in the SQLite file at `path` (created if missing)."""
 
@@ -88,7 +112,7 @@ class SqliteStore(SqlStore):
     def __init__(self, path: str | os.PathLike[str]) -> None:
         self.path = Path(path)
         self.where = str(self.path)
-        self.path.parent.mkdir(parents=True, exist_ok=True)
+        create_private(self.path)
         self._conn = _connect(self.path, autocommit=True)
         # 16 MiB: a new job's rows and index entries are written in idx order (appended), so
         # a bigger cache only grows the memory of big jobs without making them faster.
@@ -135,8 +159,8 @@ class SqliteStore(SqlStore):
     @contextmanager
     def lock(self, job_id: str) -> Iterator[None]:
         path = self.lock_path(job_id)
-        path.parent.mkdir(exist_ok=True)
-        fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+        _private_folder(path.parent)
+        fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
         try:
             try:
                 fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
