@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from batchgraph.cli.output import console, err_console, friendly
+from batchgraph.cli.output import console, err_console, friendly, usd
 from batchgraph.errors import ConfigError
 
 if TYPE_CHECKING:
@@ -190,7 +190,7 @@ def _print_status(record: FlowRecord) -> None:
         console.print(
             f"flow {flow['id']}: done — {report['threads']} threads ({counts}) in "
             f"{report['waves']} waves, {len(report['jobs'])} jobs; batch cost "
-            f"${report['batch_usd']:.4f}",
+            f"{usd(report['batch_usd'])} against {usd(report.get('sync_usd'))} synchronous",
             highlight=False,
         )
         return

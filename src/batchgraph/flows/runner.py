@@ -196,16 +196,19 @@ class FlowRunner:
             state = state_of(snapshot).value
             counts[state] = counts.get(state, 0) + 1
         all_jobs = [str(job) for job in self.flow.progress.get("all_jobs", [])]
-        batch_usd = 0.0
+        batch_usd = sync_usd = 0.0
         for job_id in all_jobs:
             report = self.store.get_job(job_id).report or {}
             batch_usd += float(report.get("batch_usd") or 0.0)
+            sync_usd += float(report.get("sync_usd") or 0.0)
         return {
             "threads": len(self.inputs),
             "counts": counts,
             "waves": int(self.flow.progress.get("wave", 0)),
             "jobs": all_jobs,
             "batch_usd": batch_usd,
+            "sync_usd": sync_usd,
+            "saving_usd": sync_usd - batch_usd,
         }
 
     def final_state(self, thread: int) -> dict[str, Any]:
