@@ -51,7 +51,7 @@ def format_from_extension(path: Path) -> InputFormat:
         known = ", ".join(sorted(_EXTENSIONS))
         raise ConfigError(
             f"{path}: cannot tell the format from the extension {path.suffix!r} — "
-            f"rename the file to one of {known} or pass --format"
+            f"rename the file to end in one of {known}"
         )
     return found
 

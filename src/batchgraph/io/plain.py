@@ -63,7 +63,10 @@ def _chat(
     issues: Issues,
 ) -> Request | None:
     if "input" in data:
-        issues.add('"input" is for embeddings', 'use "prompt" for chat, or pass --kind embedding')
+        issues.add(
+            '"input" is for embeddings',
+            'use "prompt" for chat, or pass --embeddings to embed "input"',
+        )
     messages: tuple[dict[str, JSON], ...] = ()
     if "prompt" in data and "messages" in data:
         issues.add('both "prompt" and "messages"', "keep one of them")

@@ -158,7 +158,7 @@ def _check_table(
     text = options.template or _default_template(columns, options.kind)
     if text is None:
         issues.add(
-            "no prompt template", 'pass --template "...{column}..." or add a "prompt" column'
+            "no prompt template", 'pass --prompt-template "...{column}..." or add a "prompt" column'
         )
         return None, issues
     template = PromptTemplate(text)

@@ -34,7 +34,7 @@ class PromptTemplate:
         except ValueError as err:
             raise ConfigError(
                 f"prompt template {text!r}: {err} — write {{column}} for a column and "
-                "{{{{ or }}}} for a literal brace"
+                "{{ or }} for a literal brace"
             ) from err
         self._parts = tuple(_Field(*part) for part in parts)
         for part in self._parts:

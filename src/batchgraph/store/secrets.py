@@ -47,11 +47,11 @@ def refuse_secrets(spec: dict[str, JSON]) -> None:
         if _SECRET_NAME.search(_normalise(name)):
             raise ConfigError(
                 f"job option {path!r} looks like a credential and would be stored in the "
-                "database; pass API keys through the environment (e.g. OPENAI_API_KEY) or "
-                "--api-key instead, and remove it from the job options"
+                "database; pass API keys through the environment instead (e.g. "
+                "OPENAI_API_KEY), and remove it from the job options"
             )
         if isinstance(value, str) and _SECRET_VALUE.match(value.strip()):
             raise ConfigError(
                 f"job option {path!r} holds what looks like an API key and would be stored "
-                "in the database; pass keys through the environment or --api-key instead"
+                "in the database; pass keys through the environment instead (e.g. OPENAI_API_KEY)"
             )
