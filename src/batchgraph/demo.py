@@ -1,4 +1,4 @@
-"""`make demo`: classify 3,000 synthetic reviews on all three providers through the sandbox.
+"""`make demo`: classify 3,000 synthetic reviews on every provider through the sandbox.
 
 It uses the real two-phase flow in separate processes — `batchgraph submit` returns a job id at
 once, `batchgraph run --job` picks the job up later and waits — exactly as a user would against
@@ -21,15 +21,13 @@ from rich.table import Table
 
 from batchgraph.api import Batchgraph
 from batchgraph.cli.output import usd
+from batchgraph.providers.registry import SANDBOX_PREFIX, SPECS
 from batchgraph.sandbox.config import SandboxConfig
 from batchgraph.sandbox.context import SandboxContext
 from batchgraph.sandbox.storage import SandboxStore
 
-MODELS = {
-    "sandbox-openai": "gpt-4o-mini",
-    "sandbox-anthropic": "claude-haiku-4-5",
-    "sandbox-mistral": "mistral-small-latest",
-}
+MODELS = {SANDBOX_PREFIX + spec.name: spec.example_model for spec in SPECS if spec.features.batch}
+"""Every provider with a Batch API in the registry, on the sandbox, with its example model."""
 PROMPT = (
     "Classify this review of a {product}: sentiment, topic, and whether it needs a reply.\n\n{text}"
 )
@@ -67,7 +65,7 @@ def main(workdir: Path = Path("demo-output")) -> None:
     env = {**os.environ, "BATCHGRAPH_HOME": str(home), "COLUMNS": "110"}
     env.pop("BATCHGRAPH_DB", None)
 
-    console.rule("[bold]batchgraph demo: 3,000 reviews × 3 providers, offline sandbox")
+    console.rule(f"[bold]batchgraph demo: 3,000 reviews × {len(MODELS)} providers, offline sandbox")
     jobs: dict[str, str] = {}
     for provider, model in MODELS.items():
         out = batchgraph(
@@ -79,7 +77,7 @@ def main(workdir: Path = Path("demo-output")) -> None:
         jobs[provider] = out.split()[0]
     batchgraph("status", env=env)
     for provider, job_id in jobs.items():
-        out_file = workdir / f"results-{provider.removeprefix('sandbox-')}.jsonl"
+        out_file = workdir / f"results-{provider.removeprefix(SANDBOX_PREFIX)}.jsonl"
         batchgraph("run", "--job", job_id, "-o", str(out_file), "--poll-max", "2", env=env)
     summarise(home, jobs, workdir)
     flow_demo(reviews, workdir, env)
@@ -117,7 +115,7 @@ def summarise(home: Path, jobs: dict[str, str], workdir: Path) -> None:
             report = bg.store.get_job(job_id).report or {}
             counts = report.get("counts", {})
             table.add_row(
-                provider.removeprefix("sandbox-"),
+                provider.removeprefix(SANDBOX_PREFIX),
                 f"{report.get('total', 0):,}",
                 f"{counts.get('succeeded', 0):,}",
                 f"{sum(n for s, n in counts.items() if s != 'succeeded'):,}",

@@ -1,9 +1,10 @@
-"""A local server speaking the OpenAI, Anthropic and Mistral batch protocols on loopback.
+"""A local server speaking the providers' batch protocols on loopback.
 
-For demos, our tests and users' own tests: `run_sandbox(data_dir, config)` serves all providers
-on one port (each under its prefix, see `urls.py`), with state on disk so a restarted server
-finds its files and batches where the clock says they are. How to add a provider module is
-described in `sandbox/app.py`; behaviour knobs are in `config.SandboxConfig`.
+For demos, our tests and users' own tests: `run_sandbox(data_dir, config)` serves every
+provider and host on one port (each under its prefix, see `personalities.py`), with state on
+disk so a restarted server finds its files and batches where the clock says they are. How to
+add a provider module is described in `sandbox/app.py`; behaviour knobs are in
+`config.SandboxConfig`.
 """
 
 from __future__ import annotations

@@ -42,17 +42,16 @@ from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.routing import BaseRoute, Mount
 
-from batchgraph.sandbox import admin
+from batchgraph.sandbox import admin, personalities
 from batchgraph.sandbox.context import ProviderModule, SandboxContext
 from batchgraph.sandbox.faults import FaultMiddleware, Served
-from batchgraph.sandbox.personalities import PERSONALITIES
 
 
 def load_providers() -> dict[str, Served]:
     """Each personality with its protocol module; one whose module is not written yet is simply
     not served."""
     served: dict[str, Served] = {}
-    for name, personality in PERSONALITIES.items():
+    for name, personality in personalities.PERSONALITIES.items():
         qualified = f"batchgraph.sandbox.{personality.protocol}"
         try:
             module: ProviderModule = importlib.import_module(qualified)
