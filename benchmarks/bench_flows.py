@@ -60,11 +60,12 @@ def run(quick: bool = False) -> BenchResult:
                 flow = measure(
                     [BATCHGRAPH, "flow", "run", "benchmarks.flow_graphs:graph", str(states),
                      "-p", "openai", "-m", "gpt-4o-mini", "--poll-max", "0.2"],
-                    env, root,
+                    env, root, stdout=work / "flow.txt",
                 )  # fmt: skip
             plain = measure(
-                [sys.executable, "-c", IMMEDIATE, str(work / "plain.db"), str(states)], env, root
-            )
+                [sys.executable, "-c", IMMEDIATE, str(work / "plain.db"), str(states)],
+                env, root, stdout=work / "plain.txt",
+            )  # fmt: skip
         steps = size * STEPS
         extra_ms = (flow.seconds - plain.seconds) / steps * 1000
         added = flow.seconds / plain.seconds - 1
