@@ -10,8 +10,9 @@
     └── CostLimitExceeded           the estimate is over --max-cost; nothing was sent
 
 Each message says what went wrong, where, and what to do next. The errors about what a user
-gave (InputError, ConfigError, CostLimitExceeded) are also `ValueError`s: a LangGraph server
-passes a ValueError's message on to its clients, and hides other exceptions' messages.
+gave (InputError, ConfigError, CostLimitExceeded) are also `ValueError`s, and the provider
+errors `RuntimeError`s: a LangGraph server passes those messages on to its clients, and hides
+other exceptions' messages.
 
 Both provider errors carry the provider and the batch id. Loops that tick jobs (`run`, `worker`)
 wait out a `ProviderUnavailable` however long it lasts, and stop at any other
@@ -75,7 +76,7 @@ class ConfigError(BatchgraphError, ValueError):
     """A setting is missing or wrong (API key, provider, model, option)."""
 
 
-class ProviderCallError(BatchgraphError):
+class ProviderCallError(BatchgraphError, RuntimeError):
     """A provider refused a call in a way retrying will not fix (a bad request, a wrong key)."""
 
     def __init__(self, provider: str, message: str, batch_id: str | None = None) -> None:

@@ -92,3 +92,22 @@ def test_a_declined_estimate_creates_no_job(bg: Batchgraph) -> None:
     assert question.value["estimate"]["requests"] == 2
     assert declined["status"] == "cancelled"
     assert bg.jobs() == []
+
+
+def test_a_provider_unavailable_for_now_is_noted_and_tried_again_at_the_next_run(
+    bg: Batchgraph, batchgraph_sandbox: SandboxHandle
+) -> None:
+    graph = job_graph(bg).copy(update={"checkpointer": InMemorySaver()})
+    new_job = {"requests": ["one", "two"], "provider": "sandbox-openai", "model": "gpt-4o-mini"}
+    batchgraph_sandbox.configure(server_error_rate=1.0)
+
+    waiting = graph.invoke({"new_job": new_job}, config("t"))
+    assert "trying again at the next run" in waiting["last_error"]
+    assert graph.get_state(config("t")).interrupts
+    assert batchgraph_sandbox.creations("openai") == []
+
+    batchgraph_sandbox.configure(server_error_rate=0.0)
+    values = run_until_done(graph, "t", Command(resume=True))
+
+    assert values["status"] == "done" and values["counts"] == {"succeeded": 2}
+    assert len(batchgraph_sandbox.creations("openai")) == 1

@@ -9,6 +9,7 @@ run writes the prompts and submits; it ends while the batches run. A later run
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Any
 
 from langgraph.checkpoint.base import BaseCheckpointSaver
@@ -16,6 +17,7 @@ from langgraph.graph import END, START, StateGraph
 from langgraph.store.base import BaseStore
 from typing_extensions import TypedDict
 
+from batchgraph.api import Batchgraph
 from batchgraph.langgraph import BgSource, JobOptions, ResultsRef, batch_subgraph, read_results
 
 
@@ -50,14 +52,15 @@ def write_prompts(state: TopicsState) -> dict[str, Any]:
     return {"requests": requests, "options": options}
 
 
-def tally(state: TopicsState) -> dict[str, Any]:
-    """The answers by topic, and how many of them succeeded."""
+def tally(state: TopicsState, bg: Batchgraph | None = None) -> dict[str, Any]:
+    """The answers by topic, and how many of them succeeded: from the state for a small job,
+    else from the LangGraph store's pages (or batchgraph's store, `bg`, when there is none)."""
     from langgraph.config import get_store
 
     results = state.get("results")
     ref = state.get("results_ref")
     if results is None and ref is not None:
-        results = list(read_results(ref, store=get_store()))
+        results = list(read_results(ref, store=get_store(), bg=bg))
     answers = {r["id"]: r["text"] or "" for r in results or []}
     succeeded = sum(1 for r in results or [] if r["status"] == "succeeded")
     return {"answers": answers, "summary": {"topics": len(answers), "succeeded": succeeded}}
@@ -74,7 +77,7 @@ def topics_graph(
     builder = StateGraph(TopicsState, input_schema=TopicsInput, output_schema=TopicsOutput)
     builder.add_node("write_prompts", write_prompts)
     builder.add_node("batch", batch_subgraph(bg, **batch_options))
-    builder.add_node("tally", tally)
+    builder.add_node("tally", partial(tally, bg=bg if isinstance(bg, Batchgraph) else None))
     builder.add_edge(START, "write_prompts")
     builder.add_edge("write_prompts", "batch")
     builder.add_edge("batch", "tally")

@@ -18,7 +18,7 @@ from langgraph.config import get_config, get_store, get_stream_writer
 from langgraph.types import interrupt
 
 from batchgraph.api import Batchgraph
-from batchgraph.errors import ConfigError, InputError, JobBusy, JobNotFound, ProviderCallError
+from batchgraph.errors import ConfigError, InputError, JobBusy, JobNotFound, ProviderUnavailable
 from batchgraph.graph.nodes import chunk_view
 from batchgraph.graph.state import ChunkView
 from batchgraph.jobs import create_job
@@ -141,20 +141,24 @@ class BatchNodes:
         }
 
     def tick(self, state: BatchState) -> dict[str, Any]:
-        """One step of the job under its lock; then the state mirrors the store."""
+        """One step of the job under its lock; then the state mirrors the store.
+
+        A busy lock or a provider that is unavailable for now is noted and tried again at the
+        next run; a provider's refusal ends the run with its message.
+        """
         job_id = _job_id(state)
         bg = self.bg
-        error = None
+        note = None
         try:
             # A fresh context: the job's graph runs on its own thread and checkpointer, not as
             # a subgraph of this one (LangGraph passes the running graph's config in context).
             contextvars.Context().run(bg.tick, job_id)
         except JobBusy:
-            error = f"job {job_id} is being advanced by another process; ticked it next time"
-        except ProviderCallError as failure:
-            error = str(failure)
-            _emit({"event": "error", "job_id": job_id, "message": error})
-        return {**self._mirror(state, job_id), "last_error": error}
+            note = f"job {job_id} is being advanced by another process; ticked it next time"
+        except ProviderUnavailable as failure:
+            note = f"{failure} — trying again at the next run"
+            _emit({"event": "error", "job_id": job_id, "message": note})
+        return {**self._mirror(state, job_id), "last_error": note}
 
     def wait(self, state: BatchState) -> dict[str, Any]:
         """End this run while batches run: the next run (resume, new input or a cron) ticks."""
