@@ -123,6 +123,28 @@ class Outcome(StrEnum):
     """The provider's results never mentioned the request."""
 
 
+_WHY = {
+    "failed": "failed",
+    "expired": "expired: its batch's completion window ended before it ran",
+    "cancelled": "cancelled",
+    "missing": "missing: its batch ended without a result for it",
+}
+
+
+def outcome_reason(status: str, attempts: int, batch_id: str | None) -> str | None:
+    """Why a request that ended without the provider's own error did not succeed, for its
+    results record: what happened, after how many sends, in which batch; None for a request
+    that succeeded or has not ended."""
+    what = _WHY.get(status)
+    if what is None:
+        return None
+    if batch_id is None:
+        return f"{what} (never sent)"
+    return (
+        f"{what} (after {attempts} attempt{'s' if attempts != 1 else ''}, last in batch {batch_id})"
+    )
+
+
 @dataclass(slots=True)
 class Usage:
     """Tokens a request consumed; cached tokens are part of `input_tokens`."""

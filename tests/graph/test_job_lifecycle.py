@@ -234,3 +234,35 @@ def test_embedding_job_returns_one_vector_per_input(
     vectors = [row.result.embedding for row in rows if row.result is not None]
     assert len(vectors) == 5
     assert all(vector and len(vector) == len(vectors[0]) for vector in vectors)
+
+
+@pytest.mark.parametrize("provider", ["openai", "anthropic", "mistral"])
+def test_requests_that_expire_in_every_round_say_why_in_the_results(
+    provider: str, bg: Batchgraph, tmp_path: Path, batchgraph_sandbox: SandboxHandle
+) -> None:
+    # Every batch's window passes with only half of its requests done, in both rounds.
+    batchgraph_sandbox.configure(
+        expire_fraction=0.5, time_scale=172800.0, processing_seconds=3600.0
+    )
+    source = write_prompts(tmp_path / "in.jsonl", 20)
+    job_id = bg.submit(
+        source, provider=provider, options=ReadOptions(model=MODELS[provider]), max_attempts=2
+    )
+    view = run_job(bg, job_id, NO_WAIT)
+
+    batches = {c.batch_id for c in view.chunks if c.attempt == 2}
+    out = bg.write_results(job_id, tmp_path / "out.jsonl")
+    expired = [
+        r for r in map(json.loads, out.read_text().splitlines()) if r["status"] != "succeeded"
+    ]
+    assert expired and view.counts["expired"] == len(expired)
+    for record in expired:
+        assert record["attempts"] == 2 and record["batch_id"] in batches
+        if record["error_code"] == "batch_expired":  # OpenAI's own error for the request
+            assert "expired" in record["error_message"]
+            continue
+        assert record["error_code"] == "expired"
+        assert record["error_message"] == (
+            "expired: its batch's completion window ended before it ran "
+            f"(after 2 attempts, last in batch {record['batch_id']})"
+        )

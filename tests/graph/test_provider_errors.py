@@ -60,3 +60,23 @@ def test_a_refused_create_stops_the_run_at_once_with_the_providers_message(
     assert "HTTP 400" in str(raised.value) and "Refused by the sandbox" in str(raised.value)
     assert pauses == []  # not tried again
     assert batchgraph_sandbox.creations(provider) == []
+
+
+@pytest.mark.parametrize("provider", PROVIDERS)
+def test_a_job_finishes_under_a_low_rate_limit_and_one_call_in_five_failing(
+    provider: str, bg: Batchgraph, tmp_path: Path, batchgraph_sandbox: SandboxHandle
+) -> None:
+    batchgraph_sandbox.configure(
+        rate_limit_every=3, rate_limit_retry_after=0.01, server_error_rate=0.2, seed=provider
+    )
+    source = write_prompts(tmp_path / "in.jsonl", 300)
+    job_id = bg.create(
+        source, provider=provider, options=ReadOptions(model=MODELS[provider]), batch_size=25
+    )
+    told: list[ProviderUnavailable] = []
+
+    view = run_job(bg, job_id, NO_WAIT, sleep=lambda _: None, on_unavailable=told.append)
+
+    assert view.counts["succeeded"] == 300
+    assert len(batchgraph_sandbox.creations(provider)) == len(view.chunks) == 12
+    assert told  # the faults did reach the job, and were waited out

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from batchgraph.model import JSON
+from batchgraph.model import JSON, outcome_reason
 
 if TYPE_CHECKING:
     from batchgraph.store.base import LedgerRow
@@ -39,6 +39,8 @@ def result_record(row: LedgerRow) -> dict[str, JSON]:
     result = row.result
     usage = result.usage if result is not None else None
     error = result.error if result is not None else None
+    batch_id = result.batch_id if result else None
+    reason = None if error else outcome_reason(row.status.value, row.attempt, batch_id)
     return {
         "id": row.request_id,
         "status": row.status.value,
@@ -51,9 +53,9 @@ def result_record(row: LedgerRow) -> dict[str, JSON]:
         "output_tokens": usage.output_tokens if usage else None,
         "cached_tokens": usage.cached_tokens if usage else None,
         "attempts": row.attempt,
-        "error_code": error.code if error else None,
-        "error_message": error.message if error else None,
-        "batch_id": result.batch_id if result else None,
+        "error_code": error.code if error else reason and row.status.value,
+        "error_message": error.message if error else reason,
+        "batch_id": batch_id,
         "tool_calls": result.tool_calls if result else None,
         "refusal": result.refusal if result else None,
         "reasoning_tokens": usage.reasoning_tokens if usage else None,

@@ -13,7 +13,15 @@ from collections.abc import Sequence
 from typing import Any
 
 from batchgraph import jsoncodec
-from batchgraph.model import JSON, Outcome, ProviderError, Request, Result, Usage
+from batchgraph.model import (
+    JSON,
+    Outcome,
+    ProviderError,
+    Request,
+    Result,
+    Usage,
+    outcome_reason,
+)
 from batchgraph.store.base import (
     ChunkRecord,
     ChunkStatus,
@@ -368,6 +376,10 @@ def result_record_from_row(row: Row) -> dict[str, JSON]:
     (cached_tokens, error_code) = row[15:17]
     done = custom_id is not None  # the row holds a result
     details = _load_json(row[20]) or {}
+    error_message = None if error_code is None else row[17] or ""
+    if error_code is None:
+        error_message = outcome_reason(status, int(attempt), batch_id if done else None)
+        error_code = error_message and status
     return {
         "id": request_id,
         "status": status,
@@ -381,7 +393,7 @@ def result_record_from_row(row: Row) -> dict[str, JSON]:
         "cached_tokens": int(cached_tokens or 0) if done else None,
         "attempts": int(attempt),
         "error_code": error_code,
-        "error_message": None if error_code is None else row[17] or "",
+        "error_message": error_message,
         "batch_id": batch_id or "" if done else None,
         "tool_calls": details.get("tool_calls"),
         "refusal": details.get("refusal"),
