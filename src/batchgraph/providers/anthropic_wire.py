@@ -13,6 +13,7 @@ import re
 from typing import Any
 
 from batchgraph.model import JSON, Kind, Outcome, ProviderError, Request, Result, Usage
+from batchgraph.providers.anthropic_cache import mark_shared_prefix
 from batchgraph.providers.anthropic_params import DEFAULT_MAX_TOKENS, translate
 from batchgraph.providers.base import BatchTag, WireItem
 from batchgraph.providers.chat_format import native_elsewhere
@@ -91,7 +92,8 @@ def message_params(request: Request) -> dict[str, JSON]:
     """A non-streaming Messages API body for `request`.
 
     A request taken from an Anthropic batch file goes as written (the job's options fill in
-    what it leaves out); a common request is translated (`anthropic_params`).
+    what it leaves out); a common request is translated (`anthropic_params`), its long shared
+    prefix marked for the prompt cache (`anthropic_cache`).
     """
     if request.native == "anthropic":
         return _native_params(request)
@@ -106,6 +108,7 @@ def message_params(request: Request) -> dict[str, JSON]:
             }
         ]
         params["tool_choice"] = {"type": "tool", "name": name}
+    mark_shared_prefix(params)
     return params
 
 

@@ -13,6 +13,7 @@ import re
 from pathlib import Path
 from typing import IO, Any
 
+from batchgraph.sandbox.anthropic_cache import CacheUse, PromptCache
 from batchgraph.sandbox.anthropic_checks import params_problem
 from batchgraph.sandbox.fate import Fates
 from batchgraph.sandbox.responder import Answer, answer, text_of
@@ -43,6 +44,7 @@ def write_results(
     counts = dict.fromkeys(COUNTS, 0)
     prefix = hashlib.blake2b(batch_id.encode(), digest_size=6).hexdigest()
     seed = fates.config.seed
+    cache = PromptCache()
     with ShuffledLines(out, batch_id + "results") as lines, requests_path.open("rb") as source:
         for number, raw in enumerate(source):
             item = json.loads(raw)
@@ -53,7 +55,7 @@ def write_results(
             elif fates.fails(own_id):
                 result = _errored(INJECTED_ERROR, f"req_{prefix}{number:08x}")
             else:
-                result = answer_params(item["params"], f"{prefix}{number:08x}", seed)
+                result = answer_params(item["params"], f"{prefix}{number:08x}", seed, cache)
             counts[result["type"]] += 1
             line = {"custom_id": custom_id, "result": result}
             lines.write(json.dumps(line, separators=(",", ":"), ensure_ascii=False).encode())
@@ -72,8 +74,12 @@ def _errored(error: dict[str, str], request_id: str | None) -> dict[str, Any]:
     return {"type": "errored", "error": body}
 
 
-def answer_params(params: dict[str, Any], suffix: str, seed: str) -> dict[str, Any]:
-    """The result of one request's params: `succeeded` with its message, or `errored`."""
+def answer_params(
+    params: dict[str, Any], suffix: str, seed: str, cache: PromptCache | None = None
+) -> dict[str, Any]:
+    """The result of one request's params: `succeeded` with its message, or `errored`.
+
+    `cache` holds the prefixes seen so far in the batch (see `anthropic_cache`)."""
     problem = params_problem(params)
     if problem is not None:
         return _errored({"type": "invalid_request_error", "message": problem}, None)
@@ -105,7 +111,7 @@ def answer_params(params: dict[str, Any], suffix: str, seed: str) -> dict[str, A
         "content": content,
         "stop_reason": stop_reason,
         "stop_sequence": None,
-        "usage": _usage(reply),
+        "usage": _usage(reply, (cache or PromptCache()).use(params)),
     }
     return {"type": "succeeded", "message": message}
 
@@ -127,12 +133,12 @@ def _prompt(params: dict[str, Any]) -> str:
     return "\n".join(parts)
 
 
-def _usage(reply: Answer) -> dict[str, Any]:
-    """Anthropic reports cache reads apart from `input_tokens`."""
+def _usage(reply: Answer, cached: CacheUse) -> dict[str, Any]:
+    """Anthropic reports cache writes and reads apart from `input_tokens`."""
     return {
-        "input_tokens": reply.input_tokens - reply.cached_tokens,
-        "cache_creation_input_tokens": 0,
-        "cache_read_input_tokens": reply.cached_tokens,
+        "input_tokens": max(0, reply.input_tokens - cached.written - cached.read),
+        "cache_creation_input_tokens": cached.written,
+        "cache_read_input_tokens": cached.read,
         "output_tokens": reply.output_tokens,
         "service_tier": "batch",
     }
