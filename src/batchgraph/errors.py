@@ -91,6 +91,11 @@ class ProviderUnavailable(ProviderCallError):
     a broken connection. The same call later may succeed, so callers back off and try again."""
 
 
+class ResultsGone(ProviderCallError):
+    """A batch ended but its results can no longer be read (archived, deleted, 404): asking
+    again will not bring them back, so its requests are settled as failed and sent again."""
+
+
 TRANSIENT_HTTP_STATUSES = frozenset({408, 409, 429})
 """Statuses below 500 that mean "not now" rather than "never" (every 5xx does too)."""
 

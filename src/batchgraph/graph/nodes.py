@@ -10,11 +10,12 @@ from __future__ import annotations
 
 import itertools
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from datetime import UTC, datetime
 from typing import Any
 
 from batchgraph.deps import Deps
+from batchgraph.errors import ResultsGone
 from batchgraph.graph.ahead import Ahead
 from batchgraph.graph.state import ChunkTask, ChunkView, JobState
 from batchgraph.model import Outcome, ProviderError, Result
@@ -215,18 +216,21 @@ class JobNodes:
             tag = BatchTag(job.id, chunk.chunk, chunk.attempt)
             accounting = Accounting(expected, batch_id, tag)
             if status.state is BatchState.FAILED and not chunk.provisional:
-                stream: Iterator[Result] = _batch_failure(expected, status)
+                self._record(job.id, chunk.chunk, _batch_failure(expected, status))
             else:
-                stream = provider.results(batch_id)
-                if chunk.provisional:
-                    confirmed = _confirmed(stream, accounting)
-                    if confirmed is None:
+                try:
+                    stream = provider.results(batch_id)
+                    if chunk.provisional:
+                        confirmed = _confirmed(stream, accounting)
+                        if confirmed is None:
+                            return self._not_ours(job, chunk, status)
+                        stream = confirmed
+                    self._record(job.id, chunk.chunk, accounting.account(stream))
+                except ResultsGone as gone:
+                    if chunk.provisional:  # nothing can prove it ours now: look up or create
                         return self._not_ours(job, chunk, status)
-                    stream = confirmed
-                stream = accounting.account(stream)
-            self.store.record_results(
-                job.id, chunk.chunk, ((ledger_index(r.custom_id), r) for r in stream)
-            )
+                    # What was read stays; the rest fail with the reason and are sent again.
+                    self._record(job.id, chunk.chunk, _results_gone(expected, batch_id, gone))
         except BaseException:
             self.statuses.cancel()  # the tick ends: the next status is asked for again later
             raise
@@ -239,6 +243,9 @@ class JobNodes:
             provisional=False,
         )
         return {"chunks": {str(chunk.chunk): chunk_view(saved, status.state)}}
+
+    def _record(self, job_id: str, chunk: int, results: Iterable[Result]) -> None:
+        self.store.record_results(job_id, chunk, ((ledger_index(r.custom_id), r) for r in results))
 
     def _not_ours(self, job: JobRecord, chunk: ChunkRecord, status: BatchStatus) -> dict[str, Any]:
         """A candidate batch ended and its results carry another tag: it was never ours.
@@ -325,6 +332,14 @@ def _confirmed(results: Iterator[Result], accounting: Accounting) -> Iterator[Re
     if first is None or not accounting.ours(first):
         return None
     return itertools.chain((first,), results)
+
+
+def _results_gone(expected: list[str], batch_id: str, gone: ResultsGone) -> Iterator[Result]:
+    """Requests whose results can no longer be read fail, retryably, with the reason (the
+    store keeps any that were read before, as it writes only rows still queued)."""
+    error = ProviderError(code="results_unavailable", message=str(gone), retryable=True)
+    for custom_id in expected:
+        yield Result(custom_id, Outcome.FAILED, batch_id, error=error)
 
 
 def _batch_failure(expected: list[str], status: BatchStatus) -> Iterator[Result]:

@@ -21,7 +21,12 @@ import httpx2
 from anthropic.types.messages import MessageBatch
 
 from batchgraph import jsoncodec
-from batchgraph.errors import ProviderCallError, ProviderUnavailable, is_transient_status
+from batchgraph.errors import (
+    ProviderCallError,
+    ProviderUnavailable,
+    ResultsGone,
+    is_transient_status,
+)
 from batchgraph.model import Request, Result
 from batchgraph.providers import anthropic_wire as wire
 from batchgraph.providers.base import (
@@ -151,6 +156,12 @@ class AnthropicProvider(Provider):
         return batch_status(batch)
 
     def results(self, batch_id: str) -> Iterator[Result]:
+        batch = self._call(
+            "read the batch", batch_id, lambda: self._client.messages.batches.retrieve(batch_id)
+        )
+        if batch.archived_at is not None:
+            gone = f"its results were archived at {batch.archived_at:%Y-%m-%d %H:%M} UTC"
+            raise ResultsGone(self.name, gone, batch_id)
         lines = self._stream_results(batch_id)
         try:
             for line in lines:
@@ -190,6 +201,8 @@ class AnthropicProvider(Provider):
         lines = self._stream_results(batch.id)
         try:
             first = next(lines, None)
+        except ResultsGone:
+            return False
         finally:
             lines.close()
         if first is None:
@@ -204,6 +217,10 @@ class AnthropicProvider(Provider):
                 for line in resp.iter_lines():
                     if line.strip():
                         yield jsoncodec.loads(line)
+        except anthropic.NotFoundError as err:
+            raise ResultsGone(
+                self.name, f"its results are gone: {describe(err)}", batch_id
+            ) from err
         except anthropic.AnthropicError as err:
             raise self._failure("read the results", batch_id, err) from err
         except httpx2.TransportError as err:

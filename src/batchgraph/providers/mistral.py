@@ -24,7 +24,12 @@ from mistralai.client.errors import MistralError, NoResponseError
 from mistralai.client.models import BatchJob
 from mistralai.client.utils import BackoffStrategy, RetryConfig
 
-from batchgraph.errors import ProviderCallError, ProviderUnavailable, is_transient_status
+from batchgraph.errors import (
+    ProviderCallError,
+    ProviderUnavailable,
+    ResultsGone,
+    is_transient_status,
+)
 from batchgraph.model import Kind, Outcome, Request, Result
 from batchgraph.providers import mistral_wire as wire
 from batchgraph.providers.base import (
@@ -251,7 +256,15 @@ class MistralProvider(Provider):
     def _lines(self, batch_id: str, file_id: str) -> Iterator[str]:
         """The file's non-empty lines, streamed: results can be far larger than memory."""
         what = f"download file {file_id}"
-        response = self._call(what, batch_id, self._client.files.download, file_id=file_id)
+        try:
+            response = self._client.files.download(file_id=file_id)
+        except MistralError as err:
+            if err.status_code in (404, 410):
+                gone = f"file {file_id} is gone: {describe(err)}"
+                raise ResultsGone(self.name, gone, batch_id) from err
+            raise _failure(what, batch_id, err) from err
+        except _SDK_ERRORS as err:
+            raise _failure(what, batch_id, err) from err
         try:
             for line in response.iter_lines():
                 if line.strip():

@@ -22,7 +22,12 @@ import httpx2
 import openai
 from openai.types import Batch
 
-from batchgraph.errors import ProviderCallError, ProviderUnavailable, is_transient_status
+from batchgraph.errors import (
+    ProviderCallError,
+    ProviderUnavailable,
+    ResultsGone,
+    is_transient_status,
+)
 from batchgraph.model import Request, Result
 from batchgraph.providers import openai_wire as wire
 from batchgraph.providers.base import (
@@ -247,6 +252,9 @@ class OpenAIProvider(Provider):
                     yield from (line for line in lines if line.strip())
                 if rest.strip():
                     yield rest
+        except openai.NotFoundError as err:
+            gone = f"file {file_id} is gone: {describe(err)}"
+            raise ResultsGone(self.name, gone, batch_id) from err
         except openai.OpenAIError as err:
             raise self._failure(f"read file {file_id}", batch_id, err) from err
         except httpx2.TransportError as err:

@@ -3,13 +3,15 @@ SDK calls, with Anthropic's statuses, RFC 3339 timestamps, request counts and er
 
 Requests arrive inline in the create call and are kept as a JSONL file beside the batch; the
 results stream is written once, when the batch ends, and served at `results_url` until the
-batch is archived (29 virtual days after creation).
+batch is archived (29 virtual days after creation; never on an instant clock, where every
+moment after creation is "infinitely later" and results would be gone before anyone read them).
 """
 
 from __future__ import annotations
 
 import itertools
 import json
+import math
 import secrets
 import string
 import uuid
@@ -272,7 +274,7 @@ class _Anthropic:
         if outcome is not None:
             counts = outcome["request_counts"]
             ended_at = _rfc3339(created + outcome["ended"])
-            if record.timeline.elapsed(self.ctx.now()) >= ARCHIVE_AFTER:
+            if _archived(record, self.ctx.now()):
                 archived_at = _rfc3339(created + ARCHIVE_AFTER)
         return {
             "id": record.id,
@@ -308,3 +310,9 @@ def _requests_file(batch_id: str) -> str:
 
 def _results_file(batch_id: str) -> str:
     return f"{batch_id}.results.jsonl"
+
+
+def _archived(record: BatchRecord, now: float) -> bool:
+    """Whether the batch's results are archived by now (an instant clock never archives)."""
+    timeline = record.timeline
+    return not math.isinf(timeline.time_scale) and timeline.elapsed(now) >= ARCHIVE_AFTER
