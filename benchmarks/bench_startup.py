@@ -1,8 +1,11 @@
-"""Start-up: `batchgraph status`, `list` and `collect` on a database holding 100 finished jobs.
+"""Start-up: `batchgraph --help`, `status`, `list`, `status JOB` and `collect JOB` on a
+database holding 100 finished jobs.
 
 The jobs (500 requests each) are run to the end against a sandbox process first; then each
 command runs 10 times in a fresh process and the wall time from spawn to exit is taken, so
-interpreter start, imports, opening the database and printing are all included.
+interpreter start, imports, opening the database and printing are all included. `python -c
+pass` is timed the same way, as the floor. The commands that only read (all but `collect`)
+import neither LangGraph nor a provider SDK (tests/cli/test_startup_imports.py checks that).
 """
 
 from __future__ import annotations
@@ -19,7 +22,9 @@ from benchmarks.processes import BATCHGRAPH, measure, provider_env, sandbox_serv
 JOBS = 100
 REQUESTS_PER_JOB = 500
 RUNS = 10
-TARGET_S = 0.5
+TARGET_S = 0.25
+READ_ONLY = ("--help", "status", "list", "status JOB")
+"""The commands with a start-up target: they only read the store."""
 
 
 @dataclass
@@ -52,9 +57,11 @@ def fill(db: Path, server_url: str, work: Path) -> list[str]:
     return ids
 
 
-def timings(command: list[str], work: Path) -> list[float]:
+def timings(command: list[str], work: Path) -> tuple[list[float], list[float]]:
+    """Wall and CPU seconds of `RUNS` runs."""
     env = provider_env("openai", "http://127.0.0.1:9", work / "home")
-    return [measure(command, env, work).seconds for _ in range(RUNS)]
+    runs = [measure(command, env, work) for _ in range(RUNS)]
+    return [r.seconds for r in runs], [r.cpu_seconds for r in runs]
 
 
 def run(commands: tuple[str, ...] = (BATCHGRAPH,)) -> BenchResult:
@@ -65,20 +72,29 @@ def run(commands: tuple[str, ...] = (BATCHGRAPH,)) -> BenchResult:
         db = work / "jobs.db"
         with sandbox_server(work / "sandbox") as url:
             ids = fill(db, url, work)
+        floor = timings([sys.executable, "-c", "pass"], work)
+        result.rows.append(("python -c pass (the floor)", _spread(*floor)))
         cases = {
-            "status (all jobs)": ["status"],
-            f"status JOB ({REQUESTS_PER_JOB} requests)": ["status", ids[-1]],
-            "list": ["list"],
-            "collect JOB (finished)": ["collect", ids[-1]],
+            "--help": ["--help"],
+            "status": ["status", "--db", str(db)],
+            "list": ["list", "--db", str(db)],
+            "status JOB": ["status", ids[-1], "--db", str(db)],
+            "collect JOB (finished)": ["collect", ids[-1], "--db", str(db)],
         }
         for label, args in cases.items():
-            seconds = timings([*commands, *args, "--db", str(db)], work)
-            median, worst = statistics.median(seconds), max(seconds)
-            result.rows.append((label, f"{median:.2f} s median, {worst:.2f} s slowest of {RUNS}"))
-            if label.startswith("status"):
-                met = "met" if median < TARGET_S else "**missed**"
+            seconds, cpu = timings([*commands, *args], work)
+            result.rows.append((label, _spread(seconds, cpu)))
+            if label in READ_ONLY:
+                met = "met" if statistics.median(seconds) < TARGET_S else "**missed**"
                 result.rows.append((f"target: {label} under {TARGET_S} s", met))
     return result
+
+
+def _spread(seconds: list[float], cpu: list[float]) -> str:
+    return (
+        f"{statistics.median(seconds):.2f} s median, {max(seconds):.2f} s slowest of {RUNS}; "
+        f"CPU {statistics.median(cpu):.2f} s median"
+    )
 
 
 def main() -> None:

@@ -37,6 +37,8 @@ class Measured:
     seconds: float
     peak_mb: float
     stdout: str
+    cpu_seconds: float = 0.0
+    """User plus system CPU time of the child: what it did, less swayed by a loaded machine."""
 
 
 def measure(
@@ -54,7 +56,8 @@ def measure(
     text = out_path.read_text(errors="replace")
     if child.returncode != 0:
         raise RuntimeError(f"{' '.join(command)} exited {child.returncode}:\n{text[-3000:]}")
-    return Measured(started, seconds, usage.ru_maxrss / 1024, text)
+    cpu = usage.ru_utime + usage.ru_stime
+    return Measured(started, seconds, usage.ru_maxrss / 1024, text, cpu)
 
 
 def provider_env(provider: str, server_url: str, home: Path) -> dict[str, str]:

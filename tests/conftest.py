@@ -14,9 +14,20 @@ import uuid
 from collections.abc import Iterator
 from urllib.parse import quote
 
+import httpx
 import pytest
 
 from tests.pg_server import ScratchPostgres, find_bindir
+
+
+def _no_default_http_timeout() -> None:
+    """httpx gives every call that names no timeout 5 seconds; on a loaded machine a sandbox
+    answer can take longer, and no test may fail on speed. Calls that name one keep it."""
+    default = httpx._config.DEFAULT_TIMEOUT_CONFIG  # what httpx.get(), Client() … default to
+    default.connect = default.read = default.write = default.pool = None
+
+
+_no_default_http_timeout()
 
 URL_ENV = "BATCHGRAPH_TEST_POSTGRES_URL"
 REQUIRE_ENV = "BATCHGRAPH_REQUIRE_POSTGRES"

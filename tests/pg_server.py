@@ -17,6 +17,8 @@ from types import TracebackType
 
 import psycopg
 
+from tests.patience import HANG_S
+
 
 def find_bindir() -> Path | None:
     """The directory holding initdb and pg_ctl, or None when PostgreSQL is not installed."""
@@ -65,7 +67,7 @@ class ScratchPostgres:
 
     def _run(self, *args: str) -> subprocess.CompletedProcess[str]:
         return subprocess.run(
-            [*self._as_user, *args], capture_output=True, text=True, check=False, timeout=60
+            [*self._as_user, *args], capture_output=True, text=True, check=False, timeout=HANG_S
         )
 
     def __enter__(self) -> ScratchPostgres:

@@ -23,14 +23,18 @@ import logging
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Unpack
+from typing import TYPE_CHECKING, Any, Unpack
 
 from batchgraph.deps import Deps, ProviderFactory
-from batchgraph.graph.nodes import JobNodes
-from batchgraph.io import ReadOptions, write_results
-from batchgraph.jobs import JobSettings, create_job, job_key, kept_input
-from batchgraph.report import build_report
 from batchgraph.store.base import ChunkRecord, JobRecord, LedgerRow
+
+if TYPE_CHECKING:
+    from batchgraph.io import ReadOptions
+    from batchgraph.jobs import JobSettings
+
+# Reading a job (`view`, `report`, `jobs`) needs only the store: the readers, the job intake,
+# the graph and the provider SDKs are imported by the methods that use them, so that
+# `batchgraph status` starts fast.
 
 log = logging.getLogger(__name__)
 
@@ -102,6 +106,8 @@ class Batchgraph:
         if found is not None:
             return found.id
         settings["key"] = key
+        from batchgraph.jobs import create_job
+
         return create_job(self.deps, input=input, **settings)
 
     def submit(
@@ -147,6 +153,9 @@ class Batchgraph:
 
     @staticmethod
     def _content_key(input: str | Path, provider: str, options: ReadOptions | None) -> str | None:
+        from batchgraph.io import ReadOptions
+        from batchgraph.jobs import job_key
+
         path = Path(input)
         if not path.is_file():
             return None  # `create_job` says what is wrong with the path
@@ -171,6 +180,8 @@ class Batchgraph:
         A finished job's report is the one saved when it ended; an unfinished job's is
         computed from what was collected so far.
         """
+        from batchgraph.report import build_report
+
         job = self.store.get_job(job_id)
         return job.report or build_report(self.store, job)
 
@@ -188,6 +199,9 @@ class Batchgraph:
 
     def write_results(self, job_id: str, out: str | Path) -> Path:
         """One record per input, in input order, errors included; table inputs keep columns."""
+        from batchgraph.io import write_results
+        from batchgraph.jobs import kept_input
+
         job = self.store.get_job(job_id)
         path = Path(out)
         with kept_input(self.store, job) as (input_path, options):
@@ -201,6 +215,8 @@ class Batchgraph:
 
     def cancel(self, job_id: str) -> JobView:
         """Cancel the job's running batches; finished results stay and are collected."""
+        from batchgraph.graph.nodes import JobNodes
+
         self.store.get_job(job_id)
         with self.store.lock(job_id):
             JobNodes(self.deps).cancel_job(job_id)

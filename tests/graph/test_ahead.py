@@ -20,6 +20,7 @@ from batchgraph.providers.base import (
 )
 from batchgraph.providers.settings import SANDBOX_API_KEY
 from batchgraph.sandbox.server import SandboxHandle
+from tests.patience import HANG_S
 from tests.providers.provider_helpers import chat, provider_on, wait_done
 
 Uploads = Ahead[tuple[Provider, BatchTag], PreparedBatch]
@@ -97,7 +98,7 @@ def test_an_upload_prepared_for_another_chunk_is_removed(
     prepared = ahead.take((provider, wanted), lambda: provider.prepare_batch(items(4), wanted))
 
     assert prepared.size == 4
-    deadline = time.monotonic() + 5.0
+    deadline = time.monotonic() + HANG_S
     while upload_names(files) != ["batchgraph-bgprepc3a1.jsonl"]:
         assert time.monotonic() < deadline, upload_names(files)
         time.sleep(0.05)

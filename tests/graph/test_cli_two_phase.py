@@ -15,6 +15,7 @@ import pytest
 from batchgraph.sandbox.config import SandboxConfig
 from batchgraph.sandbox.context import SandboxContext
 from batchgraph.sandbox.storage import SandboxStore, read_creations
+from tests.patience import HANG_S
 
 from .conftest import MODELS, PROVIDERS, write_prompts
 
@@ -30,7 +31,7 @@ def cli(
         env=environment,
         capture_output=True,
         text=True,
-        timeout=120,
+        timeout=HANG_S,
     )
 
 

@@ -23,6 +23,7 @@ from batchgraph.sandbox.config import SandboxConfig
 from batchgraph.sandbox.context import SandboxContext
 from batchgraph.sandbox.storage import Creation, SandboxStore, read_creations
 from batchgraph.store.base import ChunkStatus
+from tests.patience import HANG_S
 
 from .conftest import MODELS, PROVIDERS, write_prompts
 from .test_cli_two_phase import cli
@@ -83,7 +84,7 @@ def tag_of(creation: Creation) -> str | None:
     return found[0] if found else None
 
 
-def wait_for_creation(home: Path, job_id: str, timeout: float = 60.0) -> bool:
+def wait_for_creation(home: Path, job_id: str, timeout: float = HANG_S) -> bool:
     """Whether the provider was asked to create a batch of the job within `timeout`."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -155,7 +156,7 @@ def test_two_processes_ticking_one_job_create_each_batch_once(tmp_path: Path) ->
     for _ in range(3):
         racers = [start_cli(home, "collect", job_id) for _ in range(2)]
         for racer in racers:
-            racer.wait(timeout=120)
+            racer.wait(timeout=HANG_S)
         time.sleep(0.5)
 
     tags = tags_created(home)

@@ -23,12 +23,13 @@ from batchgraph.sandbox.config import SandboxConfig
 from batchgraph.sandbox.context import SandboxContext
 from batchgraph.sandbox.storage import SandboxStore
 from tests.graph.conftest import bg
+from tests.patience import HANG_S
 
 __all__ = ["LangGraphServer", "bg", "langgraph_server"]
 
 REPO = Path(__file__).resolve().parents[2]
-START_UP_SECONDS = 120
-"""A generous bound on the server's start-up on a loaded machine (not a speed check)."""
+START_UP_SECONDS = HANG_S
+"""Only a bound on a server that never starts (not a speed check)."""
 
 
 def free_port() -> int:
@@ -84,7 +85,7 @@ def start_server(tmp_path: Path, config: SandboxConfig) -> LangGraphServer:
         if process.poll() is not None:
             break
         try:
-            if httpx.get(f"{server.url}/ok", timeout=5).status_code == 200:
+            if httpx.get(f"{server.url}/ok", timeout=HANG_S).status_code == 200:
                 return server
         except httpx.HTTPError:
             time.sleep(0.3)
@@ -95,7 +96,7 @@ def start_server(tmp_path: Path, config: SandboxConfig) -> LangGraphServer:
 def stop_server(server: LangGraphServer) -> None:
     server.process.terminate()
     try:
-        server.process.wait(timeout=30)
+        server.process.wait(timeout=HANG_S)
     except subprocess.TimeoutExpired:
         server.process.kill()
         server.process.wait()

@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 
 from batchgraph.sandbox.storage import read_creations
+from tests.patience import HANG_S
 
 from ..graph.conftest import MODELS, PROVIDERS
 from .conftest import LangGraphServer
@@ -162,7 +163,7 @@ def test_user_graph_with_the_subgraph_runs_two_phase_on_every_provider(
         assert len(read_creations(langgraph_server.home / "sandbox", provider)) == 1
 
 
-CRON_PATIENCE_SECONDS = 300
+CRON_PATIENCE_SECONDS = HANG_S
 """A cron fires at minute boundaries: a generous bound for it to fire and finish the job."""
 
 

@@ -5,6 +5,8 @@ from __future__ import annotations
 import importlib
 import time
 
+from tests.patience import HANG_S
+
 from batchgraph.model import Request
 from batchgraph.providers import open_provider, sandbox_base_url
 from batchgraph.providers.base import BatchStatus, Caps, Provider
@@ -50,7 +52,7 @@ def provider_on(sandbox: SandboxHandle, name: str, caps: Caps | None = None) -> 
     return provider
 
 
-def wait_done(provider: Provider, batch_id: str, timeout: float = 10.0) -> BatchStatus:
+def wait_done(provider: Provider, batch_id: str, timeout: float = HANG_S) -> BatchStatus:
     deadline = time.monotonic() + timeout
     while True:
         status = provider.status(batch_id)

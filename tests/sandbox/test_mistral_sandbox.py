@@ -9,7 +9,6 @@ from __future__ import annotations
 import io
 import json
 import re
-import time
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from functools import cache
@@ -457,13 +456,11 @@ def test_sdk_retry_config_rides_out_rate_limits_and_server_blips(
     client: Mistral, batchgraph_sandbox: SandboxHandle
 ) -> None:
     batchgraph_sandbox.configure(rate_limit_every=3, server_error_rate=0.3)
-    started = time.monotonic()
     jobs = [create(client, [chat(f"r{i}") for i in range(10)]) for _ in range(3)]
     for job in jobs:
         done = client.batch.jobs.get(job_id=job.id)
         assert done.status == "SUCCESS" and len(read_lines(client, done.output_file)) == 10
     assert len(client.batch.jobs.list().data or []) == 3
-    assert time.monotonic() - started < 10
 
 
 def test_without_retry_config_a_rate_limit_reaches_the_caller_as_429(
@@ -611,14 +608,13 @@ def test_creations_log_counts_each_job_with_its_metadata(
 
 
 @pytest.mark.slow
-def test_hundred_thousand_line_batch_is_handled_in_seconds(client: Mistral) -> None:
+def test_hundred_thousand_line_batch_is_handled(client: Mistral) -> None:
+    """How fast is for `make bench` (bench_sandbox); here, that nothing is lost on the way."""
     lines = [chat(f"r{i}", f"question number {i}") for i in range(100_000)]
-    started = time.monotonic()
     job = create(client, lines)
     done = client.batch.jobs.get(job_id=job.id)
     count = len(read_lines(client, done.output_file))
     assert done.status == "SUCCESS" and count == 100_000
-    assert time.monotonic() - started < 30
 
 
 def test_created_after_in_the_future_finds_nothing(client: Mistral) -> None:

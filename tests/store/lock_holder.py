@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from multiprocessing.synchronize import Event
 
+from tests.patience import HANG_S
+
 from batchgraph.store.location import open_store
 
 
@@ -12,6 +14,6 @@ def hold_lock(location: str, job_id: str, held: Event, release: Event) -> None:
     try:
         with store.lock(job_id):
             held.set()
-            release.wait(timeout=60)
+            release.wait(timeout=HANG_S)
     finally:
         store.close()

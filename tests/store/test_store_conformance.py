@@ -11,6 +11,7 @@ from typing import Any, TypedDict
 import pytest
 from langgraph.graph import END, START, StateGraph
 from lock_holder import hold_lock
+from tests.patience import HANG_S
 
 from batchgraph.errors import ConfigError, JobBusy, JobNotFound
 from batchgraph.io.records import result_record
@@ -504,14 +505,14 @@ def test_lock_is_exclusive_across_processes_and_free_again_after(
     child = ctx.Process(target=hold_lock, args=(backend.location, "job1", held, release))
     child.start()
     try:
-        assert held.wait(timeout=60), "the child never took the lock"
+        assert held.wait(timeout=HANG_S), "the child never took the lock"
         with pytest.raises(JobBusy), store.lock("job1"):
             pass
         with store.lock("another-job"):
             pass
     finally:
         release.set()
-        child.join(timeout=60)
+        child.join(timeout=HANG_S)
     assert child.exitcode == 0
     with store.lock("job1"):
         pass
@@ -522,9 +523,9 @@ def test_lock_is_released_when_its_holder_dies(store: Store, backend: Any) -> No
     held, release = ctx.Event(), ctx.Event()
     child = ctx.Process(target=hold_lock, args=(backend.location, "job1", held, release))
     child.start()
-    assert held.wait(timeout=60), "the child never took the lock"
+    assert held.wait(timeout=HANG_S), "the child never took the lock"
     child.kill()
-    child.join(timeout=60)
+    child.join(timeout=HANG_S)
     with store.lock("job1"):
         pass
 
