@@ -52,3 +52,13 @@ def write_prompts(path: Path, count: int, model: str | None = None) -> Path:
                 line["model"] = model
             handle.write(json.dumps(line) + "\n")
     return path
+
+
+class FakeClock:
+    """The sandbox's clock, moved by the test: no test waits on real time."""
+
+    def __init__(self, start: float) -> None:
+        self.now = start
+
+    def __call__(self) -> float:
+        return self.now

@@ -29,20 +29,10 @@ from batchgraph.sandbox.responder import answer
 from batchgraph.sandbox.server import SandboxHandle
 from batchgraph.store.base import ChunkStatus, JobStatus
 
-from .conftest import MODELS, PROVIDERS, sandbox_factory
+from .conftest import MODELS, PROVIDERS, FakeClock, sandbox_factory
 
 SIZE = 12
 PROCESSING = 30.0
-
-
-class FakeClock:
-    """The sandbox's clock, moved by the test: no test waits on real time."""
-
-    def __init__(self, start: float) -> None:
-        self.now = start
-
-    def __call__(self) -> float:
-        return self.now
 
 
 def prompts(path: Path, who: str) -> Path:

@@ -19,18 +19,10 @@ from batchgraph.providers.settings import SANDBOX_API_KEY
 from batchgraph.sandbox.server import SandboxHandle
 from batchgraph.store.base import JobStatus
 
-from .conftest import MODELS, write_prompts
+from .conftest import MODELS, FakeClock, write_prompts
 
 DAY = 24 * 3600.0
 SIZE = 6
-
-
-class FakeClock:
-    def __init__(self, start: float) -> None:
-        self.now = start
-
-    def __call__(self) -> float:
-        return self.now
 
 
 def delete_results(sandbox: SandboxHandle, provider: str, batch_id: str, clock: FakeClock) -> None:
