@@ -61,8 +61,7 @@ class FaultMiddleware:
         if config.latency > 0:
             await asyncio.sleep(config.latency)
         if response is None:
-            path = scope["path"].removeprefix(served.personality.prefix)
-            response = self._refusal_aimed(module, f"{scope['method']} {path}")
+            response = self._refusal_aimed(module, _call_name(scope, served.personality))
         if response is None:
             response = self._fault(module)
         if config.reply_latency > 0:
@@ -131,6 +130,17 @@ class FaultMiddleware:
                     "The server had an error while processing your request. Sorry about that!",
                 )
         return None
+
+
+def _call_name(scope: Scope, personality: Personality) -> str:
+    """`POST /v1/files`: the method and the path under the personality's prefix, its API root
+    read as `/v1` (Azure's `/openai/files` and Groq's `/openai/v1/files` too), so one
+    `refuse_calls` pattern aims at the same call on every host."""
+    path = scope["path"].removeprefix(personality.prefix)
+    root = personality.api_root
+    if root != "/v1" and path.startswith(root + "/"):
+        path = "/v1" + path.removeprefix(root)
+    return f"{scope['method']} {path}"
 
 
 def _held_back(send: Send, delay: float) -> Send:
