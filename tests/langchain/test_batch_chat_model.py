@@ -93,3 +93,30 @@ def test_invoke_outside_a_flow_answers_at_once(home: Path) -> None:
     answer = model.invoke("Is 4 even?")
 
     assert isinstance(answer, AIMessage) and answer.content
+
+
+def test_wrap_takes_the_settings_of_a_configured_langchain_model(home: Path) -> None:
+    from langchain_anthropic import ChatAnthropic
+    from langchain_mistralai import ChatMistralAI
+    from langchain_openai import ChatOpenAI
+
+    configured = [
+        ChatOpenAI(model="gpt-4o-mini", temperature=0.2, max_tokens=50, api_key="unused"),
+        ChatAnthropic(model="claude-haiku-4-5", temperature=0.1, max_tokens=60, api_key="unused"),
+        ChatMistralAI(model="mistral-small-latest", temperature=0.3, max_tokens=70, api_key="u"),
+    ]
+    for chat in configured:
+        wrapped = BatchChatModel.wrap(chat)
+        offline = BatchChatModel.wrap(chat, provider=f"sandbox-{wrapped.provider}")
+        answers = offline.batch(["Hello?"])
+
+        assert wrapped.provider in ("openai", "anthropic", "mistral")
+        assert (offline.temperature, offline.max_tokens) == (chat.temperature, chat.max_tokens)  # type: ignore[attr-defined]
+        assert isinstance(answers[0], AIMessage) and answers[0].content
+        with Batchgraph.open() as bg:
+            job = bg.jobs()[0]
+            (row,) = list(bg.ledger(job.id))
+        assert (row.request.temperature, row.request.max_tokens) == (
+            offline.temperature,
+            offline.max_tokens,
+        )

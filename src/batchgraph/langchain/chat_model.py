@@ -31,9 +31,17 @@ from langchain_core.runnables import Runnable, RunnableConfig, RunnableLambda
 from langchain_core.utils.function_calling import convert_to_openai_tool
 from pydantic import BaseModel, ConfigDict
 
-from batchgraph.errors import BatchgraphError
+from batchgraph.errors import BatchgraphError, ConfigError
 from batchgraph.langchain.convert import ai_message, request_hash, request_line
 from batchgraph.model import JSON
+
+_WRAPPED_PROVIDERS = {
+    "ChatOpenAI": "openai",
+    "AzureChatOpenAI": "azure-openai",
+    "ChatAnthropic": "anthropic",
+    "ChatMistralAI": "mistral",
+}
+"""The LangChain integrations `BatchChatModel.wrap` takes settings from, and their provider."""
 
 FLOW_KEY = "batchgraph_flow"
 """Set in a thread's `configurable` by the flow runner: model calls there are deferred."""
@@ -70,6 +78,29 @@ class BatchChatModel(BaseChatModel):
     json_schema: dict[str, Any] | None = None
     """Set by `with_structured_output`: answers are JSON following it."""
     schema_name: str = "answer"
+
+    @classmethod
+    def wrap(cls, chat_model: BaseChatModel, provider: str | None = None) -> BatchChatModel:
+        """A batch model with the settings of a configured `ChatOpenAI`, `AzureChatOpenAI`,
+        `ChatAnthropic` or `ChatMistralAI` (model, temperature, max tokens).
+
+        `provider` overrides the one the class names (`sandbox-openai` to try offline). Keys
+        are not copied: batchgraph reads them from the environment, as the wrapped model does.
+        """
+        kind = type(chat_model).__name__
+        provider = provider or _WRAPPED_PROVIDERS.get(kind)
+        if provider is None:
+            known = ", ".join(sorted(_WRAPPED_PROVIDERS))
+            raise ConfigError(
+                f"cannot tell the provider of a {kind}; pass provider= (wrap knows {known})"
+            )
+        model = getattr(chat_model, "model_name", None) or getattr(chat_model, "model", None)
+        return cls(
+            provider=provider,
+            model=str(model) if model else None,
+            temperature=getattr(chat_model, "temperature", None),
+            max_tokens=getattr(chat_model, "max_tokens", None),
+        )
 
     @property
     def _llm_type(self) -> str:
