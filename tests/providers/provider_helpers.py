@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import importlib
 import time
+from types import ModuleType
 
 from tests.patience import HANG_S
 
@@ -29,16 +30,10 @@ class FakeClock:
         return self.now
 
 
-def adapter_available(name: str) -> bool:
-    """Colleagues' adapters may not exist yet; their tests are skipped until they do."""
-    module = spec_for(name).adapter.partition(":")[0]
-    try:
-        importlib.import_module(module)
-    except ModuleNotFoundError as err:
-        if err.name != module:
-            raise
-        return False
-    return True
+def adapter_module(name: str) -> ModuleType:
+    """The provider's adapter module, imported. An adapter that fails to import (a broken SDK
+    upgrade, a module gone) fails the tests that need it: it is never a reason to skip them."""
+    return importlib.import_module(spec_for(name).adapter.partition(":")[0])
 
 
 def provider_on(sandbox: SandboxHandle, name: str, caps: Caps | None = None) -> Provider:

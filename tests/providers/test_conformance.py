@@ -1,15 +1,18 @@
 """One suite, every provider: each adapter must behave the same against the sandbox.
 
-A provider is skipped while its adapter or its sandbox module is not written yet.
+Every provider in the registry runs it: one whose adapter fails to import, or that the
+sandbox does not serve, fails here rather than being skipped.
 """
 
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from types import SimpleNamespace
 
 import jsonschema
+import provider_helpers
 import pytest
-from provider_helpers import MODELS, PROVIDERS, FakeClock, adapter_available, provider_on, wait_done
+from provider_helpers import MODELS, PROVIDERS, FakeClock, adapter_module, provider_on, wait_done
 
 from batchgraph.errors import ProviderCallError
 from batchgraph.model import Outcome, OutputSchema, Request, Result
@@ -31,16 +34,19 @@ SCHEMA = OutputSchema(
 )
 
 
-def available(name: str) -> bool:
-    return adapter_available(name) and spec_for(name).sandbox in SERVED
-
-
 @pytest.fixture(params=PROVIDERS)
 def name(request: pytest.FixtureRequest) -> str:
     provider: str = request.param
-    if not available(provider):
-        pytest.skip(f"the {provider} adapter or sandbox module is not there yet")
+    adapter_module(provider)
+    assert spec_for(provider).sandbox in SERVED, f"the sandbox serves no {provider}"
     return provider
+
+
+def test_an_adapter_that_fails_to_import_fails_its_tests(monkeypatch: pytest.MonkeyPatch) -> None:
+    broken = SimpleNamespace(adapter="batchgraph.providers.no_such_adapter:Adapter")
+    monkeypatch.setattr(provider_helpers, "spec_for", lambda _name: broken)
+    with pytest.raises(ModuleNotFoundError):
+        adapter_module("openai")
 
 
 def ask(name: str, request_id: str, text: str = "Is water wet?", **extra: object) -> Request:
@@ -151,10 +157,9 @@ def test_schema_constrained_answer_is_parsed(name: str, batchgraph_sandbox: Sand
 def test_same_input_gives_same_ids_and_outcomes_on_every_provider(
     batchgraph_sandbox: SandboxHandle,
 ) -> None:
-    names = [p for p in PROVIDERS if available(p)]
     batchgraph_sandbox.configure(fail_ids="fail")
     seen = {}
-    for name in names:
+    for name in PROVIDERS:
         wire = [
             WireItem(f"{kind}-{i}", ask(name, str(i), f"q{i}"))
             for i, kind in enumerate(["ok", "fail", "ok", "ok", "fail"])
