@@ -10,6 +10,7 @@ from langgraph.store.memory import InMemoryStore
 from langgraph.types import Command
 
 from batchgraph.api import Batchgraph
+from batchgraph.errors import ConfigError
 from batchgraph.langgraph import batch_subgraph, job_graph
 from batchgraph.langgraph.example import topics_graph
 from batchgraph.sandbox.server import SandboxHandle
@@ -111,3 +112,14 @@ def test_a_provider_unavailable_for_now_is_noted_and_tried_again_at_the_next_run
 
     assert values["status"] == "done" and values["counts"] == {"succeeded": 2}
     assert len(batchgraph_sandbox.creations("openai")) == 1
+
+
+def test_an_unknown_provider_is_refused_with_the_known_ones(bg: Batchgraph) -> None:
+    graph = job_graph(bg).copy(update={"checkpointer": InMemorySaver()})
+    new_job = {"requests": ["one"], "provider": "nosuch", "model": "m"}
+
+    with pytest.raises(ConfigError) as refused:
+        graph.invoke({"new_job": new_job}, config("t"))
+
+    assert "nosuch" in str(refused.value) and "openai" in str(refused.value)
+    assert bg.jobs() == []

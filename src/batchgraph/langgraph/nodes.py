@@ -18,7 +18,14 @@ from langgraph.config import get_config, get_store, get_stream_writer
 from langgraph.types import interrupt
 
 from batchgraph.api import Batchgraph
-from batchgraph.errors import ConfigError, InputError, JobBusy, JobNotFound, ProviderUnavailable
+from batchgraph.errors import (
+    BatchgraphError,
+    ConfigError,
+    InputError,
+    JobBusy,
+    JobNotFound,
+    ProviderUnavailable,
+)
 from batchgraph.graph.nodes import chunk_view
 from batchgraph.graph.state import ChunkView
 from batchgraph.jobs import create_job
@@ -126,7 +133,9 @@ class BatchNodes:
                 )
             except InputError as error:
                 raise (inline_error(error) if inline else error) from None
-            except ValueError:  # another process created it a moment ago
+            except BatchgraphError:
+                raise
+            except ValueError:  # the store refuses the id: another run created it just now
                 bg.store.get_job(job_id)
         job = bg.store.get_job(job_id)
         _emit({"event": "created", "job_id": job_id, "requests": job.total})
