@@ -12,21 +12,16 @@ still have made a batch: the caller looks the tag up with `find_batch` before tr
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Generator, Iterator
+from collections.abc import Generator, Iterator
 from datetime import datetime, timedelta
-from typing import Any, ClassVar, TypeVar
+from typing import Any, ClassVar
 
 import anthropic
 import httpx2
 from anthropic.types.messages import MessageBatch
 
 from batchgraph import jsoncodec
-from batchgraph.errors import (
-    ProviderCallError,
-    ProviderUnavailable,
-    ResultsGone,
-    is_transient_status,
-)
+from batchgraph.errors import ProviderCallError, ProviderUnavailable, ResultsGone
 from batchgraph.model import Request, Result
 from batchgraph.providers import anthropic_wire as wire
 from batchgraph.providers.base import (
@@ -37,14 +32,12 @@ from batchgraph.providers.base import (
     Caps,
     LookupHints,
     PreparedBatch,
-    Provider,
     WireItem,
     aware,
 )
 from batchgraph.providers.registry import ProviderSpec, spec_for
+from batchgraph.providers.sdk import SdkProvider, newest_since
 from batchgraph.providers.settings import ProviderSettings
-
-T = TypeVar("T")
 
 READ_RETRIES = 4
 """SDK retries for reads: each is safe to repeat, and batch polling should ride out blips."""
@@ -60,8 +53,11 @@ TAG_ROOM = 64
 """Bytes reserved per item for the tag prefix, which `wire_size` cannot know (ids are ≤64)."""
 
 
-class AnthropicProvider(Provider):
+class AnthropicProvider(SdkProvider):
     """Anthropic's Message Batches API."""
+
+    sdk_errors = (anthropic.AnthropicError,)
+    unreachable_errors = (anthropic.APIConnectionError,)
 
     spec: ClassVar[ProviderSpec] = spec_for("anthropic")
     name: ClassVar[str] = spec.name
@@ -104,17 +100,8 @@ class AnthropicProvider(Provider):
                 f"same, so look it up by its tag {tag.label()} before creating it again",
             ) from err
         except anthropic.AnthropicError as err:
-            raise self._failure("create a batch", None, err) from err
+            raise self.failure("create a batch", None, err) from err
         return batch.id
-
-    def check_access(self) -> None:
-        try:
-            self._client.messages.batches.list(limit=1)
-        except anthropic.APIStatusError as err:
-            if not is_transient(err):
-                raise self._failure("list batches", None, err) from err
-        except anthropic.AnthropicError as err:
-            raise self._failure("list batches", None, err) from err
 
     def find_batch(
         self, tag: BatchTag, created_after: datetime, hints: LookupHints | None = None
@@ -148,7 +135,7 @@ class AnthropicProvider(Provider):
         return min(running, key=lambda batch: aware(batch.created_at)).id
 
     def status(self, batch_id: str) -> BatchStatus:
-        batch = self._call(
+        batch = self.call(
             "read the batch",
             batch_id,
             lambda: self._client.messages.batches.retrieve(batch_id),
@@ -156,7 +143,7 @@ class AnthropicProvider(Provider):
         return batch_status(batch)
 
     def results(self, batch_id: str) -> Iterator[Result]:
-        batch = self._call(
+        batch = self.call(
             "read the batch", batch_id, lambda: self._client.messages.batches.retrieve(batch_id)
         )
         if batch.archived_at is not None:
@@ -169,30 +156,18 @@ class AnthropicProvider(Provider):
         finally:
             lines.close()
 
-    def cancel(self, batch_id: str) -> None:
-        try:
-            self._client.messages.batches.cancel(batch_id)
-        except anthropic.BadRequestError as err:
-            # Cancelling a batch that has already ended is refused; there is nothing to stop.
-            if self.status(batch_id).done:
-                return
-            raise self._failure("cancel the batch", batch_id, err) from err
-        except anthropic.APIError as err:
-            raise self._failure("cancel the batch", batch_id, err) from err
+    def probe(self) -> None:
+        self._client.messages.batches.list(limit=1)
+
+    def request_cancel(self, batch_id: str) -> None:
+        self._client.messages.batches.cancel(batch_id)
 
     def _list_since(self, since: datetime) -> Iterator[MessageBatch]:
         """Batches newest first, down to the first one created before `since`."""
-        page = self._call(
-            "list batches", None, lambda: self._client.messages.batches.list(limit=100)
+        pages = self.cursor_pages(lambda: self._client.messages.batches.list(limit=100))
+        return newest_since(
+            pages, lambda batch: aware(batch.created_at).timestamp(), since.timestamp()
         )
-        while True:
-            for batch in page.data:
-                if aware(batch.created_at) < since:
-                    return
-                yield batch
-            if not page.has_next_page():
-                return
-            page = self._call("list batches", None, page.get_next_page)
 
     def _carries_tag(self, batch: MessageBatch, tag: BatchTag) -> bool:
         """Whether an ended batch's first result line carries `tag` (archived ones cannot tell)."""
@@ -222,7 +197,7 @@ class AnthropicProvider(Provider):
                 self.name, f"its results are gone: {describe(err)}", batch_id
             ) from err
         except anthropic.AnthropicError as err:
-            raise self._failure("read the results", batch_id, err) from err
+            raise self.failure("read the results", batch_id, err) from err
         except httpx2.TransportError as err:
             message = f"the results stream broke off ({err}); read them again"
             raise ProviderUnavailable(self.name, message, batch_id) from err
@@ -230,24 +205,16 @@ class AnthropicProvider(Provider):
             message = f"a results line is not JSON ({err})"
             raise ProviderCallError(self.name, message, batch_id) from err
 
-    def _call(self, what: str, batch_id: str | None, call: Callable[[], T]) -> T:
-        try:
-            return call()
-        except anthropic.AnthropicError as err:
-            raise self._failure(what, batch_id, err) from err
+    @classmethod
+    def http_status(cls, err: Exception) -> int | None:
+        return err.status_code if isinstance(err, anthropic.APIStatusError) else None
 
-    def _failure(
-        self, what: str, batch_id: str | None, err: anthropic.AnthropicError
-    ) -> ProviderCallError:
-        kind = ProviderUnavailable if is_transient(err) else ProviderCallError
-        return kind(self.name, f"could not {what}: {describe(err)}", batch_id)
+    def describe(self, err: Exception) -> str:
+        return describe(err)
 
 
-def is_transient(err: anthropic.AnthropicError) -> bool:
-    """Rate limits, overload (529), server errors, timeouts and lost connections pass."""
-    if isinstance(err, anthropic.APIStatusError):
-        return is_transient_status(err.status_code)
-    return isinstance(err, anthropic.APIConnectionError)
+def _created(batch: MessageBatch) -> float:
+    return aware(batch.created_at).timestamp()
 
 
 def _size(batch: MessageBatch) -> int:
@@ -295,7 +262,7 @@ def batch_status(batch: MessageBatch) -> BatchStatus:
     )
 
 
-def describe(err: anthropic.AnthropicError) -> str:
+def describe(err: Exception) -> str:
     """An SDK error as one line: HTTP status, Anthropic's error type and message, request id."""
     if isinstance(err, anthropic.APIStatusError):
         body = err.body if isinstance(err.body, dict) else {}

@@ -16,7 +16,7 @@ import json
 import tempfile
 from collections.abc import Callable, Iterator, Sequence
 from datetime import datetime
-from typing import Any, ClassVar, TypeVar, cast
+from typing import Any, ClassVar, cast
 
 import httpx2
 from mistralai.client import Mistral
@@ -24,12 +24,7 @@ from mistralai.client.errors import MistralError, NoResponseError
 from mistralai.client.models import BatchJob
 from mistralai.client.utils import BackoffStrategy, RetryConfig
 
-from batchgraph.errors import (
-    ProviderCallError,
-    ProviderUnavailable,
-    ResultsGone,
-    is_transient_status,
-)
+from batchgraph.errors import ProviderCallError, ResultsGone
 from batchgraph.model import Kind, Outcome, Request, Result
 from batchgraph.providers import mistral_wire as wire
 from batchgraph.providers.base import (
@@ -40,15 +35,13 @@ from batchgraph.providers.base import (
     Caps,
     LookupHints,
     PreparedBatch,
-    Provider,
     WireItem,
     aware,
 )
 from batchgraph.providers.chat_format import wants_json
 from batchgraph.providers.registry import ProviderSpec, spec_for
+from batchgraph.providers.sdk import SdkProvider, newest_since, tagged
 from batchgraph.providers.settings import ProviderSettings
-
-T = TypeVar("T")
 
 TAG_KEY = "batchgraph_tag"
 """Metadata key holding `BatchTag.label()` (Mistral allows keys of 1–32 characters)."""
@@ -85,11 +78,12 @@ STATES = {
 UNFINISHED = {"TIMEOUT_EXCEEDED": Outcome.EXPIRED, "CANCELLED": Outcome.CANCELLED}
 """How requests a job never ran are reported, by the job's final status."""
 
-_SDK_ERRORS = (MistralError, NoResponseError, httpx2.HTTPError)
 
-
-class MistralProvider(Provider):
+class MistralProvider(SdkProvider):
     """Mistral batch jobs over uploaded JSONL files, one model and one endpoint per job."""
+
+    sdk_errors = (MistralError, NoResponseError, httpx2.HTTPError)
+    unreachable_errors = (httpx2.TransportError, NoResponseError)
 
     spec: ClassVar[ProviderSpec] = spec_for("mistral")
     name: ClassVar[str] = spec.name
@@ -121,7 +115,7 @@ class MistralProvider(Provider):
         with tempfile.TemporaryFile() as upload:
             wire.write_jsonl(items, upload)
             upload.seek(0)
-            uploaded = self._call(
+            uploaded = self.call(
                 "upload the batch file",
                 None,
                 self._client.files.upload,
@@ -146,7 +140,7 @@ class MistralProvider(Provider):
         assert prepared.file_id is not None, "a Mistral batch reads an uploaded file"
         # If this create fails the uploaded file stays: a create that timed out may still have
         # made a job that reads it.
-        job = self._call(
+        job = self.call(
             f"create the batch for {prepared.tag.label()} (it may exist anyway: look it up by "
             "its tag before creating it again)",
             None,
@@ -161,18 +155,9 @@ class MistralProvider(Provider):
 
     def discard_prepared(self, prepared: PreparedBatch) -> None:
         if prepared.file_id is not None:
-            self._call(
+            self.call(
                 "delete an unused upload", None, self._client.files.delete, file_id=prepared.file_id
             )
-
-    def check_access(self) -> None:
-        try:
-            self._client.batch.jobs.list(page_size=1)
-        except MistralError as err:
-            if not is_transient(err):
-                raise _failure("list batch jobs", None, err) from err
-        except _SDK_ERRORS as err:
-            raise _failure("list batch jobs", None, err) from err
 
     def find_batch(
         self, tag: BatchTag, created_after: datetime, hints: LookupHints | None = None
@@ -180,9 +165,17 @@ class MistralProvider(Provider):
         """The newest job carrying `tag` in its metadata, created since `created_after`."""
         label = tag.label()
         since = aware(created_after) - CLOCK_SLACK
+        recent = newest_since(
+            self._job_pages(label, since), lambda job: job.created_at, since.timestamp()
+        )
+        found = tagged(recent, TAG_KEY, label, lambda job: job.metadata)
+        return found.id if found is not None else None
+
+    def _job_pages(self, label: str, since: datetime) -> Iterator[list[BatchJob]]:
+        """Jobs tagged `label`, newest first, page by page (Mistral pages by number)."""
         page = 0
         while True:
-            listing = self._call(
+            listing = self.call(
                 "list batches",
                 None,
                 self._client.batch.jobs.list,
@@ -193,13 +186,9 @@ class MistralProvider(Provider):
                 order_by="-created",
             )
             jobs = listing.data or []
-            for job in jobs:
-                if job.created_at < since.timestamp():
-                    return None
-                if (job.metadata or {}).get(TAG_KEY) == label:
-                    return job.id
+            yield jobs
             if len(jobs) < LIST_PAGE_SIZE or (page + 1) * LIST_PAGE_SIZE >= listing.total:
-                return None
+                return
             page += 1
 
     def status(self, batch_id: str) -> BatchStatus:
@@ -232,26 +221,25 @@ class MistralProvider(Provider):
                 result.tag = label
                 yield result
 
-    def cancel(self, batch_id: str) -> None:
-        try:
-            self._client.batch.jobs.cancel(job_id=batch_id)
-        except MistralError as err:
-            # Cancelling a job that has already ended may be refused; there is nothing to stop.
-            if err.status_code < 500 and self.status(batch_id).done:
-                return
-            raise _failure("cancel the batch", batch_id, err) from err
-        except _SDK_ERRORS as err:
-            raise _failure("cancel the batch", batch_id, err) from err
+    def probe(self) -> None:
+        self._client.batch.jobs.list(page_size=1)
+
+    def request_cancel(self, batch_id: str) -> None:
+        self._client.batch.jobs.cancel(job_id=batch_id)
+
+    @classmethod
+    def http_status(cls, err: Exception) -> int | None:
+        if isinstance(err, MistralError):
+            return err.status_code
+        if isinstance(err, httpx2.HTTPStatusError):
+            return err.response.status_code
+        return None
+
+    def describe(self, err: Exception) -> str:
+        return describe(err)
 
     def _get(self, batch_id: str) -> BatchJob:
-        return self._call("read the batch", batch_id, self._client.batch.jobs.get, job_id=batch_id)
-
-    def _call(self, what: str, batch_id: str | None, call: Callable[..., T], **kwargs: Any) -> T:
-        """One SDK call, its failures turned into `ProviderCallError`."""
-        try:
-            return call(**kwargs)
-        except _SDK_ERRORS as err:
-            raise _failure(what, batch_id, err) from err
+        return self.call("read the batch", batch_id, self._client.batch.jobs.get, job_id=batch_id)
 
     def _lines(self, batch_id: str, file_id: str) -> Iterator[str]:
         """The file's non-empty lines, streamed: results can be far larger than memory."""
@@ -262,15 +250,15 @@ class MistralProvider(Provider):
             if err.status_code in (404, 410):
                 gone = f"file {file_id} is gone: {describe(err)}"
                 raise ResultsGone(self.name, gone, batch_id) from err
-            raise _failure(what, batch_id, err) from err
-        except _SDK_ERRORS as err:
-            raise _failure(what, batch_id, err) from err
+            raise self.failure(what, batch_id, err) from err
+        except self.sdk_errors as err:
+            raise self.failure(what, batch_id, err) from err
         try:
             for line in response.iter_lines():
                 if line.strip():
                     yield line
         except httpx2.HTTPError as err:
-            raise _failure(what, batch_id, err) from err
+            raise self.failure(what, batch_id, err) from err
         finally:
             response.close()
 
@@ -330,20 +318,6 @@ def describe(err: Exception) -> str:
     if isinstance(err, httpx2.HTTPError | NoResponseError):
         return f"could not reach Mistral ({err!r}); check the network and the base URL"
     return str(err)
-
-
-def _failure(what: str, batch_id: str | None, err: Exception) -> ProviderCallError:
-    kind = ProviderUnavailable if is_transient(err) else ProviderCallError
-    return kind("mistral", f"could not {what}: {describe(err)}", batch_id)
-
-
-def is_transient(err: Exception) -> bool:
-    """Rate limits, server errors, timeouts and lost connections pass; the rest will not."""
-    if isinstance(err, MistralError):
-        return is_transient_status(err.status_code)
-    if isinstance(err, httpx2.HTTPStatusError):
-        return is_transient_status(err.response.status_code)
-    return isinstance(err, httpx2.TransportError | NoResponseError)
 
 
 def _one_model_and_kind(items: Sequence[WireItem]) -> tuple[str, Kind]:

@@ -16,18 +16,13 @@ from __future__ import annotations
 import tempfile
 from collections.abc import Callable, Iterator, Sequence
 from datetime import datetime
-from typing import IO, ClassVar, TypeVar
+from typing import IO, ClassVar
 
 import httpx2
 import openai
 from openai.types import Batch
 
-from batchgraph.errors import (
-    ProviderCallError,
-    ProviderUnavailable,
-    ResultsGone,
-    is_transient_status,
-)
+from batchgraph.errors import ProviderCallError, ProviderUnavailable, ResultsGone
 from batchgraph.model import Request, Result
 from batchgraph.providers import openai_wire as wire
 from batchgraph.providers.base import (
@@ -38,14 +33,12 @@ from batchgraph.providers.base import (
     Caps,
     LookupHints,
     PreparedBatch,
-    Provider,
     WireItem,
     aware,
 )
 from batchgraph.providers.registry import ProviderSpec, spec_for
+from batchgraph.providers.sdk import SdkProvider, newest_since, tagged
 from batchgraph.providers.settings import ProviderSettings
-
-T = TypeVar("T")
 
 READ_RETRIES = 4
 """SDK retries for reads and uploads: safe to repeat, and polling should ride out blips."""
@@ -73,8 +66,11 @@ STATES = {
 }
 
 
-class OpenAIProvider(Provider):
+class OpenAIProvider(SdkProvider):
     """OpenAI's Batch API (chat completions and embeddings)."""
+
+    sdk_errors = (openai.OpenAIError,)
+    unreachable_errors = (openai.APIConnectionError,)
 
     spec: ClassVar[ProviderSpec] = spec_for("openai")
     name: ClassVar[str] = spec.name
@@ -139,7 +135,7 @@ class OpenAIProvider(Provider):
         assert prepared.file_id is not None, "an OpenAI batch reads an uploaded file"
         file_id = prepared.file_id
         once = self._client.with_options(max_retries=0, timeout=CREATE_TIMEOUT)
-        batch = self._call(
+        batch = self.call(
             "create a batch",
             None,
             lambda: once.batches.create(
@@ -154,13 +150,13 @@ class OpenAIProvider(Provider):
     def discard_prepared(self, prepared: PreparedBatch) -> None:
         if prepared.file_id is not None:
             file_id = prepared.file_id
-            self._call("delete an unused upload", None, lambda: self._client.files.delete(file_id))
+            self.call("delete an unused upload", None, lambda: self._client.files.delete(file_id))
 
     def _upload(self, spool: IO[bytes], tag: BatchTag) -> str:
         """Upload the chunk's JSONL, written line by line to a temporary file."""
         spool.seek(0)
         name = f"batchgraph-{tag.label()}.jsonl"
-        uploaded = self._call(
+        uploaded = self.call(
             "upload the batch input",
             None,
             lambda: self._client.files.create(
@@ -170,31 +166,15 @@ class OpenAIProvider(Provider):
         )
         return uploaded.id
 
-    def check_access(self) -> None:
-        try:
-            self._client.batches.list(limit=1)
-        except openai.APIStatusError as err:
-            if not is_transient(err):
-                raise self._failure("list batches", None, err) from err
-        except openai.OpenAIError as err:
-            raise self._failure("list batches", None, err) from err
-
     def find_batch(
         self, tag: BatchTag, created_after: datetime, hints: LookupHints | None = None
     ) -> str | None:
         """The newest batch tagged `tag` created since `created_after` (lists newest first)."""
         since = (aware(created_after) - CLOCK_SLACK).timestamp()
-        label = tag.label()
-        pages = self._call("list batches", None, lambda: self._client.batches.list(limit=100))
-        while True:
-            for batch in pages.data:
-                if batch.created_at < since:
-                    return None
-                if (batch.metadata or {}).get(TAG_KEY) == label:
-                    return batch.id
-            if not pages.has_next_page():
-                return None
-            pages = self._call("list batches", None, pages.get_next_page)
+        pages = self.cursor_pages(lambda: self._client.batches.list(limit=100))
+        recent = newest_since(pages, lambda batch: batch.created_at, since)
+        found = tagged(recent, TAG_KEY, tag.label(), lambda batch: batch.metadata)
+        return found.id if found is not None else None
 
     def status(self, batch_id: str) -> BatchStatus:
         return batch_status(self._get(batch_id))
@@ -212,19 +192,14 @@ class OpenAIProvider(Provider):
                     result.tag = label
                     yield result
 
-    def cancel(self, batch_id: str) -> None:
-        try:
-            self._client.batches.cancel(batch_id)
-        except openai.BadRequestError as err:
-            # Cancelling a batch that has already ended is refused; there is nothing to stop.
-            if self.status(batch_id).done:
-                return
-            raise self._failure("cancel the batch", batch_id, err) from err
-        except openai.OpenAIError as err:
-            raise self._failure("cancel the batch", batch_id, err) from err
+    def probe(self) -> None:
+        self._client.batches.list(limit=1)
+
+    def request_cancel(self, batch_id: str) -> None:
+        self._client.batches.cancel(batch_id)
 
     def _get(self, batch_id: str) -> Batch:
-        return self._call(
+        return self.call(
             "read the batch", batch_id, lambda: self._client.batches.retrieve(batch_id)
         )
 
@@ -253,32 +228,20 @@ class OpenAIProvider(Provider):
                 if rest.strip():
                     yield rest
         except openai.NotFoundError as err:
-            gone = f"file {file_id} is gone: {describe(err)}"
+            gone = f"file {file_id} is gone: {self.describe(err)}"
             raise ResultsGone(self.name, gone, batch_id) from err
         except openai.OpenAIError as err:
-            raise self._failure(f"read file {file_id}", batch_id, err) from err
+            raise self.failure(f"read file {file_id}", batch_id, err) from err
         except httpx2.TransportError as err:
             message = f"reading file {file_id} broke off ({err}); read it again"
             raise ProviderUnavailable(self.name, message, batch_id) from err
 
-    def _call(self, what: str, batch_id: str | None, call: Callable[[], T]) -> T:
-        try:
-            return call()
-        except openai.OpenAIError as err:
-            raise self._failure(what, batch_id, err) from err
+    @classmethod
+    def http_status(cls, err: Exception) -> int | None:
+        return err.status_code if isinstance(err, openai.APIStatusError) else None
 
-    def _failure(
-        self, what: str, batch_id: str | None, err: openai.OpenAIError
-    ) -> ProviderCallError:
-        kind = ProviderUnavailable if is_transient(err) else ProviderCallError
-        return kind(self.name, f"could not {what}: {describe(err, self.spec.title)}", batch_id)
-
-
-def is_transient(err: openai.OpenAIError) -> bool:
-    """Rate limits, server errors, timeouts and lost connections pass; the rest will not."""
-    if isinstance(err, openai.APIStatusError):
-        return is_transient_status(err.status_code)
-    return isinstance(err, openai.APIConnectionError)
+    def describe(self, err: Exception) -> str:
+        return describe(err, self.spec.title)
 
 
 def batch_status(batch: Batch) -> BatchStatus:
@@ -299,7 +262,7 @@ def batch_status(batch: Batch) -> BatchStatus:
     )
 
 
-def describe(err: openai.OpenAIError, title: str = "OpenAI") -> str:
+def describe(err: Exception, title: str = "OpenAI") -> str:
     """An SDK error as one line: HTTP status, the host's error type/code and message, request
     id; `title` names the host."""
     if isinstance(err, openai.APIStatusError):
