@@ -236,7 +236,7 @@ def test_embedding_job_returns_one_vector_per_input(
     assert all(vector and len(vector) == len(vectors[0]) for vector in vectors)
 
 
-@pytest.mark.parametrize("provider", ["openai", "anthropic", "mistral"])
+@pytest.mark.parametrize("provider", PROVIDERS)
 def test_requests_that_expire_in_every_round_say_why_in_the_results(
     provider: str, bg: Batchgraph, tmp_path: Path, batchgraph_sandbox: SandboxHandle
 ) -> None:
