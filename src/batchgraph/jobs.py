@@ -48,6 +48,7 @@ class JobSettings(TypedDict, total=False):
     batch_size: int | None
     key: str | None
     job_id: str | None
+    max_enqueued_tokens: int | None
 
 
 def new_job_id() -> str:
@@ -105,6 +106,7 @@ def create_job(
     batch_size: int | None = None,
     key: str | None = None,
     job_id: str | None = None,
+    max_enqueued_tokens: int | None = None,
 ) -> str:
     """Validate `input` and store it as a new job; return the job id.
 
@@ -124,6 +126,8 @@ def create_job(
         raise ConfigError("--max-attempts must be at least 1")
     if batch_size is not None and batch_size < 1:
         raise ConfigError("--batch-size must be at least 1")
+    if max_enqueued_tokens is not None and max_enqueued_tokens < 1:
+        raise ConfigError("--max-enqueued-tokens must be at least 1")
     fmt = resolve_format(path, options)
     refuse_unable(provider, options)
     now = time.time()
@@ -136,6 +140,7 @@ def create_job(
             "read": options.to_json(),
             "max_attempts": max_attempts,
             "batch_size": batch_size,
+            "max_enqueued_tokens": max_enqueued_tokens,
             "job_key": key or job_key(path, provider, options),
             "format": fmt.value,
         },

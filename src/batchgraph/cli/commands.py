@@ -132,6 +132,13 @@ def job_command(wait: bool) -> Any:
             int | None,
             typer.Option(help="At most this many requests per provider batch (default: its cap)."),
         ] = None,
+        max_enqueued_tokens: Annotated[
+            int | None,
+            typer.Option(
+                help="Keep at most this many prompt tokens in flight (the provider's "
+                "enqueued-token quota): later batches wait for earlier ones to end."
+            ),
+        ] = None,
         max_attempts: Annotated[
             int, typer.Option(help="Sends per request, first one included, before giving up.")
         ] = 3,
@@ -240,6 +247,7 @@ def job_command(wait: bool) -> Any:
                         name=name,
                         max_attempts=max_attempts,
                         batch_size=batch_size,
+                        max_enqueued_tokens=max_enqueued_tokens,
                         new=True,
                     )
                     _first_step(bg, job, wait, output, db, poll_max)

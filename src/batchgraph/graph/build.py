@@ -22,6 +22,7 @@ from langgraph.types import Send
 
 from batchgraph.deps import Deps
 from batchgraph.graph.nodes import JobNodes
+from batchgraph.graph.pacing import sendable
 from batchgraph.graph.state import ChunkTask, JobState
 from batchgraph.store.base import ChunkStatus, JobStatus, LedgerStatus
 
@@ -49,9 +50,7 @@ def build_graph(deps: Deps) -> StateGraph[JobState, Any, JobState, JobState]:
         cancelled = job.status is JobStatus.CANCELLED
         if not cancelled and store.counts(job_id)[LedgerStatus.PENDING]:
             return "plan"
-        unsent = [
-            c.chunk for c in chunks if c.status in (ChunkStatus.PLANNED, ChunkStatus.SUBMITTING)
-        ]
+        unsent = sendable(job, chunks, nodes.prompt_tokens)
         if unsent and not cancelled:
             return sends(job_id, "submit_chunk", unsent)
         running = [c.chunk for c in chunks if c.status is ChunkStatus.SUBMITTED]

@@ -9,16 +9,20 @@ SUBMITTING state is looked up by its tag before anything new is created.
 from __future__ import annotations
 
 import itertools
+import logging
 import time
 from collections.abc import Callable, Iterable, Iterator
 from datetime import UTC, datetime
 from typing import Any
 
+from batchgraph import jsoncodec
 from batchgraph.deps import Deps
 from batchgraph.errors import ResultsGone
 from batchgraph.graph.ahead import Ahead
+from batchgraph.graph.pacing import HELD_KEY, TOKENS_KEY
 from batchgraph.graph.state import ChunkTask, ChunkView, JobState
-from batchgraph.model import Outcome, ProviderError, Result
+from batchgraph.io.reading import estimate_input_tokens
+from batchgraph.model import Outcome, ProviderError, Request, Result
 from batchgraph.planning import plan_stored
 from batchgraph.providers.base import (
     Accounting,
@@ -32,6 +36,8 @@ from batchgraph.providers.base import (
 )
 from batchgraph.report import build_report
 from batchgraph.store.base import ChunkRecord, ChunkStatus, JobRecord, JobStatus, LedgerStatus
+
+log = logging.getLogger(__name__)
 
 LOOKUP_SKEW_SECONDS = 600.0
 """How far before the recorded intent a tag lookup searches (clock skew, slow creates)."""
@@ -210,6 +216,8 @@ class JobNodes:
                     counts=_counts(status, chunk),
                 )
                 return {"chunks": {str(chunk.chunk): chunk_view(saved, status.state)}}
+            if status.quota_refused:
+                return self._hold(job, chunk, status)
             expected = [
                 wire_id(idx, chunk.attempt) for idx in self.store.chunk_indices(job.id, chunk.chunk)
             ]
@@ -246,6 +254,39 @@ class JobNodes:
 
     def _record(self, job_id: str, chunk: int, results: Iterable[Result]) -> None:
         self.store.record_results(job_id, chunk, ((ledger_index(r.custom_id), r) for r in results))
+
+    def _hold(self, job: JobRecord, chunk: ChunkRecord, status: BatchStatus) -> dict[str, Any]:
+        """The batch was refused for a quota on work in flight: none of its requests was
+        tried, so nothing is recorded and no attempt counted. The chunk goes back to PLANNED,
+        held until another of the job's batches has ended (see `graph.pacing`)."""
+        collected = sum(
+            1 for c in self.store.list_chunks(job.id) if c.status is ChunkStatus.COLLECTED
+        )
+        log.info("job %s chunk %d: %s; sent again later", job.id, chunk.chunk, status.errors)
+        saved = self.store.update_chunk(
+            job.id,
+            chunk.chunk,
+            status=ChunkStatus.PLANNED,
+            batch_id=None,
+            intent_at=None,
+            provider_status=status.raw_status,
+            counts={**_kept_counts(chunk), HELD_KEY: collected},
+        )
+        return {"chunks": {str(chunk.chunk): chunk_view(saved, status.state)}}
+
+    def prompt_tokens(self, chunk: ChunkRecord) -> int:
+        """The chunk's estimated prompt tokens, counted once and kept in its counts."""
+        known = chunk.counts.get(TOKENS_KEY)
+        if known is not None:
+            return int(known)
+        tokens = sum(
+            estimate_input_tokens(Request.from_json(jsoncodec.loads(text)))
+            for _, text in self.store.chunk_stored(chunk.job_id, chunk.chunk)
+        )
+        counts = {**chunk.counts, TOKENS_KEY: tokens}
+        self.store.update_chunk(chunk.job_id, chunk.chunk, counts=counts)
+        chunk.counts = counts
+        return tokens
 
     def _not_ours(self, job: JobRecord, chunk: ChunkRecord, status: BatchStatus) -> dict[str, Any]:
         """A candidate batch ended and its results carry another tag: it was never ours.
@@ -311,13 +352,21 @@ def _foreign_counts(chunk: ChunkRecord) -> dict[str, int]:
     return {key: chunk.counts[key] for key in FOREIGN_KEYS if chunk.counts.get(key)}
 
 
+def _kept_counts(chunk: ChunkRecord) -> dict[str, int]:
+    """The counts a chunk keeps across polls: the foreign ones and its prompt tokens."""
+    kept = _foreign_counts(chunk)
+    if TOKENS_KEY in chunk.counts:
+        kept[TOKENS_KEY] = chunk.counts[TOKENS_KEY]
+    return kept
+
+
 def _foreign_batches(chunk: ChunkRecord) -> int:
     return int(chunk.counts.get("foreign_batches", 0))
 
 
 def _counts(status: BatchStatus, chunk: ChunkRecord, foreign: int = 0) -> dict[str, int]:
     counts = {"total": status.total, "succeeded": status.succeeded, "failed": status.failed}
-    counts.update(_foreign_counts(chunk))
+    counts.update(_kept_counts(chunk))
     if foreign:
         counts["foreign"] = counts.get("foreign", 0) + foreign
     return counts

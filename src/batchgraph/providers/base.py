@@ -143,6 +143,10 @@ class BatchStatus:
     succeeded: int
     failed: int
     errors: tuple[str, ...] = ()
+    quota_refused: bool = False
+    """The provider refused the whole batch for a quota that frees up as other batches end
+    (OpenAI's enqueued-token limit, `token_limit_exceeded`): none of its requests was tried,
+    and the same batch created later may be accepted."""
 
     @property
     def done(self) -> bool:

@@ -49,6 +49,9 @@ READ_BLOCK = 1 << 16
 CREATE_TIMEOUT = 600.0
 """Seconds one create call may take."""
 
+QUOTA_CODE = "token_limit_exceeded"
+"""The error of a batch refused for the organization's enqueued-token limit."""
+
 TAG_KEY = "batchgraph_tag"
 SCHEMA_KEY = "batchgraph_schema"
 """Metadata telling `results` which answers to parse as JSON: "all", "none" or "some" (then
@@ -247,6 +250,7 @@ class OpenAIProvider(SdkProvider):
 def batch_status(batch: Batch) -> BatchStatus:
     """Our status for an OpenAI batch; validation errors become readable lines."""
     counts = batch.request_counts
+    codes = {e.code for e in ((batch.errors.data or []) if batch.errors else [])}
     errors = tuple(
         f"line {e.line}: {e.code}: {e.message}" if e.line else f"{e.code}: {e.message}"
         for e in ((batch.errors.data or []) if batch.errors else [])
@@ -259,6 +263,7 @@ def batch_status(batch: Batch) -> BatchStatus:
         succeeded=counts.completed if counts else 0,
         failed=counts.failed if counts else 0,
         errors=errors,
+        quota_refused=batch.status == "failed" and QUOTA_CODE in codes,
     )
 
 

@@ -47,6 +47,10 @@ class SandboxConfig:
     """How many matching calls are refused (then they are served again)."""
     refuse_status: int = 503
     """The HTTP status of a refusal: 429 (sent with Retry-After), a 5xx, or any other code."""
+    enqueued_token_limit: int = 0
+    """OpenAI's enqueued-token limit per model (0 = none): a batch whose prompt tokens, added to
+    those of the model's batches still running, would pass it is created and then `failed`
+    with the error code `token_limit_exceeded`, as OpenAI does."""
     latency: float = 0.0
     """Real seconds added to every API call, before it is handled."""
     reply_latency: float = 0.0

@@ -13,6 +13,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 from batchgraph.sandbox.clock import Phase, Progress, Timeline, progress
+from batchgraph.sandbox.config import SandboxConfig
 from batchgraph.sandbox.context import SandboxContext
 from batchgraph.sandbox.fate import Fates
 from batchgraph.sandbox.openai_http import (
@@ -22,7 +23,7 @@ from batchgraph.sandbox.openai_http import (
     not_found,
     query_limit,
 )
-from batchgraph.sandbox.openai_input import Limits, check_input
+from batchgraph.sandbox.openai_input import InputCheck, Limits, check_input
 from batchgraph.sandbox.openai_output import RESPONDERS, write_results
 from batchgraph.sandbox.personalities import Personality, window_seconds
 from batchgraph.sandbox.storage import BatchRecord, Creation, FileRecord
@@ -95,6 +96,7 @@ class Batches:
             canonical_endpoint(self.host, endpoint),
         )
         created = self.ctx.now()
+        errors = check.errors or self._over_token_limit(config, check, created)
         record = BatchRecord(
             id="batch_" + uuid.uuid4().hex,
             provider=self.host.name,
@@ -107,7 +109,8 @@ class Batches:
                 "metadata": body.get("metadata"),
                 "model": check.model,
                 "total": check.total,
-                "errors": check.errors or None,
+                "tokens": check.tokens,
+                "errors": errors or None,
             },
         )
         self.store.add_batch(
@@ -115,6 +118,35 @@ class Batches:
         )
         initial = Progress(Phase.VALIDATING, 0.0, {Phase.VALIDATING: 0.0})
         return JSONResponse(self._batch_json(record, initial))
+
+    def _over_token_limit(
+        self, config: SandboxConfig, check: InputCheck, now: float
+    ) -> list[dict[str, Any]]:
+        """The `token_limit_exceeded` error when this batch's prompt tokens and those of the
+        model's batches still running pass `enqueued_token_limit`; else none."""
+        limit = config.enqueued_token_limit
+        if limit <= 0 or check.model is None:
+            return []
+        enqueued = 0
+        after = None
+        while True:
+            page = self.store.list_batches(self.host.name, limit=100, after=after)
+            for record in page.items:
+                state = self._progress(record, now)
+                running = not state.phase.terminal and not self._failed(record, state)
+                if running and not record.spec["errors"] and record.spec["model"] == check.model:
+                    enqueued += int(record.spec.get("tokens", 0))
+            if not page.has_more or not page.items:
+                break
+            after = page.items[-1].id
+        if enqueued + check.tokens <= limit:
+            return []
+        message = (
+            f"Enqueued token limit reached for {check.model} in organization org-sandbox. "
+            f"Limit: {limit:,} enqueued tokens. Please try again once some in_progress batches "
+            "have been completed."
+        )
+        return [{"code": "token_limit_exceeded", "message": message, "param": None, "line": None}]
 
     def _refuse_create(self, body: dict[str, Any]) -> Response | None:
         for key in ("input_file_id", "endpoint", "completion_window"):

@@ -9,6 +9,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from batchgraph.sandbox.responder import count_tokens, text_of
+
 MAX_EMBEDDING_INPUTS = 50_000
 MAX_REPORTED_ERRORS = 1000
 
@@ -27,6 +29,8 @@ class InputCheck:
 
     total: int = 0
     model: str | None = None
+    tokens: int = 0
+    """The prompt tokens of every request, as the enqueued-token limit counts them."""
     errors: list[dict[str, Any]] = field(default_factory=list)
     embedding_inputs: int = 0
 
@@ -112,7 +116,16 @@ def _check_line(
     if not isinstance(body, dict):
         check.problem("invalid_request", "The body must be a JSON object.", number, "body")
         return
+    check.tokens += prompt_tokens(body)
     _check_body(check, body, number, canonical)
+
+
+def prompt_tokens(body: dict[str, Any]) -> int:
+    """The prompt tokens of one request body: its messages' (or input's) text."""
+    messages = body.get("messages")
+    if isinstance(messages, list):
+        return sum(count_tokens(text_of(m.get("content"))) for m in messages if isinstance(m, dict))
+    return count_tokens(text_of(body.get("input", "")))
 
 
 def _check_body(check: InputCheck, body: dict[str, Any], number: int, endpoint: str) -> None:
