@@ -28,9 +28,11 @@ from batchgraph.io import (
     validate_input,
     validated_requests,
 )
+from batchgraph.model import Request
+from batchgraph.model_names import ModelCheck
 from batchgraph.planning import FirstRound
 from batchgraph.providers import adapter_class
-from batchgraph.store.base import JobRecord, Store
+from batchgraph.store.base import ChunkRecord, JobRecord, Store
 
 if TYPE_CHECKING:
     from batchgraph.deps import Deps
@@ -150,14 +152,32 @@ def create_job(
     )
     adapter = deps.provider(job)
     adapter.check_access()
+    models = ModelCheck(adapter)
+    if options.model is not None and (problem := models.problem(options.model)):
+        raise ConfigError(f"--model {options.model}: {problem}; nothing was sent")
     if deps.provider_factory is None and path.stat().st_size >= intake.PARALLEL_FROM_BYTES:
         stored = intake.StoredInput(path, options, provider, job.id, batch_size)
-        deps.store.create_job_stored(job, stored, lambda: stored.chunks, input_copy(path, fmt))
+        deps.store.create_job_stored(
+            job, stored, lambda: _offered(stored.chunks, models), input_copy(path, fmt)
+        )
     else:
-        requests = validated_requests(path, options, adapter.request_problem)
+
+        def check(request: Request) -> str | None:
+            return adapter.request_problem(request) or models.problem(request.model)
+
+        requests = validated_requests(path, options, check)
         placement = FirstRound(type(adapter), batch_size)
         deps.store.create_job(job, requests, placement, input_copy(path, fmt))
     return job.id
+
+
+def _offered(chunks: list[ChunkRecord], models: ModelCheck) -> list[ChunkRecord]:
+    """The chunks of a job validated in the intake worker, once each of their models is known
+    to the provider (raising rolls the job back)."""
+    for chunk in chunks:
+        if chunk.model and (problem := models.problem(chunk.model)):
+            raise ConfigError(f"{problem}; nothing was sent")
+    return chunks
 
 
 INPUT_PART_BYTES = 4 << 20

@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 
 from batchgraph.api import Batchgraph
-from batchgraph.errors import InputError
+from batchgraph.errors import ConfigError, InputError
 from batchgraph.io import ReadOptions, validate_input
 from batchgraph.providers import adapter_class
 from batchgraph.runner.loop import Backoff, run_job
@@ -78,6 +78,23 @@ def sent_mistral(sandbox: SandboxHandle) -> list[dict[str, Any]]:
     return lines
 
 
+def results_of(bg: Batchgraph, job_id: str, tmp_path: Path) -> dict[str, dict[str, Any]]:
+    out = bg.write_results(job_id, tmp_path / "results.jsonl")
+    return {r["id"]: r for r in map(json.loads, out.read_text().splitlines())}
+
+
+def assert_calls(record: dict[str, Any], tool: str | None = None) -> None:
+    """The answer called a tool (`tool`, when one was forced) with JSON-object arguments."""
+    [call] = record["tool_calls"]
+    assert call["type"] == "function" and call["id"]
+    assert tool is None or call["function"]["name"] == tool
+    assert isinstance(json.loads(call["function"]["arguments"]), dict)
+
+
+def assert_answers_in_text(record: dict[str, Any]) -> None:
+    assert record["tool_calls"] is None and record["text"]
+
+
 def assert_same_fields(sent: dict[str, Any], written: dict[str, Any], where: str) -> None:
     """Field by field, so a difference names its field."""
     assert sorted(sent) == sorted(written), where
@@ -102,8 +119,26 @@ def test_openai_batch_corpus_reaches_openai_as_written(
         original = written[ids[line["custom_id"]]]
         assert line["url"] == original["url"]
         assert_same_fields(line["body"], original["body"], original["custom_id"])
-    records = {r.request.id: r for r in bg.ledger(job_id)}
-    assert all(row.status.value == "succeeded" for row in records.values())
+    results = results_of(bg, job_id, tmp_path)
+    assert {r["status"] for r in results.values()} == {"succeeded"}
+    assert_calls(results["tools-auto"], "get_weather")
+    assert_calls(results["tools-named"], "lookup_order")
+    assert_calls(results["resp-tools"], "get_weather")
+    assert results["tools-auto"]["stop_reason"] == "tool_calls"
+    assert_answers_in_text(results["tool-result"])
+    assert_answers_in_text(results["tools-none"])
+    assert results["logprobs"]["logprobs"]["content"][0]["top_logprobs"]
+    assert results["reasoning-medium"]["reasoning_tokens"] > 0
+    assert results["resp-reasoning"]["reasoning_tokens"] > 0
+    assert results["json-mode"]["parsed"] is not None
+    embeddings = {r["id"]: len(r["embedding"]) for r in results.values() if r["embedding"]}
+    assert embeddings == {
+        "emb-text": 1536,
+        "emb-list": 1536,
+        "emb-dimensions": 256,
+        "emb-base64": 1536,
+        "emb-user": 1536,
+    }
 
 
 def test_anthropic_batch_corpus_reaches_anthropic_as_written(
@@ -121,7 +156,11 @@ def test_anthropic_batch_corpus_reaches_anthropic_as_written(
         ours = item["custom_id"].partition("-")[2]  # the batch tag rides in front
         original = written[ids[ours]]
         assert_same_fields(item["params"], original["params"], original["custom_id"])
-    assert all(row.status.value == "succeeded" for row in bg.ledger(job_id))
+    results = results_of(bg, job_id, tmp_path)
+    assert {r["status"] for r in results.values()} == {"succeeded"}
+    assert_calls(results["tools-auto"], "get_weather")
+    assert results["tools-auto"]["stop_reason"] == "tool_use"
+    assert_answers_in_text(results["tool-result"])
 
 
 def test_mistral_batch_corpus_reaches_mistral_as_written(
@@ -140,7 +179,12 @@ def test_mistral_batch_corpus_reaches_mistral_as_written(
     for line in sent:
         original = written[ids[line["custom_id"]]]
         assert_same_fields(line["body"], original["body"], original["custom_id"])
-    assert all(row.status.value == "succeeded" for row in bg.ledger(job_id))
+    results = results_of(bg, job_id, tmp_path)
+    assert {r["status"] for r in results.values()} == {"succeeded"}
+    assert_calls(results["tools-any"], "get_weather")
+    assert_calls(results["tools-named"], "lookup_order")
+    assert results["tools-any"]["stop_reason"] == "tool_calls"
+    assert_answers_in_text(results["tool-result"])
 
 
 REFUSED = {
@@ -196,3 +240,37 @@ def test_plain_corpus_runs_everywhere_or_is_refused_line_by_line(
     view = run_job(bg, job_id, NO_WAIT)
     assert view.job.status is JobStatus.DONE
     assert view.counts["succeeded"] == len(kept)
+
+
+def test_a_model_the_provider_does_not_list_is_refused_before_sending(
+    bg: Batchgraph, tmp_path: Path, batchgraph_sandbox: SandboxHandle
+) -> None:
+    source = tmp_path / "in.jsonl"
+    source.write_text('{"id": "a", "prompt": "hi"}\n')
+
+    with pytest.raises(ConfigError) as caught:
+        bg.submit(source, provider="openai", options=ReadOptions(model="gpt-9-turbo"))
+
+    message = str(caught.value)
+    assert message.startswith("--model gpt-9-turbo: model 'gpt-9-turbo' is not one OpenAI lists")
+    assert "did you mean gpt-4-turbo" in message and message.endswith("nothing was sent")
+    assert batchgraph_sandbox.creations() == []
+    assert bg.jobs() == []
+
+
+def test_a_line_naming_an_unlisted_model_is_named_with_its_line(
+    bg: Batchgraph, tmp_path: Path, batchgraph_sandbox: SandboxHandle
+) -> None:
+    source = tmp_path / "in.jsonl"
+    source.write_text(
+        '{"id": "a", "prompt": "hi"}\n{"id": "b", "prompt": "yo", "model": "claude-haiku-9"}\n'
+    )
+
+    with pytest.raises(InputError) as caught:
+        bg.submit(source, provider="anthropic", options=ReadOptions(model="claude-haiku-4-5"))
+
+    [problem] = caught.value.problems
+    assert problem.line == 2
+    assert "'claude-haiku-9' is not one Anthropic lists" in problem.problem
+    assert "claude-haiku-4-5" in problem.fix
+    assert batchgraph_sandbox.creations() == []

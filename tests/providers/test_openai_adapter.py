@@ -124,7 +124,7 @@ def test_embedding_requests_give_vectors(batchgraph_sandbox: SandboxHandle) -> N
     wait_done(provider, batch_id)
     (result,) = provider.results(batch_id)
     assert result.outcome is Outcome.SUCCEEDED
-    assert result.embedding is not None and len(result.embedding) == 256
+    assert result.embedding is not None and len(result.embedding) == 1536  # the real size
     assert result.usage.input_tokens == 1
 
 

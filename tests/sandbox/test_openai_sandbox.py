@@ -408,7 +408,7 @@ def test_embeddings_and_responses_endpoints_answer_in_their_shapes(openai_client
     )
     (line,) = read_lines(openai_client, openai_client.batches.retrieve(batch.id).output_file_id)
     vectors = [d["embedding"] for d in line["response"]["body"]["data"]]
-    assert len(vectors) == 2 and len(vectors[0]) == 256 and vectors[0] != vectors[1]
+    assert len(vectors) == 2 and len(vectors[0]) == 1536 and vectors[0] != vectors[1]
 
     ask = {
         "custom_id": "r",

@@ -134,6 +134,9 @@ class AnthropicProvider(SdkProvider):
             return None
         return min(running, key=lambda batch: aware(batch.created_at)).id
 
+    def list_models(self) -> list[str] | None:
+        return [model.id for model in self._client.models.list(limit=1000)]
+
     def status(self, batch_id: str) -> BatchStatus:
         batch = self.call(
             "read the batch",

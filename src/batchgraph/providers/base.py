@@ -169,6 +169,22 @@ class Provider(ABC):
     def __init__(self, settings: ProviderSettings) -> None:
         self.settings = settings
 
+    def models(self) -> list[str] | None:
+        """The model names the provider lists, asked once per adapter (`list_models`); None
+        when it has no list or the list cannot be read (then the provider judges models)."""
+        listed: list[str] | None = getattr(self, "_listed_models", None)
+        if listed is None:
+            try:
+                listed = self.list_models() or []
+            except Exception:  # a check that cannot run must not stop a job
+                listed = []
+            self._listed_models = listed
+        return listed or None
+
+    def list_models(self) -> list[str] | None:
+        """Ask the provider for its models (one call, or a few pages); None: no such list."""
+        return None
+
     @classmethod
     def kind_problem(cls, kind: Kind) -> str | None:
         """Why this provider's batches refuse every request of this kind, or None."""
@@ -188,6 +204,11 @@ class Provider(ABC):
         kind_problem = cls.kind_problem(request.kind)
         if kind_problem is not None:
             return kind_problem
+        if request.params and "tools" in request.params and not features.tools:
+            return (
+                f"field tools cannot go to {cls.spec.title}: its batches take no tools — "
+                "remove them or choose another provider"
+            )
         if request.output_schema is not None and not features.structured_output:
             return (
                 f"{cls.spec.title} batches cannot ask for a JSON schema; drop the schema or "

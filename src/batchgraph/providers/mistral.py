@@ -191,6 +191,10 @@ class MistralProvider(SdkProvider):
                 return
             page += 1
 
+    def list_models(self) -> list[str] | None:
+        listing = self._client.models.list()
+        return [name for card in listing.data or [] if (name := getattr(card, "id", None))]
+
     def status(self, batch_id: str) -> BatchStatus:
         return batch_status(self._get(batch_id))
 

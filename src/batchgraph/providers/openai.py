@@ -179,6 +179,9 @@ class OpenAIProvider(SdkProvider):
         found = tagged(recent, TAG_KEY, tag.label(), lambda batch: batch.metadata)
         return found.id if found is not None else None
 
+    def list_models(self) -> list[str] | None:
+        return [model.id for model in self._client.models.list()]
+
     def status(self, batch_id: str) -> BatchStatus:
         return batch_status(self._get(batch_id))
 

@@ -111,7 +111,7 @@ SPECS: tuple[ProviderSpec, ...] = (
         caps=Caps(max_requests=50_000, max_bytes=190_000_000),
         price_key="openai",
         example_model="gpt-4o-mini",
-        features=Features(embeddings=True, sync=True),
+        features=Features(embeddings=True, tools=True, sync=True),
         options={"completion_window": "24h"},
     ),
     ProviderSpec(
@@ -126,7 +126,7 @@ SPECS: tuple[ProviderSpec, ...] = (
         caps=Caps(max_requests=100_000, max_bytes=250_000_000),
         price_key="anthropic",
         example_model="claude-haiku-4-5",
-        features=Features(sync=True),
+        features=Features(tools=True, sync=True),
     ),
     ProviderSpec(
         name="mistral",
@@ -142,7 +142,7 @@ SPECS: tuple[ProviderSpec, ...] = (
         caps=Caps(max_requests=95_000, max_bytes=500_000_000),
         price_key="mistral",
         example_model="mistral-small-latest",
-        features=Features(embeddings=True, sync=True),
+        features=Features(embeddings=True, tools=True, sync=True),
     ),
     # OpenAI-protocol hosts: each is an entry here, its prices and a sandbox personality.
     ProviderSpec(

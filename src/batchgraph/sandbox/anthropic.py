@@ -23,7 +23,7 @@ from starlette.requests import Request
 from starlette.responses import FileResponse, JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
-from batchgraph.sandbox import anthropic_sync
+from batchgraph.sandbox import anthropic_sync, models
 from batchgraph.sandbox.anthropic_checks import CreateRefused, check_create, check_size
 from batchgraph.sandbox.anthropic_results import COUNTS, write_results
 from batchgraph.sandbox.clock import Phase, Progress, Timeline, progress
@@ -79,6 +79,7 @@ def routes(ctx: SandboxContext, personality: Personality) -> list[BaseRoute]:
         Route("/v1/messages/batches/{batch_id}/cancel", api.cancel, methods=["POST"]),
         Route("/v1/messages/batches/{batch_id}/results", api.results, methods=["GET"]),
         *anthropic_sync.routes(ctx, _invalid),
+        models.route(models.anthropic_list()),
     ]
 
 

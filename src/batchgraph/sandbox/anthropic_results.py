@@ -16,7 +16,7 @@ from typing import IO, Any
 from batchgraph.sandbox.anthropic_cache import CacheUse, PromptCache
 from batchgraph.sandbox.anthropic_checks import params_problem
 from batchgraph.sandbox.fate import Fates
-from batchgraph.sandbox.responder import Answer, answer, text_of
+from batchgraph.sandbox.responder import Answer, ToolCall, answer, call_tool, text_of
 from batchgraph.sandbox.results import ShuffledLines
 
 INJECTED_ERROR = {"type": "api_error", "message": "Internal server error"}
@@ -90,6 +90,7 @@ def answer_params(
         schema=tool.get("input_schema") if tool else None,
         seed=seed,
     )
+    call = None if tool else _tool_call(params, seed)
     if tool:
         content: list[dict[str, Any]] = [
             {
@@ -97,6 +98,16 @@ def answer_params(
                 "id": f"toolu_{suffix}",
                 "name": tool["name"],
                 "input": reply.parsed,
+            }
+        ]
+        stop_reason = "tool_use"
+    elif call is not None:
+        content = [
+            {
+                "type": "tool_use",
+                "id": f"toolu_{call.key[:24]}",
+                "name": call.name,
+                "input": call.arguments,
             }
         ]
         stop_reason = "tool_use"
@@ -114,6 +125,28 @@ def answer_params(
         "usage": _usage(reply, (cache or PromptCache()).use(params)),
     }
     return {"type": "succeeded", "message": message}
+
+
+def _tool_call(params: dict[str, Any], seed: str) -> ToolCall | None:
+    """A request offering tools whose last turn is not a tool result calls one of them (any,
+    as `auto` and `any` allow); `none`, or a turn answering a tool call, gets text."""
+    tools = params.get("tools")
+    choice = params.get("tool_choice") or {}
+    if not isinstance(tools, list) or (isinstance(choice, dict) and choice.get("type") == "none"):
+        return None
+    last = params["messages"][-1] if params["messages"] else {}
+    content = last.get("content") if isinstance(last, dict) else None
+    if last.get("role") != "user" or (
+        isinstance(content, list)
+        and any(isinstance(b, dict) and b.get("type") == "tool_result" for b in content)
+    ):
+        return None
+    offered = [
+        (str(tool.get("name")), tool.get("input_schema") or {})
+        for tool in tools
+        if isinstance(tool, dict) and "input_schema" in tool
+    ]
+    return call_tool(offered, None, _prompt(params), seed)
 
 
 def _forced_tool(params: dict[str, Any]) -> dict[str, Any] | None:

@@ -20,7 +20,7 @@ from starlette.routing import BaseRoute, Route
 
 from batchgraph.sandbox import mistral_files as files
 from batchgraph.sandbox import mistral_jobs as jobs
-from batchgraph.sandbox import mistral_sync
+from batchgraph.sandbox import mistral_sync, models
 from batchgraph.sandbox.clock import Timeline
 from batchgraph.sandbox.context import ErrorKind, SandboxContext
 from batchgraph.sandbox.mistral_create import check_body, ingest
@@ -88,6 +88,7 @@ def routes(ctx: SandboxContext, personality: Personality) -> list[BaseRoute]:
         Route("/v1/batch/jobs/{job_id}", _answering(endpoints.delete_job), methods=["DELETE"]),
         Route("/v1/batch/jobs/{job_id}/cancel", _answering(endpoints.cancel_job), methods=["POST"]),
         *mistral_sync.routes(ctx),
+        models.route(models.mistral_list()),
     ]
 
 

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from batchgraph.sandbox import responder
+from batchgraph.sandbox.models import dimensions_of
 
 CHAT = "/v1/chat/completions"
 EMBEDDINGS = "/v1/embeddings"
@@ -188,6 +189,20 @@ def success_body(ctx: LineContext, number: int, body: dict[str, Any]) -> dict[st
     answer = responder.answer(
         prompt, max_tokens=body.get("max_tokens"), schema=_schema_of(body), seed=ctx.seed
     )
+    message: dict[str, Any] = {"role": "assistant", "content": answer.text, "tool_calls": None}
+    finish = "length" if answer.truncated else "stop"
+    call = responder.chat_tool_call(body, body["messages"], prompt, ctx.seed)
+    if call is not None:
+        message["content"] = ""
+        message["tool_calls"] = [
+            {
+                "id": call.key[:9],
+                "type": "function",
+                "function": {"name": call.name, "arguments": json.dumps(call.arguments)},
+                "index": 0,
+            }
+        ]
+        finish = "tool_calls"
     return {
         "id": response_id,
         "object": "chat.completion",
@@ -198,13 +213,7 @@ def success_body(ctx: LineContext, number: int, body: dict[str, Any]) -> dict[st
             "total_tokens": answer.input_tokens + answer.output_tokens,
         },
         "created": ctx.created,
-        "choices": [
-            {
-                "index": 0,
-                "finish_reason": "length" if answer.truncated else "stop",
-                "message": {"role": "assistant", "content": answer.text, "tool_calls": None},
-            }
-        ],
+        "choices": [{"index": 0, "finish_reason": finish, "message": message}],
     }
 
 
@@ -229,7 +238,9 @@ def _embedding_body(
         "data": [
             {
                 "object": "embedding",
-                "embedding": responder.embedding(text, seed=ctx.seed),
+                "embedding": responder.embedding(
+                    text, dimensions=dimensions_of(model, 256), seed=ctx.seed
+                ),
                 "index": i,
             }
             for i, text in enumerate(texts)

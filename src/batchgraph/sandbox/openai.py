@@ -14,7 +14,7 @@ from starlette.requests import Request
 from starlette.responses import FileResponse, JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
-from batchgraph.sandbox import openai_sync
+from batchgraph.sandbox import models, openai_sync
 from batchgraph.sandbox.context import SandboxContext
 from batchgraph.sandbox.openai_batches import Batches
 from batchgraph.sandbox.openai_http import (
@@ -48,6 +48,7 @@ def routes(ctx: SandboxContext, personality: Personality) -> list[BaseRoute]:
         Route(f"{root}/batches/{{batch_id}}", batches.retrieve_batch, methods=["GET"]),
         Route(f"{root}/batches/{{batch_id}}/cancel", batches.cancel_batch, methods=["POST"]),
         *openai_sync.routes(ctx, personality),
+        models.route(models.openai_list(), f"{root}/models"),
     ]
     if personality.api_version:
         routes = [_with_api_version(route) for route in routes]

@@ -16,7 +16,17 @@ from pathlib import Path
 from typing import IO, Any
 
 from batchgraph.sandbox.fate import Fates
-from batchgraph.sandbox.responder import Answer, answer, count_tokens, embedding, text_of
+from batchgraph.sandbox.models import dimensions_of
+from batchgraph.sandbox.responder import (
+    Answer,
+    ToolCall,
+    answer,
+    call_tool,
+    chat_tool_call,
+    count_tokens,
+    embedding,
+    text_of,
+)
 from batchgraph.sandbox.results import ShuffledLines
 
 SERVER_ERROR_BODY = {
@@ -166,32 +176,40 @@ def _chat(body: dict[str, Any], created: int, request_id: str, seed: str, tally:
         f"{m.get('role', '')}: {text_of(m.get('content'))}" for m in messages if isinstance(m, dict)
     )
     result = answer(prompt, max_tokens=limit, schema=_chat_schema(body), seed=seed)
+    call = chat_tool_call(body, messages, prompt, seed)
+    reasoning = _reasoning_tokens(body, result)
     _count(tally, result)
+    tally.output_tokens += reasoning
+    message: dict[str, Any] = {
+        "role": "assistant",
+        "content": result.text,
+        "refusal": None,
+        "annotations": [],
+    }
+    finish = "length" if result.truncated else "stop"
+    if call is not None:
+        message["content"] = None
+        message["tool_calls"] = [_openai_call(call)]
+        finish = "tool_calls"
+    choice: dict[str, Any] = {"index": 0, "message": message, "logprobs": None}
+    choice["finish_reason"] = finish
+    if body.get("logprobs") and call is None:
+        choice["logprobs"] = _logprobs(result.text, body.get("top_logprobs") or 0)
+    n = body.get("n")
+    count = n if isinstance(n, int) and n > 1 else 1
     return {
         "id": f"chatcmpl-{request_id[4:]}",
         "object": "chat.completion",
         "created": created,
         "model": body["model"],
-        "choices": [
-            {
-                "index": 0,
-                "message": {
-                    "role": "assistant",
-                    "content": result.text,
-                    "refusal": None,
-                    "annotations": [],
-                },
-                "logprobs": None,
-                "finish_reason": "length" if result.truncated else "stop",
-            }
-        ],
+        "choices": [{**choice, "index": index} for index in range(count)],
         "usage": {
             "prompt_tokens": result.input_tokens,
-            "completion_tokens": result.output_tokens,
-            "total_tokens": result.input_tokens + result.output_tokens,
+            "completion_tokens": result.output_tokens + reasoning,
+            "total_tokens": result.input_tokens + result.output_tokens + reasoning,
             "prompt_tokens_details": {"cached_tokens": result.cached_tokens, "audio_tokens": 0},
             "completion_tokens_details": {
-                "reasoning_tokens": 0,
+                "reasoning_tokens": reasoning,
                 "audio_tokens": 0,
                 "accepted_prediction_tokens": 0,
                 "rejected_prediction_tokens": 0,
@@ -200,6 +218,44 @@ def _chat(body: dict[str, Any], created: int, request_id: str, seed: str, tally:
         "service_tier": "default",
         "system_fingerprint": "fp_sandbox",
     }
+
+
+REASONING_MODELS = ("o1", "o3", "o4", "gpt-5")
+_EFFORT_TOKENS = {"minimal": 0, "low": 64, "medium": 256, "high": 1024}
+
+
+def _reasoning_tokens(body: dict[str, Any], result: Answer) -> int:
+    """What a reasoning model spends thinking: more for a higher `reasoning_effort`."""
+    if not str(body.get("model", "")).startswith(REASONING_MODELS):
+        return 0
+    effort = body.get("reasoning_effort") or (body.get("reasoning") or {}).get("effort")
+    return _EFFORT_TOKENS.get(str(effort), 256)
+
+
+def _openai_call(call: ToolCall) -> dict[str, Any]:
+    return {
+        "id": f"call_{call.key[:24]}",
+        "type": "function",
+        "function": {"name": call.name, "arguments": json.dumps(call.arguments)},
+    }
+
+
+def _logprobs(text: str, top: int) -> dict[str, Any]:
+    """Made-up but well-formed log probabilities, one entry per word of the answer."""
+    content = []
+    for position, word in enumerate(text.split(" ")):
+        token = word if position == 0 else " " + word
+        logprob = -round(0.05 * (len(word) % 7), 4)
+        alternatives = [
+            {"token": token, "logprob": logprob, "bytes": list(token.encode())},
+            *(
+                {"token": f" alt{rank}", "logprob": logprob - rank, "bytes": None}
+                for rank in range(1, top)
+            ),
+        ][:top]
+        entry = {"token": token, "logprob": logprob, "bytes": list(token.encode())}
+        content.append({**entry, "top_logprobs": alternatives})
+    return {"content": content, "refusal": None}
 
 
 def _chat_schema(body: dict[str, Any]) -> dict[str, Any] | None:
@@ -221,7 +277,7 @@ def _embeddings(
     inputs = value if isinstance(value, list) else [value]
     if value is None or not inputs or not all(isinstance(i, str) and i for i in inputs):
         raise BadRequest("'input' must be a non-empty string or array of strings.", "input")
-    dimensions = body.get("dimensions") or 256
+    dimensions = body.get("dimensions") or dimensions_of(body.get("model"), 256)
     base64_wanted = body.get("encoding_format") == "base64"
     data = []
     tokens = 0
@@ -257,7 +313,30 @@ def _responses(body: dict[str, Any], created: int, request_id: str, seed: str, t
     fmt = (body.get("text") or {}).get("format") or {}
     schema = fmt.get("schema") if fmt.get("type") == "json_schema" else None
     result = answer(prompt, max_tokens=body.get("max_output_tokens"), schema=schema, seed=seed)
+    reasoning = _reasoning_tokens(body, result)
     _count(tally, result)
+    tally.output_tokens += reasoning
+    output: list[dict[str, Any]] = [
+        {
+            "type": "message",
+            "id": f"msg_{request_id[4:]}",
+            "status": "completed",
+            "role": "assistant",
+            "content": [{"type": "output_text", "text": result.text, "annotations": []}],
+        }
+    ]
+    call = _responses_call(body, items, prompt, seed)
+    if call is not None:
+        output = [
+            {
+                "type": "function_call",
+                "id": f"fc_{call.key[:24]}",
+                "call_id": f"call_{call.key[:24]}",
+                "name": call.name,
+                "arguments": json.dumps(call.arguments),
+                "status": "completed",
+            }
+        ]
     return {
         "id": f"resp_{request_id[4:]}",
         "object": "response",
@@ -266,23 +345,37 @@ def _responses(body: dict[str, Any], created: int, request_id: str, seed: str, t
         "incomplete_details": {"reason": "max_output_tokens"} if result.truncated else None,
         "error": None,
         "model": body["model"],
-        "output": [
-            {
-                "type": "message",
-                "id": f"msg_{request_id[4:]}",
-                "status": "completed",
-                "role": "assistant",
-                "content": [{"type": "output_text", "text": result.text, "annotations": []}],
-            }
-        ],
+        "output": output,
         "usage": {
             "input_tokens": result.input_tokens,
             "input_tokens_details": {"cached_tokens": result.cached_tokens},
-            "output_tokens": result.output_tokens,
-            "output_tokens_details": {"reasoning_tokens": 0},
-            "total_tokens": result.input_tokens + result.output_tokens,
+            "output_tokens": result.output_tokens + reasoning,
+            "output_tokens_details": {"reasoning_tokens": reasoning},
+            "total_tokens": result.input_tokens + result.output_tokens + reasoning,
         },
     }
+
+
+def _responses_call(
+    body: dict[str, Any], items: list[Any], prompt: str, seed: str
+) -> ToolCall | None:
+    """As `_tool_call`, for the Responses API's flat function tools and its input items."""
+    tools = body.get("tools")
+    choice = body.get("tool_choice")
+    last = items[-1] if items and isinstance(items[-1], dict) else {}
+    if (
+        not isinstance(tools, list)
+        or choice == "none"
+        or last.get("type") == "function_call_output"
+    ):
+        return None
+    offered = [
+        (str(tool.get("name")), tool.get("parameters") or {})
+        for tool in tools
+        if isinstance(tool, dict) and tool.get("type") == "function"
+    ]
+    forced = choice.get("name") if isinstance(choice, dict) else None
+    return call_tool(offered, forced, prompt, seed)
 
 
 Responder = Callable[[dict[str, Any], int, str, str, Tally], Any]

@@ -119,3 +119,53 @@ def embedding(text: str, *, dimensions: int = EMBEDDING_DIMENSIONS, seed: str = 
     values = [(v - 32767.5) / 32767.5 for v in struct.unpack(f">{dimensions}H", raw)]
     norm = math.sqrt(sum(v * v for v in values)) or 1.0
     return [round(v / norm, 6) for v in values]
+
+
+@dataclass(frozen=True, slots=True)
+class ToolCall:
+    """A synthetic tool call: which tool, its arguments (valid under its schema), and an id
+    derived from the request, so the same request always calls the same tool the same way."""
+
+    name: str
+    arguments: dict[str, Any]
+    key: str
+    """Hex digits to build the provider's call id from."""
+
+
+def call_tool(
+    tools: list[tuple[str, dict[str, Any]]], forced: str | None, prompt: str, seed: str = ""
+) -> ToolCall | None:
+    """The call a request offering `tools` (name, parameter schema) gets: the `forced` tool,
+    else one picked by the prompt's hash; None when no tool can be called."""
+    if not tools:
+        return None
+    rng = _rng(seed, "tool\x1f" + prompt)
+    chosen = next((tool for tool in tools if tool[0] == forced), None)
+    if chosen is None:
+        if forced is not None:
+            return None
+        chosen = tools[rng.randrange(len(tools))]
+    name, schema = chosen
+    arguments = fill(schema or {"type": "object", "properties": {}}, rng)
+    key = hashlib.blake2b(f"{seed}\x1f{name}\x1f{prompt}".encode(), digest_size=12).hexdigest()
+    return ToolCall(name, arguments if isinstance(arguments, dict) else {}, key)
+
+
+def chat_tool_call(
+    body: dict[str, Any], messages: list[Any], prompt: str, seed: str = ""
+) -> ToolCall | None:
+    """The call a chat-completions request (OpenAI's or Mistral's shape) gets: one of its
+    `tools` (the one `tool_choice` names, if it names one), unless `tool_choice` is "none" or
+    the last message is a tool result, which are answered in text."""
+    tools = body.get("tools")
+    choice = body.get("tool_choice")
+    last = messages[-1] if messages and isinstance(messages[-1], dict) else {}
+    if not isinstance(tools, list) or choice == "none" or last.get("role") == "tool":
+        return None
+    offered = [
+        (str(fn.get("name")), fn.get("parameters") or {})
+        for tool in tools
+        if isinstance(tool, dict) and isinstance(fn := tool.get("function"), dict)
+    ]
+    forced = choice.get("function", {}).get("name") if isinstance(choice, dict) else None
+    return call_tool(offered, forced, prompt, seed)
