@@ -21,8 +21,12 @@ class Refusal(Exception):
 
 
 def refusal_message(refusal: Refusal, provider: str) -> str:
-    """`problem — fix` as validation reports it, naming the field and the provider."""
-    return f"field {refusal.field} cannot go to {provider}: {refusal.reason}"
+    """`problem — fix` as validation reports it, naming the field and the provider (a reason
+    written as "what; what to do" is split there)."""
+    reason = refusal.reason
+    if " — " not in reason:
+        reason = reason.replace("; ", " — ", 1)
+    return f"field {refusal.field} cannot go to {provider}: {reason}"
 
 
 def extra_for(request: Request, provider: str) -> dict[str, JSON]:
