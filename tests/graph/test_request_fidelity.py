@@ -227,7 +227,8 @@ def test_plain_corpus_runs_everywhere_or_is_refused_line_by_line(
     if refused:
         with pytest.raises(InputError) as caught:
             validate_input(source, options, adapter_class(provider).check_request, limit=len(lines))
-        problems = {p.line: p for p in caught.value.problems}
+        # A problem several lines share is listed once, naming the other lines in `also`.
+        problems = {line: p for p in caught.value.problems for line in (p.line, *p.also)}
         assert sorted(problems) == sorted(line_of[i] for i in refused)
         for request_id, field in refused.items():
             problem = problems[line_of[request_id]]
