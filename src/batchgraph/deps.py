@@ -9,9 +9,10 @@ from __future__ import annotations
 import os
 import threading
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
+from batchgraph.executors.limits import RateLimiter
 from batchgraph.providers import adapter_class, open_provider
 from batchgraph.providers.base import Provider
 from batchgraph.store import open_store, resolve_location
@@ -41,7 +42,11 @@ class Deps:
     store: Store
     data_dir: Path
     provider_factory: ProviderFactory | None = None
+    sync_slice_seconds: float = 3.0
+    """Longest one tick sends synchronous calls for (see `graph.sync_node`)."""
     _providers: dict[str, Provider] = field(default_factory=dict, repr=False)
+    _hosts: dict[tuple[str, str], Provider] = field(default_factory=dict, repr=False)
+    _limiters: dict[tuple[str, str], RateLimiter] = field(default_factory=dict, repr=False)
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     @classmethod
@@ -65,6 +70,26 @@ class Deps:
                 adapter = self._make(job)
                 self._providers[job.id] = adapter
             return adapter
+
+    def host(self, job: JobRecord, host: str | None) -> Provider:
+        """The adapter of a chunk's host: the job's provider, or another one (a hedge's)."""
+        if host is None or host == job.provider:
+            return self.provider(job)
+        with self._lock:
+            adapter = self._hosts.get((job.id, host))
+            if adapter is None:
+                if self.provider_factory is not None:
+                    adapter = self.provider_factory(replace(job, provider=host))
+                else:
+                    adapter = open_provider(host, sandbox_dir=self.data_dir / "sandbox")
+                self._hosts[(job.id, host)] = adapter
+            return adapter
+
+    def limiter(self, job: JobRecord, host: str, make: Callable[[], RateLimiter]) -> RateLimiter:
+        """The job's rate limiter for `host`, kept for the life of the process, so that the
+        pace holds across the steps that advance the job."""
+        with self._lock:
+            return self._limiters.setdefault((job.id, host), make())
 
     def provider_class(self, job: JobRecord) -> type[Provider]:
         """The job's adapter class (caps, wire sizes), reached without credentials; with a

@@ -7,6 +7,7 @@
     │   └── ProviderUnavailable     a rate limit, a 5xx or no answer: a later try may succeed
     ├── JobNotFound                 no such job in the store
     ├── JobBusy                     another process holds the job's lock
+    ├── QuotaExhausted              a host's quota is spent; the job stays resumable
     └── CostLimitExceeded           the estimate is over --max-cost; nothing was sent
 
 Each message says what went wrong, where, and what to do next. The errors about what a user
@@ -129,3 +130,21 @@ class JobBusy(BatchgraphError):
 
 class CostLimitExceeded(BatchgraphError, ValueError):
     """The job's estimated cost is over the limit the user set."""
+
+
+class QuotaExhausted(BatchgraphError):
+    """A host refuses every call until the user acts (a daily quota, no credits left).
+
+    Synchronous execution stops at once; requests without a result stay queued, so the same
+    job resumes where it stopped (`batchgraph run --job JOB`).
+    """
+
+    def __init__(self, provider: str, message: str, job_id: str | None = None) -> None:
+        self.provider = provider
+        self.job_id = job_id
+        super().__init__(f"{provider}: {message}")
+
+    def for_job(self, job_id: str) -> QuotaExhausted:
+        """The same error, naming the job to resume."""
+        detail = str(self).removeprefix(f"{self.provider}: ").replace("JOB", job_id)
+        return QuotaExhausted(self.provider, detail, job_id)

@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any, Required, TypedDict
 
 from batchgraph import intake
 from batchgraph.errors import ConfigError
+from batchgraph.execution import SYNC_CHUNK_SIZE, Execution
 from batchgraph.io import (
     InputFormat,
     InputSummary,
@@ -32,7 +33,7 @@ from batchgraph.model import Request
 from batchgraph.model_names import ModelCheck
 from batchgraph.planning import FirstRound
 from batchgraph.providers import adapter_class
-from batchgraph.store.base import ChunkRecord, JobRecord, Store
+from batchgraph.store.base import ChunkMode, ChunkRecord, JobRecord, Store
 
 if TYPE_CHECKING:
     from batchgraph.deps import Deps
@@ -51,6 +52,7 @@ class JobSettings(TypedDict, total=False):
     key: str | None
     job_id: str | None
     max_enqueued_tokens: int | None
+    execution: Execution | None
 
 
 def new_job_id() -> str:
@@ -109,8 +111,12 @@ def create_job(
     key: str | None = None,
     job_id: str | None = None,
     max_enqueued_tokens: int | None = None,
+    execution: Execution | None = None,
 ) -> str:
     """Validate `input` and store it as a new job; return the job id.
+
+    `execution` chooses batch or synchronous calls, their limits and a deadline; a host
+    without a Batch API always runs synchronously.
 
     `options` are the reader's defaults and layout (model, system, template, …); `batch_size`
     caps the requests per provider batch below the provider's own limit. `key` is the job's
@@ -133,6 +139,9 @@ def create_job(
     fmt = resolve_format(path, options)
     refuse_unable(provider, options)
     now = time.time()
+    execution = _resolved_execution(provider, execution or Execution(), now)
+    if execution.sync:
+        batch_size = batch_size or SYNC_CHUNK_SIZE
     job = JobRecord(
         id=job_id or new_job_id(),
         name=name or path.stem,
@@ -145,6 +154,7 @@ def create_job(
             "max_enqueued_tokens": max_enqueued_tokens,
             "job_key": key or job_key(path, provider, options),
             "format": fmt.value,
+            "execution": execution.to_json(),
         },
         total=0,
         created_at=now,
@@ -157,8 +167,12 @@ def create_job(
         raise ConfigError(f"--model {options.model}: {problem}; nothing was sent")
     if deps.provider_factory is None and path.stat().st_size >= intake.PARALLEL_FROM_BYTES:
         stored = intake.StoredInput(path, options, provider, job.id, batch_size)
+        mode = execution.mode
         deps.store.create_job_stored(
-            job, stored, lambda: _offered(stored.chunks, models), input_copy(path, fmt)
+            job,
+            stored,
+            lambda: _in_mode(_offered(stored.chunks, models), mode),
+            input_copy(path, fmt),
         )
     else:
 
@@ -166,7 +180,7 @@ def create_job(
             return adapter.request_problem(request) or models.problem(request.model)
 
         requests = validated_requests(path, options, check)
-        placement = FirstRound(type(adapter), batch_size)
+        placement = FirstRound(type(adapter), batch_size, execution.mode)
         deps.store.create_job(job, requests, placement, input_copy(path, fmt))
     return job.id
 
@@ -217,3 +231,29 @@ def kept_input(store: Store, job: JobRecord) -> Iterator[tuple[Path | None, Read
             for part in store.input_copy(job.id):
                 file.write(part)
         yield copy, replace(options, format=fmt)
+
+
+def _resolved_execution(provider: str, execution: Execution, now: float) -> Execution:
+    """The choices as they will run: synchronous where the host has no Batch API."""
+    if not adapter_class(provider).spec.features.batch:
+        if execution.deadline is not None:
+            raise ConfigError(
+                f"{provider} has no Batch API, so every request runs synchronously; "
+                "--deadline applies to batch jobs only: drop it"
+            )
+        execution = replace(execution, mode=ChunkMode.SYNC)
+    if execution.deadline is not None:
+        if execution.sync:
+            raise ConfigError("--deadline applies to batch jobs; drop it or drop --mode sync")
+        if execution.deadline <= now:
+            raise ConfigError("--deadline is in the past; give a later time or a duration like 2h")
+        if execution.hedge_provider is not None:
+            adapter_class(execution.hedge_provider)  # an unknown name is refused now
+    return replace(execution, submitted_at=now)
+
+
+def _in_mode(chunks: list[ChunkRecord], mode: ChunkMode) -> list[ChunkRecord]:
+    """The first round's chunks, marked with how they run."""
+    for chunk in chunks:
+        chunk.mode = mode
+    return chunks

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 
 from batchgraph.model import Kind, Request
 from batchgraph.providers.base import Caps, Provider, WireItem
-from batchgraph.store.base import ChunkRecord
+from batchgraph.store.base import ChunkMode, ChunkRecord
 from batchgraph.store.rows import request_from_text, request_head
 
 SUFFIX_ROOM = 4
@@ -38,9 +38,21 @@ class PlannedChunk:
     def fits(self, extra_bytes: int, caps: Caps) -> bool:
         return self.count < caps.max_requests and self.size_bytes + extra_bytes <= caps.max_bytes
 
-    def record(self, job_id: str, attempt: int) -> ChunkRecord:
+    def record(
+        self,
+        job_id: str,
+        attempt: int,
+        mode: ChunkMode = ChunkMode.BATCH,
+        host: str | None = None,
+    ) -> ChunkRecord:
         return ChunkRecord(
-            job_id=job_id, chunk=self.number, attempt=attempt, size=self.count, model=self.model
+            job_id=job_id,
+            chunk=self.number,
+            attempt=attempt,
+            size=self.count,
+            model=self.model,
+            mode=mode,
+            host=host,
         )
 
 
@@ -78,8 +90,11 @@ class ChunkPlacer:
 class FirstRound:
     """A new job's first-round chunks, planned as the store writes each request."""
 
-    def __init__(self, provider: Sizer, batch_size: int | None = None) -> None:
+    def __init__(
+        self, provider: Sizer, batch_size: int | None = None, mode: ChunkMode = ChunkMode.BATCH
+    ) -> None:
         self._provider = provider
+        self._mode = mode
         self._placer = ChunkPlacer(capped(provider.caps, batch_size), keep_indices=False)
 
     def place(self, idx: int, request: Request, stored: str) -> int:
@@ -90,7 +105,7 @@ class FirstRound:
         return self._placer.place(idx, request.model, request.kind, size)
 
     def chunks(self, job_id: str) -> list[ChunkRecord]:
-        return [planned.record(job_id, attempt=1) for planned in self._placer.chunks]
+        return [planned.record(job_id, 1, self._mode) for planned in self._placer.chunks]
 
 
 def capped(caps: Caps, batch_size: int | None) -> Caps:

@@ -15,6 +15,7 @@ from batchgraph.providers import registry
 if TYPE_CHECKING:
     from batchgraph.api import Batchgraph
     from batchgraph.estimate import Estimate
+    from batchgraph.execution import Execution
 
 # Each command imports what it uses when it runs: `status` and `list` must start fast, and
 # LangGraph, the provider SDKs and pyarrow take a second to import.
@@ -177,6 +178,40 @@ def job_command(wait: bool) -> Any:
         poll_max: Annotated[
             float, typer.Option(help="run: longest pause between checks, in seconds.")
         ] = 60.0,
+        mode: Annotated[
+            str,
+            typer.Option(
+                help="batch (half price, minutes to hours) or sync (one call per request, at "
+                "the synchronous price). Hosts without a Batch API always run sync."
+            ),
+        ] = "batch",
+        concurrency: Annotated[
+            int | None, typer.Option(help="sync: calls in flight at once (default: the host's).")
+        ] = None,
+        rpm: Annotated[
+            float | None, typer.Option(help="sync: at most this many requests per minute.")
+        ] = None,
+        tpm: Annotated[
+            float | None, typer.Option(help="sync: at most about this many tokens per minute.")
+        ] = None,
+        deadline: Annotated[
+            str | None,
+            typer.Option(
+                help="Finish by then: a duration (2h, 90m) or a time (2026-12-01T09:00). "
+                "Batches still running near it are cancelled and the rest is sent sync."
+            ),
+        ] = None,
+        hedge_margin: Annotated[
+            str | None,
+            typer.Option(
+                help="How long before the deadline to hedge (default: a tenth of the time "
+                "left at submission, at least one poll)."
+            ),
+        ] = None,
+        hedge_provider: Annotated[
+            str | None,
+            typer.Option(help="Send the hedge here (default: the job's own provider)."),
+        ] = None,
         db: DbOpt = None,
     ) -> None:
         from batchgraph.io import ReadOptions
@@ -232,6 +267,9 @@ def job_command(wait: bool) -> Any:
                         return
                     if approve:
                         _ask_approval(estimate)
+                execution = execution_from_options(
+                    mode, concurrency, rpm, tpm, deadline, hedge_margin, hedge_provider
+                )
                 found = None if new else bg.existing_job(file, provider=provider, options=options)
                 if found is not None:
                     _say_already_submitted(found.id, wait)
@@ -249,6 +287,7 @@ def job_command(wait: bool) -> Any:
                         batch_size=batch_size,
                         max_enqueued_tokens=max_enqueued_tokens,
                         new=True,
+                        execution=execution,
                     )
                     _first_step(bg, job, wait, output, db, poll_max)
                 if not wait:
@@ -272,6 +311,38 @@ def _ask_approval(estimate: Estimate) -> None:
     if not typer.confirm("Submit this job at this estimated cost?", default=False):
         err_console.print("not approved; nothing was sent")
         raise typer.Exit(1)
+
+
+def execution_from_options(
+    mode: str,
+    concurrency: int | None,
+    rpm: float | None,
+    tpm: float | None,
+    deadline: str | None,
+    hedge_margin: str | None,
+    hedge_provider: str | None,
+) -> Execution:
+    """The `--mode`, rate and deadline options as one `Execution`, each checked."""
+    from batchgraph.execution import Execution, parse_deadline, parse_duration
+    from batchgraph.store.base import ChunkMode
+
+    if mode not in ("batch", "sync"):
+        raise ConfigError(f"--mode {mode!r} is not known; choose batch or sync")
+    for option, value in (("--concurrency", concurrency), ("--rpm", rpm), ("--tpm", tpm)):
+        if value is not None and value <= 0:
+            raise ConfigError(f"{option} must be above 0, not {value}")
+    if deadline is None and (hedge_margin or hedge_provider):
+        raise ConfigError("--hedge-margin and --hedge-provider need a --deadline")
+    margin = None if hedge_margin is None else parse_duration(hedge_margin, "--hedge-margin")
+    return Execution(
+        mode=ChunkMode(mode),
+        concurrency=concurrency,
+        requests_per_minute=rpm,
+        tokens_per_minute=tpm,
+        deadline=None if deadline is None else parse_deadline(deadline),
+        hedge_margin=margin,
+        hedge_provider=hedge_provider,
+    )
 
 
 def _say_already_submitted(job_id: str, wait: bool) -> None:
@@ -322,7 +393,7 @@ def _text(path: Path | None) -> str | None:
 def _print_report(bg: Batchgraph, job_id: str) -> None:
     from rich.panel import Panel
 
-    from batchgraph.cli.views import counts_table
+    from batchgraph.cli.views import cost_summary, counts_table
 
     view = bg.view(job_id)
     report = bg.report(job_id)
@@ -330,13 +401,7 @@ def _print_report(bg: Batchgraph, job_id: str) -> None:
     verdict = (
         "every request accounted for" if report["accounted"] else "[red]counts do not add up[/]"
     )
-    console.print(
-        Panel.fit(
-            f"{verdict}; batch cost {usd(report['batch_usd'])} against "
-            f"{usd(report['sync_usd'])} synchronous (saved {usd(report['saving_usd'])})",
-            title=f"job {job_id}",
-        )
-    )
+    console.print(Panel.fit(f"{verdict}; {cost_summary(report)}", title=f"job {job_id}"))
     foreign = report.get("foreign_lines", 0), report.get("foreign_batches", 0)
     if any(foreign):
         console.print(

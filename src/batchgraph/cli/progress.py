@@ -13,7 +13,7 @@ from rich.text import Text
 
 from batchgraph.api import JobView
 from batchgraph.cli.output import console, usd
-from batchgraph.report import chunk_cost
+from batchgraph.report import paid_usd
 
 FINAL = ("succeeded", "failed", "expired", "cancelled", "missing")
 
@@ -40,7 +40,7 @@ class JobProgress:
         batches = Counter(c.provider_status or c.status.value for c in view.chunks)
         batch_text = ", ".join(f"{n} {status}" for status, n in sorted(batches.items()))
         failed = view.counts.get("failed", 0) + view.counts.get("expired", 0)
-        cost = chunk_cost(view.job.provider, view.chunks)
+        cost = paid_usd(view.job.provider, view.chunks)
         self.line = Text.assemble(
             ("batches: ", "bold"),
             batch_text or "none yet",
@@ -49,7 +49,7 @@ class JobProgress:
             ("   failed or expired so far: ", "bold"),
             (f"{failed:,}", "red" if failed else ""),
             ("   cost so far: ", "bold"),
-            usd(cost.batch_usd),
+            usd(cost),
         )
         self.live.update(Group(self.bar, self.line))
 

@@ -94,3 +94,21 @@ def cost_table(report: dict[str, Any]) -> Table:
 def to_json(record: JobRecord | ChunkRecord) -> dict[str, Any]:
     """A job or chunk as `--json` prints it: every field, under its own name."""
     return dataclasses.asdict(record)
+
+
+def cost_summary(report: dict[str, Any]) -> str:
+    """What the job paid against the synchronous price, and how its requests ran."""
+    paid = report.get("paid_usd", report.get("batch_usd"))
+    text = (
+        f"cost {usd(paid)} against {usd(report['sync_usd'])} synchronous "
+        f"(saved {usd(report['saving_usd'])})"
+    )
+    split = report.get("execution") or {}
+    if split.get("hedge_requests"):
+        text += (
+            f"\n{split['batch_requests']:,} requests by batch, {split['hedge_requests']:,} by "
+            f"hedge on {split['hedge_provider']} (hedge cost {usd(split['hedge_usd'])})"
+        )
+    elif split.get("sync_requests"):
+        text += f"\n{split['sync_requests']:,} requests ran synchronously, at the sync price"
+    return text

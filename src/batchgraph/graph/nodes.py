@@ -18,6 +18,7 @@ from typing import Any
 from batchgraph import jsoncodec
 from batchgraph.deps import Deps
 from batchgraph.errors import ResultsGone
+from batchgraph.execution import Execution
 from batchgraph.graph.ahead import Ahead
 from batchgraph.graph.pacing import HELD_KEY, TOKENS_KEY
 from batchgraph.graph.state import ChunkTask, ChunkView, JobState
@@ -35,7 +36,14 @@ from batchgraph.providers.base import (
     WireItem,
 )
 from batchgraph.report import build_report
-from batchgraph.store.base import ChunkRecord, ChunkStatus, JobRecord, JobStatus, LedgerStatus
+from batchgraph.store.base import (
+    ChunkMode,
+    ChunkRecord,
+    ChunkStatus,
+    JobRecord,
+    JobStatus,
+    LedgerStatus,
+)
 
 log = logging.getLogger(__name__)
 
@@ -94,8 +102,9 @@ class JobNodes:
         pending = self.store.pending_stored(job.id)
         provider = self.deps.provider_class(job)
         batch_size = job.spec.get("batch_size")
+        mode = ChunkMode.SYNC if Execution.from_spec(job.spec).sync else ChunkMode.BATCH
         for planned in plan_stored(pending, provider, batch_size, first=len(existing)):
-            record = planned.record(job.id, attempt)
+            record = planned.record(job.id, attempt, mode)
             self.store.add_chunk(record, planned.indices)
             views[str(record.chunk)] = chunk_view(record)
         return {"chunks": views, "phase": "submitting"}

@@ -38,6 +38,7 @@ from batchgraph.providers.base import (
 from batchgraph.providers.registry import ProviderSpec, spec_for
 from batchgraph.providers.sdk import SdkProvider, newest_since
 from batchgraph.providers.settings import ProviderSettings
+from batchgraph.providers.sync_api import SyncClient
 
 READ_RETRIES = 4
 """SDK retries for reads: each is safe to repeat, and batch polling should ride out blips."""
@@ -164,6 +165,11 @@ class AnthropicProvider(SdkProvider):
 
     def request_cancel(self, batch_id: str) -> None:
         self._client.messages.batches.cancel(batch_id)
+
+    def sync_client(self) -> SyncClient:
+        from batchgraph.providers.anthropic_sync import AnthropicSyncClient
+
+        return AnthropicSyncClient(self.settings)
 
     def _list_since(self, since: datetime) -> Iterator[MessageBatch]:
         """Batches newest first, down to the first one created before `since`."""

@@ -154,7 +154,7 @@ def _parse(result: dict[str, Any], custom_id: str, batch_id: str) -> Result:
     if kind == "canceled":
         return Result(custom_id=custom_id, outcome=Outcome.CANCELLED, batch_id=batch_id)
     if kind == "errored":
-        error = _error(result.get("error"))
+        error = error_of(result.get("error"))
     else:
         error = ProviderError(
             code="unexpected_result",
@@ -211,8 +211,9 @@ def usage(raw: dict[str, Any]) -> Usage:
     )
 
 
-def _error(body: Any) -> ProviderError:
-    """An errored line's ErrorResponse (`{"type":"error","error":{type,message},…}`)."""
+def error_of(body: Any) -> ProviderError:
+    """An ErrorResponse (`{"type":"error","error":{type,message},…}`), from an errored line
+    or a refused call."""
     inner = body.get("error") if isinstance(body, dict) else None
     if not isinstance(inner, dict):
         return ProviderError(

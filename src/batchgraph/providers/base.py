@@ -13,7 +13,7 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
-from typing import ClassVar
+from typing import TYPE_CHECKING, ClassVar
 
 from batchgraph import jsoncodec
 from batchgraph.model import Kind, Outcome, Request, Result
@@ -22,6 +22,9 @@ from batchgraph.providers.registry import (
     Caps as Caps,  # re-exported: adapters' planners read it here
 )
 from batchgraph.providers.settings import ProviderSettings
+
+if TYPE_CHECKING:
+    from batchgraph.providers.sync_api import HostPace, SyncClient
 
 
 @dataclass(frozen=True, slots=True)
@@ -291,6 +294,19 @@ class Provider(ABC):
     @abstractmethod
     def cancel(self, batch_id: str) -> None:
         """Ask the provider to stop the batch; finished requests stay collectable."""
+
+    def sync_client(self) -> SyncClient:
+        """A client for the provider's synchronous API, one call per request (see
+        `providers.sync_api`); made anew for each event loop that uses it."""
+        from batchgraph.errors import ConfigError
+
+        raise ConfigError(f"{self.name} has no synchronous API in batchgraph")
+
+    def sync_pace(self, model: str) -> HostPace:
+        """How hard synchronous calls to `model` may press this host by default."""
+        from batchgraph.providers.sync_api import HostPace
+
+        return HostPace()
 
 
 class Accounting:

@@ -42,6 +42,7 @@ from batchgraph.providers.chat_format import wants_json
 from batchgraph.providers.registry import ProviderSpec, spec_for
 from batchgraph.providers.sdk import SdkProvider, newest_since, tagged
 from batchgraph.providers.settings import ProviderSettings
+from batchgraph.providers.sync_api import SyncClient
 
 TAG_KEY = "batchgraph_tag"
 """Metadata key holding `BatchTag.label()` (Mistral allows keys of 1–32 characters)."""
@@ -241,6 +242,11 @@ class MistralProvider(SdkProvider):
 
     def describe(self, err: Exception) -> str:
         return describe(err)
+
+    def sync_client(self) -> SyncClient:
+        from batchgraph.providers.mistral_sync import MistralSyncClient
+
+        return MistralSyncClient(self.settings)
 
     def _get(self, batch_id: str) -> BatchJob:
         return self.call("read the batch", batch_id, self._client.batch.jobs.get, job_id=batch_id)

@@ -229,6 +229,13 @@ def parse_result_line(
             error=provider_error(status_code, body, error, entry),
         )
     body = body if isinstance(body, dict) else {}
+    return response_result(custom_id, batch_id, body, embeddings, wants_json(custom_id))
+
+
+def response_result(
+    custom_id: str, batch_id: str, body: dict[str, JSON], embeddings: bool, wants_json: bool
+) -> Result:
+    """A 200 body of the chat or embeddings endpoint (in a batch line or a direct call)."""
     if embeddings:
         data = body.get("data") or [{}]
         return Result(
@@ -247,7 +254,7 @@ def parse_result_line(
         outcome=Outcome.SUCCEEDED,
         batch_id=batch_id,
         text=text,
-        parsed=parse_json_answer(text) if wants_json(custom_id) else None,
+        parsed=parse_json_answer(text) if wants_json else None,
         stop_reason=choice.get("finish_reason"),
         model=body.get("model"),
         usage=usage_of(body.get("usage")),

@@ -39,6 +39,7 @@ from batchgraph.providers.base import (
 from batchgraph.providers.registry import ProviderSpec, spec_for
 from batchgraph.providers.sdk import SdkProvider, newest_since, tagged
 from batchgraph.providers.settings import ProviderSettings
+from batchgraph.providers.sync_api import SyncClient
 
 READ_RETRIES = 4
 """SDK retries for reads and uploads: safe to repeat, and polling should ride out blips."""
@@ -203,6 +204,11 @@ class OpenAIProvider(SdkProvider):
 
     def request_cancel(self, batch_id: str) -> None:
         self._client.batches.cancel(batch_id)
+
+    def sync_client(self) -> SyncClient:
+        from batchgraph.providers.openai_sync import OpenAISyncClient
+
+        return OpenAISyncClient(self.settings)
 
     def _get(self, batch_id: str) -> Batch:
         return self.call(

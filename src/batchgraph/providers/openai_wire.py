@@ -234,11 +234,18 @@ def parse_result_line(
             model=body.get("model"),
             error=http_error(status_code, body, entry),
         )
+    return response_result(custom_id, batch_id, body, wants_json(custom_id), entry)
+
+
+def response_result(
+    custom_id: str, batch_id: str, body: dict[str, JSON], wants_json: bool, raw: JSON = None
+) -> Result:
+    """A 200 body of the chat or embeddings endpoint (in a batch line or a direct call)."""
     if body.get("object") == "list":
         return _embedding(custom_id, batch_id, body)
     if body.get("object") == "response":
-        return _response(custom_id, batch_id, body, wants_json(custom_id))
-    return _chat(custom_id, batch_id, body, wants_json(custom_id), entry)
+        return _response(custom_id, batch_id, body, wants_json)
+    return _chat(custom_id, batch_id, body, wants_json, raw)
 
 
 def _unexecuted(custom_id: str, batch_id: str, error: JSON, raw: JSON) -> Result:

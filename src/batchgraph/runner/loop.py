@@ -14,6 +14,7 @@ from dataclasses import dataclass
 
 from batchgraph.api import Batchgraph, JobView
 from batchgraph.errors import JobBusy, ProviderUnavailable
+from batchgraph.store.base import ChunkStatus
 
 
 @dataclass(frozen=True, slots=True)
@@ -87,10 +88,14 @@ def run_job(
     """Tick `job_id` until every request has its final state; return the final view."""
     next_delay = (backoff or Backoff()).delays()
     while True:
-        try_tick(bg, job_id, on_unavailable)
+        ticked = try_tick(bg, job_id, on_unavailable)
         view = bg.view(job_id)
         if on_progress is not None:
             on_progress(view)
         if view.finished:
             return view
+        if ticked and any(c.sync and c.status is not ChunkStatus.COLLECTED for c in view.chunks):
+            # Synchronous requests are left: the step sent calls for its slice; go on at once.
+            next_delay = (backoff or Backoff()).delays()
+            continue
         sleep(next_delay())

@@ -24,6 +24,7 @@ from batchgraph.sandbox.context import ErrorKind, ProviderModule, SandboxContext
 from batchgraph.sandbox.fate import unit
 from batchgraph.sandbox.personalities import Personality
 from batchgraph.sandbox.signing import is_signed
+from batchgraph.sandbox.sync_log import SYNC_PATHS, SyncCall
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,8 +69,13 @@ class FaultMiddleware:
             send = _held_back(send, config.reply_latency)
         if response is None:
             await self.app(scope, receive, send)
-        else:
-            await response(scope, receive, send)
+            return
+        if scope["method"] == "POST" and scope["path"].endswith(SYNC_PATHS):
+            name = served.personality.name
+            self.ctx.sync_log.record(
+                SyncCall(self.ctx.now(), name, scope["path"], None, response.status_code)
+            )
+        await response(scope, receive, send)
 
     def _provider_of(self, scope: Scope) -> Served | None:
         path: str = scope["path"]

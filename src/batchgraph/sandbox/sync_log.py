@@ -9,6 +9,9 @@ import math
 import threading
 from dataclasses import dataclass
 
+SYNC_PATHS = ("/v1/chat/completions", "/v1/embeddings", "/v1/messages")
+"""The synchronous endpoints, as the ends of their paths under any provider's prefix."""
+
 
 @dataclass(frozen=True, slots=True)
 class SyncCall:

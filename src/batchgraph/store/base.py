@@ -60,6 +60,16 @@ class ChunkStatus(StrEnum):
     """Terminal at the provider and every result written to the ledger."""
 
 
+class ChunkMode(StrEnum):
+    """How a chunk's requests are sent."""
+
+    BATCH = "batch"
+    """As one provider batch (at the batch price)."""
+    SYNC = "sync"
+    """One synchronous call per request (at the synchronous price): hosts without a Batch
+    API, `--mode sync`, and what a deadline's hedge finishes."""
+
+
 @dataclass(slots=True)
 class JobRecord:
     """A job's settings and status. `spec` holds the options it was submitted with (no keys)."""
@@ -109,6 +119,13 @@ class ChunkRecord:
     """`batch_id` came from a lookup that could not read the batch's tag (an Anthropic batch
     still running): the batch may be another job's, so it is never cancelled on our behalf,
     and it becomes ours only when its results carry our tag."""
+    mode: ChunkMode = ChunkMode.BATCH
+    host: str | None = None
+    """The provider its requests go to, when not the job's own (a hedge on another host)."""
+
+    @property
+    def sync(self) -> bool:
+        return self.mode is ChunkMode.SYNC
 
 
 @dataclass(slots=True)
@@ -247,6 +264,11 @@ class Store(ABC):
         (`Request.to_json` as compact JSON): the upload encodes most without decoding them."""
 
     @abstractmethod
+    def unanswered_stored(self, job_id: str, chunk: int) -> Iterator[tuple[int, str]]:
+        """The rows of a chunk still QUEUED (no result yet), in idx order, streamed, each
+        request as its stored text: what a synchronous run of the chunk has left to send."""
+
+    @abstractmethod
     def chunk_indices(self, job_id: str, chunk: int) -> Iterator[int]:
         """The idx of every row in a chunk, in order, streamed (no request is decoded)."""
 
@@ -290,6 +312,10 @@ class Store(ABC):
     @abstractmethod
     def counts(self, job_id: str) -> dict[LedgerStatus, int]:
         """How many rows are in each status (every status present, zeros included)."""
+
+    @abstractmethod
+    def counts_by_chunk(self, job_id: str) -> dict[int | None, dict[LedgerStatus, int]]:
+        """How many rows of each chunk (None: in none) are in each status (non-zero only)."""
 
     @abstractmethod
     def ledger(self, job_id: str) -> Iterator[LedgerRow]:

@@ -130,6 +130,15 @@ MIGRATIONS: tuple[Migration, ...] = (
             """,
         ),
     ),
+    Migration(
+        "m006_chunk_mode",
+        (
+            # How a chunk runs: as one provider batch, or by synchronous calls; and on which
+            # host when not the job's own (a deadline's hedge may run elsewhere).
+            "ALTER TABLE bg_chunks ADD COLUMN mode TEXT NOT NULL DEFAULT 'batch'",
+            "ALTER TABLE bg_chunks ADD COLUMN host TEXT",
+        ),
+    ),
 )
 
 

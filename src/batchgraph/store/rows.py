@@ -23,6 +23,7 @@ from batchgraph.model import (
     outcome_reason,
 )
 from batchgraph.store.base import (
+    ChunkMode,
     ChunkRecord,
     ChunkStatus,
     FlowRecord,
@@ -38,8 +39,9 @@ JOB_COLUMNS = "id, name, provider, spec, status, total, created_at, updated_at, 
 FLOW_COLUMNS = "id, name, spec, status, progress, created_at, updated_at, report"
 CHUNK_COLUMNS = (
     "job_id, chunk, attempt, status, size, batch_id, intent_at, provider_status, counts, "
-    "input_tokens, output_tokens, cached_tokens, model, provisional"
+    "input_tokens, output_tokens, cached_tokens, model, provisional, mode, host"
 )
+CHUNK_COLUMN_COUNT = CHUNK_COLUMNS.count(",") + 1
 RESULT_COLUMNS = (
     "custom_id",
     "batch_id",
@@ -73,6 +75,8 @@ CHUNK_FIELDS = {
     "usage": ("input_tokens", "output_tokens", "cached_tokens"),
     "model": ("model",),
     "provisional": ("provisional",),
+    "mode": ("mode",),
+    "host": ("host",),
 }
 """The `ChunkRecord` fields `update_chunk` may change, and the columns each one is stored in."""
 
@@ -156,6 +160,8 @@ def chunk_to_row(chunk: ChunkRecord, size: int) -> tuple[Any, ...]:
         chunk.usage.cached_tokens,
         chunk.model,
         int(chunk.provisional),
+        ChunkMode(chunk.mode).value,
+        chunk.host,
     )
 
 
@@ -173,6 +179,8 @@ def chunk_from_row(row: Row) -> ChunkRecord:
         usage=Usage(int(row[9]), int(row[10]), int(row[11])),
         model=row[12],
         provisional=bool(row[13]),
+        mode=ChunkMode(row[14]),
+        host=row[15],
     )
 
 
@@ -195,6 +203,8 @@ def chunk_changes(changes: dict[str, Any]) -> dict[str, Any]:
             columns["status"] = ChunkStatus(value).value
         elif name == "provisional":
             columns["provisional"] = int(value)
+        elif name == "mode":
+            columns["mode"] = ChunkMode(value).value
         else:
             columns[name] = value
     return columns

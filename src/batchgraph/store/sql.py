@@ -100,6 +100,11 @@ def _marks(count: int) -> str:
     return ", ".join("?" * count)
 
 
+_INSERT_CHUNK = (
+    f"INSERT INTO bg_chunks ({rows.CHUNK_COLUMNS}) VALUES ({_marks(rows.CHUNK_COLUMN_COUNT)})"
+)
+
+
 class SqlStore(Store):
     """A `Store` over any backend that provides `_read`, `_write` and a `Dialect`."""
 
@@ -193,7 +198,7 @@ class SqlStore(Store):
                 "bg_ledger", ("job_id", "idx", "request", "status", "attempt", "chunk"), ledger
             )
             tx.executemany(
-                f"INSERT INTO bg_chunks ({rows.CHUNK_COLUMNS}) VALUES ({_marks(14)})",
+                _INSERT_CHUNK,
                 (rows.chunk_to_row(c, c.size) for c in chunks()),
             )
             for part, data in enumerate(input_copy):
@@ -305,7 +310,7 @@ class SqlStore(Store):
             ):
                 raise ValueError(f"{where} already exists; chunk numbers are never reused")
             tx.execute(
-                f"INSERT INTO bg_chunks ({rows.CHUNK_COLUMNS}) VALUES ({_marks(14)})",
+                _INSERT_CHUNK,
                 rows.chunk_to_row(chunk, len(indices)),
             )
             # One statement per run of consecutive positions (a first round is one run).
@@ -348,6 +353,11 @@ class SqlStore(Store):
 
     def chunk_stored(self, job_id: str, chunk: int) -> Iterator[tuple[int, str]]:
         yield from self._stream("idx, request", "chunk = ?", (job_id, chunk))
+
+    def unanswered_stored(self, job_id: str, chunk: int) -> Iterator[tuple[int, str]]:
+        yield from self._stream(
+            "idx, request", "chunk = ? AND status = ?", (job_id, chunk, _QUEUED)
+        )
 
     def chunk_indices(self, job_id: str, chunk: int) -> Iterator[int]:
         for (idx,) in self._stream("idx", "chunk = ?", (job_id, chunk)):
@@ -457,6 +467,19 @@ class SqlStore(Store):
         counts = dict.fromkeys(LedgerStatus, 0)
         for status, count in found:
             counts[LedgerStatus(status)] = int(count)
+        return counts
+
+    def counts_by_chunk(self, job_id: str) -> dict[int | None, dict[LedgerStatus, int]]:
+        with self._read() as tx:
+            found = tx.fetchall(
+                "SELECT chunk, status, COUNT(*) FROM bg_ledger WHERE job_id = ? "
+                "GROUP BY chunk, status",
+                (job_id,),
+            )
+        counts: dict[int | None, dict[LedgerStatus, int]] = {}
+        for chunk, status, count in found:
+            key = None if chunk is None else int(chunk)
+            counts.setdefault(key, {})[LedgerStatus(status)] = int(count)
         return counts
 
     def ledger(self, job_id: str) -> Iterator[LedgerRow]:
