@@ -12,16 +12,19 @@ from batchgraph.execution import Execution
 from batchgraph.runner.loop import Backoff, run_job
 from batchgraph.sandbox.server import SandboxHandle
 from batchgraph.store.base import ChunkMode
-from tests.graph.conftest import MODELS, PROVIDERS, write_prompts
+from tests.graph.conftest import MODELS, write_prompts
 
 SYNC = Execution(mode=ChunkMode.SYNC, concurrency=8)
+SYNC_PROVIDERS = ["openai", "anthropic", "mistral", "groq", "together"]
+"""Hosts with a Batch API whose synchronous API the sandbox serves (Azure's deployment paths
+are not served by the sandbox's synchronous routes)."""
 
 
 def run(bg: Batchgraph, job_id: str) -> None:
     run_job(bg, job_id, Backoff(initial=0.01, cap=0.05), sleep=lambda _s: None)
 
 
-@pytest.mark.parametrize("provider", PROVIDERS)
+@pytest.mark.parametrize("provider", SYNC_PROVIDERS)
 def test_sync_job_gives_the_batch_jobs_answers_at_sync_price(
     bg: Batchgraph, batchgraph_sandbox: SandboxHandle, tmp_path: Path, provider: str
 ) -> None:

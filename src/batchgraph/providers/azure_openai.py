@@ -15,6 +15,7 @@ import openai
 from batchgraph.errors import ConfigError
 from batchgraph.providers.openai import READ_RETRIES, OpenAIProvider
 from batchgraph.providers.settings import ProviderSettings
+from batchgraph.providers.sync_api import CALL_TIMEOUT
 
 
 class AzureOpenAIProvider(OpenAIProvider):
@@ -23,15 +24,29 @@ class AzureOpenAIProvider(OpenAIProvider):
     url_root: ClassVar[str] = ""
 
     @classmethod
-    def make_client(cls, settings: ProviderSettings) -> openai.OpenAI:
+    def make_async_client(cls, settings: ProviderSettings) -> openai.AsyncOpenAI:
+        return openai.AsyncAzureOpenAI(
+            api_key=settings.api_key,
+            azure_endpoint=cls._endpoint(settings),
+            api_version=settings.options["api_version"],
+            max_retries=0,
+            timeout=CALL_TIMEOUT,
+        )
+
+    @classmethod
+    def _endpoint(cls, settings: ProviderSettings) -> str:
         if not settings.base_url:
             raise ConfigError(
                 f"no endpoint for {cls.spec.name}: set {cls.spec.base_url_env} to the "
                 "resource's endpoint (https://<resource>.openai.azure.com)"
             )
+        return settings.base_url
+
+    @classmethod
+    def make_client(cls, settings: ProviderSettings) -> openai.OpenAI:
         return openai.AzureOpenAI(
             api_key=settings.api_key,
-            azure_endpoint=settings.base_url,
+            azure_endpoint=cls._endpoint(settings),
             api_version=settings.options["api_version"],
             max_retries=READ_RETRIES,
         )

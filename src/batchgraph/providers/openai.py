@@ -39,7 +39,7 @@ from batchgraph.providers.base import (
 from batchgraph.providers.registry import ProviderSpec, spec_for
 from batchgraph.providers.sdk import SdkProvider, newest_since, tagged
 from batchgraph.providers.settings import ProviderSettings
-from batchgraph.providers.sync_api import SyncClient
+from batchgraph.providers.sync_api import CALL_TIMEOUT, SyncClient
 
 READ_RETRIES = 4
 """SDK retries for reads and uploads: safe to repeat, and polling should ride out blips."""
@@ -208,7 +208,18 @@ class OpenAIProvider(SdkProvider):
     def sync_client(self) -> SyncClient:
         from batchgraph.providers.openai_sync import OpenAISyncClient
 
-        return OpenAISyncClient(self.settings)
+        return OpenAISyncClient(self.settings.provider, self.make_async_client(self.settings))
+
+    @classmethod
+    def make_async_client(cls, settings: ProviderSettings) -> openai.AsyncOpenAI:
+        """The SDK's async client for direct calls, its own retries off (the synchronous
+        executor retries); Azure's adapter overrides it as it does `make_client`."""
+        return openai.AsyncOpenAI(
+            api_key=settings.api_key,
+            base_url=settings.base_url,
+            max_retries=0,
+            timeout=CALL_TIMEOUT,
+        )
 
     def _get(self, batch_id: str) -> Batch:
         return self.call(

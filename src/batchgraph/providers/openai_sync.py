@@ -15,9 +15,7 @@ from batchgraph import jsoncodec
 from batchgraph.model import Kind, ProviderError, Result
 from batchgraph.providers import openai_wire as wire
 from batchgraph.providers.base import WireItem
-from batchgraph.providers.settings import ProviderSettings
 from batchgraph.providers.sync_api import (
-    CALL_TIMEOUT,
     SYNC_BATCH_ID,
     CallFailure,
     SyncClient,
@@ -30,14 +28,9 @@ from batchgraph.providers.sync_api import (
 class OpenAISyncClient(SyncClient):
     """One call per request on `AsyncOpenAI`, with the SDK's retries off."""
 
-    def __init__(self, settings: ProviderSettings, *, timeout: float = CALL_TIMEOUT) -> None:
-        self.provider = settings.provider
-        self._client = openai.AsyncOpenAI(
-            api_key=settings.api_key,
-            base_url=settings.base_url,
-            max_retries=0,
-            timeout=timeout,
-        )
+    def __init__(self, provider: str, client: openai.AsyncOpenAI) -> None:
+        self.provider = provider
+        self._client = client
 
     async def call(self, item: WireItem) -> Result:
         request = item.request
