@@ -85,6 +85,6 @@ def test_an_error_other_than_a_refusal_in_the_worker_is_reported_with_its_cause(
     rows = intake.StoredInput(folder, ReadOptions(), "openai", "job1")
 
     with pytest.raises(
-        BatchgraphError, match=r"validating the input failed: ConfigError: .*no such"
+        BatchgraphError, match=r"validating the input failed: ConfigError: .*is a folder"
     ):
         list(rows)

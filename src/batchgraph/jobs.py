@@ -25,6 +25,7 @@ from batchgraph.io import (
     InputFormat,
     InputSummary,
     ReadOptions,
+    require_input_file,
     resolve_format,
     validate_input,
     validated_requests,
@@ -84,8 +85,7 @@ def job_key(path: Path, provider: str, options: ReadOptions) -> str:
 
 def check_input(path: Path, provider: str, options: ReadOptions) -> InputSummary:
     """Read every line and refuse the file, naming each bad line, before anything is sent."""
-    if not path.is_file():
-        raise ConfigError(f"input file {path} does not exist")
+    require_input_file(path)
     refuse_unable(provider, options)
     return validate_input(path, options, check=adapter_class(provider).request_problem)
 
@@ -128,8 +128,7 @@ def create_job(
     """
     path = Path(input).resolve()
     options = options or ReadOptions()
-    if not path.is_file():
-        raise ConfigError(f"input file {path} does not exist")
+    require_input_file(path)
     if max_attempts < 1:
         raise ConfigError("--max-attempts must be at least 1")
     if batch_size is not None and batch_size < 1:

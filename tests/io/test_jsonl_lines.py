@@ -9,7 +9,7 @@ import pytest
 
 from batchgraph.errors import InputError, InputProblem
 from batchgraph.io import ReadOptions, validate_input
-from batchgraph.io.jsonl import jsonl_objects
+from batchgraph.io.jsonl import LONE_SURROGATE, jsonl_objects
 from batchgraph.model import JSON
 
 ODD_LINES = [
@@ -41,7 +41,13 @@ def as_bytes_would_read(raw: bytes) -> JSON:
         return "not UTF-8 text"
     except json.JSONDecodeError as err:
         return f"malformed JSON ({err.msg} at column {err.colno})"
-    return data if isinstance(data, dict) else "the line is not a JSON object"
+    if not isinstance(data, dict):
+        return "the line is not a JSON object"
+    try:
+        json.dumps(data, ensure_ascii=False).encode()
+    except UnicodeEncodeError:
+        return LONE_SURROGATE  # a string no file, prompt or provider can carry
+    return data
 
 
 @pytest.mark.parametrize("end", [b"", b"\n"])

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -38,10 +39,33 @@ def jsonl_objects(path: Path) -> Iterator[tuple[int, dict[str, JSON] | InputProb
                 problem = f"malformed JSON ({err.msg} at column {err.colno})"
                 yield number, InputProblem(number, problem, ONE_OBJECT_FIX)
                 continue
+            except RecursionError:
+                problem = "JSON nested too deeply to read"
+                yield number, InputProblem(number, problem, "nest arrays and objects less deeply")
+                continue
             if not isinstance(data, dict):
                 yield number, InputProblem(number, "the line is not a JSON object", ONE_OBJECT_FIX)
                 continue
+            if _SURROGATE_ESCAPE.search(raw) and not _is_text(data):
+                yield number, InputProblem(number, LONE_SURROGATE, SURROGATE_FIX)
+                continue
             yield number, data
+
+
+_SURROGATE_ESCAPE = re.compile(rb"\\u[dD][89a-fA-F]|\xed[\xa0-\xbf]")
+"""A UTF-16 surrogate, escaped (fine in a pair: one character) or encoded (which `json.loads`
+lets through): neither is text alone, and no prompt, file or provider can carry it."""
+LONE_SURROGATE = "a lone surrogate (such as \\ud800) is not a character"
+SURROGATE_FIX = "escape a character beyond U+FFFF as a pair (\\ud83d\\ude00) or write it as UTF-8"
+
+
+def _is_text(data: JSON) -> bool:
+    """Whether every string in `data` can be written as UTF-8 (no lone surrogates)."""
+    try:
+        json.dumps(data, ensure_ascii=False).encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 _LAYOUTS = (

@@ -151,9 +151,16 @@ def read_requests(path: Path, options: ReadOptions) -> Iterator[Request]:
             yield entry.request
 
 
-def _existing_format(path: Path, options: ReadOptions) -> InputFormat:
+def require_input_file(path: Path) -> None:
+    """Refuse a path that is not a readable file, saying what it is instead."""
+    if path.is_dir():
+        raise ConfigError(f"{path} is a folder — give the input file inside it")
     if not path.is_file():
         raise ConfigError(f"{path}: no such input file — check the path")
+
+
+def _existing_format(path: Path, options: ReadOptions) -> InputFormat:
+    require_input_file(path)
     return resolve_format(path, options)
 
 

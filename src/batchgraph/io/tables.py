@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from batchgraph.errors import InputProblem
+from batchgraph.errors import ConfigError, InputProblem
 from batchgraph.io.options import InputFormat, ReadOptions
 from batchgraph.io.problems import Entry, Issues
 from batchgraph.io.template import PromptTemplate
@@ -50,7 +50,11 @@ def open_table(path: Path, fmt: InputFormat) -> Iterator[Table]:
             yield table
     else:
         with path.open(newline="", encoding="utf-8-sig") as handle:
-            yield _csv_table(handle)
+            try:
+                table = _csv_table(handle)
+            except UnicodeDecodeError as err:
+                raise ConfigError(f"{path}: {_not_utf8(err)} — {UTF8_FIX}") from err
+            yield table
 
 
 def _csv_table(handle: Any) -> Table:
@@ -72,6 +76,9 @@ def _csv_rows(reader: Any, columns: tuple[str, ...]) -> Iterator[TableRow | Inpu
         except csv.Error as err:
             yield _quoting_problem(start, err)
             return
+        except UnicodeDecodeError as err:
+            yield InputProblem(start, _not_utf8(err), UTF8_FIX)
+            return
         line, start = start, reader.line_num + 1
         if not fields:
             continue
@@ -84,6 +91,13 @@ def _csv_rows(reader: Any, columns: tuple[str, ...]) -> Iterator[TableRow | Inpu
             )
             continue
         yield TableRow(line, number, dict(zip(columns, fields, strict=True)))
+
+
+UTF8_FIX = "save the file as UTF-8 (e.g. iconv -f latin1 -t utf-8 in.csv > out.csv)"
+
+
+def _not_utf8(err: UnicodeDecodeError) -> str:
+    return f"not UTF-8 text (byte 0x{err.object[err.start]:02x} cannot start a character)"
 
 
 def _quoting_problem(line: int, err: csv.Error) -> InputProblem:
@@ -104,9 +118,15 @@ def _quoting_problem(line: int, err: csv.Error) -> InputProblem:
 
 @contextmanager
 def _open_parquet(path: Path) -> Iterator[Table]:
+    import pyarrow as pa
     import pyarrow.parquet as pq
 
-    parquet = pq.ParquetFile(path)
+    try:
+        parquet = pq.ParquetFile(path)
+    except (pa.ArrowException, OSError) as err:
+        raise ConfigError(
+            f"{path}: not a readable Parquet file ({err}) — check the file, or name a CSV file .csv"
+        ) from err
     try:
         schema = parquet.schema_arrow
         yield Table(tuple(schema.names), _parquet_rows(parquet), schema)
@@ -115,8 +135,18 @@ def _open_parquet(path: Path) -> Iterator[Table]:
 
 
 def _parquet_rows(parquet: Any) -> Iterator[TableRow | InputProblem]:
+    import pyarrow as pa
+
     number = 0
-    for batch in parquet.iter_batches(batch_size=PARQUET_BATCH_ROWS):
+    batches = parquet.iter_batches(batch_size=PARQUET_BATCH_ROWS)
+    while True:
+        try:
+            batch = next(batches, None)
+        except (pa.ArrowException, OSError) as err:
+            yield InputProblem(number + 1, f"unreadable Parquet data ({err})", "check the file")
+            return
+        if batch is None:
+            return
         for values in batch.to_pylist():
             number += 1
             yield TableRow(number, number, values)

@@ -20,7 +20,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from batchgraph.errors import JobBusy
+from batchgraph.errors import ConfigError, JobBusy
 from batchgraph.store.sql import Dialect, SqlStore, Tx
 
 if TYPE_CHECKING:
@@ -112,8 +112,15 @@ class SqliteStore(SqlStore):
     def __init__(self, path: str | os.PathLike[str]) -> None:
         self.path = Path(path)
         self.where = str(self.path)
-        create_private(self.path)
-        self._conn = _connect(self.path, autocommit=True)
+        try:
+            create_private(self.path)
+            self._conn = _connect(self.path, autocommit=True)
+        except (OSError, sqlite3.Error) as err:
+            reason = err.strerror if isinstance(err, OSError) and err.strerror else str(err)
+            raise ConfigError(
+                f"cannot open the database {self.path}: {reason} — pass --db with a path in a "
+                "folder you can write to"
+            ) from err
         # 16 MiB: a new job's rows and index entries are written in idx order (appended), so
         # a bigger cache only grows the memory of big jobs without making them faster.
         self._conn.execute("PRAGMA cache_size = -16384")
