@@ -218,7 +218,8 @@ def test_job_runs_with_its_ledger_and_checkpoints_in_postgresql(
 
 
 @pytest.mark.parametrize(("provider", "model"), [("openai", "text-embedding-3-small"),
-                                                 ("mistral", "mistral-embed")])  # fmt: skip
+                                                 ("mistral", "mistral-embed"),
+                                                 ("gemini", "gemini-embedding-001")])  # fmt: skip
 def test_embedding_job_returns_one_vector_per_input(
     provider: str, model: str, bg: Batchgraph, tmp_path: Path
 ) -> None:

@@ -122,7 +122,8 @@ def test_cancel_keeps_finished_results_and_reports_the_rest_cancelled(
     batch_id = provider.create_batch(wire, BatchTag("job1", 0, 0))
     clock.now += 50
     provider.cancel(batch_id)
-    assert provider.status(batch_id).state is BatchState.CANCELLING
+    # Stopping takes a while; Gemini has no cancelling state and reads as running meanwhile.
+    assert provider.status(batch_id).state in (BatchState.CANCELLING, BatchState.RUNNING)
     clock.now += 10
     assert provider.status(batch_id).state is BatchState.CANCELLED
     results = list(account_for(provider.results(batch_id), [w.custom_id for w in wire], batch_id))

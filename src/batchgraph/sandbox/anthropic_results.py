@@ -9,22 +9,18 @@ from __future__ import annotations
 
 import hashlib
 import json
-import re
 from pathlib import Path
 from typing import IO, Any
 
 from batchgraph.sandbox.anthropic_cache import CacheUse, PromptCache
 from batchgraph.sandbox.anthropic_checks import params_problem
-from batchgraph.sandbox.fate import Fates
+from batchgraph.sandbox.fate import Fates, fate_id
 from batchgraph.sandbox.responder import Answer, ToolCall, answer, call_tool, text_of
 from batchgraph.sandbox.results import ShuffledLines
 
 INJECTED_ERROR = {"type": "api_error", "message": "Internal server error"}
 """What a request that meets an injected failure reports (retryable, as at Anthropic)."""
 
-
-TAG_PREFIX = re.compile(r"^bg[A-Za-z0-9]+c\d+a\d+-")
-"""batchgraph's batch tag in front of a custom_id (Anthropic batches carry no metadata)."""
 
 COUNTS = ("processing", "succeeded", "errored", "canceled", "expired")
 """The keys of `request_counts`."""
@@ -60,13 +56,6 @@ def write_results(
             line = {"custom_id": custom_id, "result": result}
             lines.write(json.dumps(line, separators=(",", ":"), ensure_ascii=False).encode())
     return counts
-
-
-def fate_id(custom_id: str) -> str:
-    """The id a request's fate is decided on: without a batchgraph tag in front, so the same
-    request meets the same fate here as on the providers whose batches carry the tag in
-    metadata, and `fail_ids` patterns such as `^3$` mean the same everywhere."""
-    return TAG_PREFIX.sub("", custom_id, count=1)
 
 
 def _errored(error: dict[str, str], request_id: str | None) -> dict[str, Any]:

@@ -21,6 +21,18 @@ def unit(*parts: str) -> float:
     return int.from_bytes(digest, "big") / 2**64
 
 
+TAG_PREFIX = re.compile(r"^bg[A-Za-z0-9]+c\d+a\d+(~json)?-")
+"""batchgraph's batch tag in front of a custom_id or key, where a batch carries no metadata
+(Anthropic; Gemini, whose keys also mark answers wanted as JSON)."""
+
+
+def fate_id(custom_id: str) -> str:
+    """The id a request's fate is decided on: without a batchgraph tag in front, so the same
+    request meets the same fate here as on the providers whose batches carry the tag in
+    metadata, and `fail_ids` patterns such as `^3$` mean the same everywhere."""
+    return TAG_PREFIX.sub("", custom_id, count=1)
+
+
 @lru_cache(maxsize=64)
 def _pattern(regex: str) -> re.Pattern[str]:
     return re.compile(regex)

@@ -1,7 +1,8 @@
-"""Signed download links: a file's content fetched without an API key, until the link expires.
+"""Links that work without an API key, because holding them is the permission.
 
-Mistral's `GET /v1/files/{id}/url` hands out such a link (a pre-signed URL, as on a cloud
-store); whoever holds it may download the file, with no `Authorization` header.
+Mistral's `GET /v1/files/{id}/url` hands out a signed download link (a pre-signed URL, as on a
+cloud store), valid until it expires. Gemini's resumable upload answers its start call with an
+upload session URL; the SDK sends the file's chunks there without its key, as Google allows.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ import re
 from urllib.parse import parse_qs
 
 _CONTENT_PATH = re.compile(r"/v1/files/(?P<file_id>[^/]+)/content$")
+_UPLOAD_PATH = re.compile(r"/upload/v1beta/files$")
 
 
 def signature(file_id: str, expires: int) -> str:
@@ -23,9 +25,12 @@ def signed_query(file_id: str, expires: int) -> str:
 
 
 def is_signed(path: str, query: str, now: float) -> bool:
-    """True for a request to a file's content carrying a valid, unexpired signature."""
-    match = _CONTENT_PATH.search(path)
+    """True for a request to a file's content carrying a valid, unexpired signature, or for a
+    chunk sent to an upload session URL (see `upload_session_id`)."""
     fields = parse_qs(query)
+    if _UPLOAD_PATH.search(path) and "upload_id" in fields:
+        return is_upload_session_id(fields["upload_id"][0])
+    match = _CONTENT_PATH.search(path)
     if match is None or "se" not in fields or "sig" not in fields:
         return False
     try:
@@ -33,3 +38,13 @@ def is_signed(path: str, query: str, now: float) -> bool:
     except ValueError:
         return False
     return now <= expires and fields["sig"][0] == signature(match["file_id"], expires)
+
+
+def upload_session_id(token: str) -> str:
+    """An upload session id that proves the sandbox made it: `token` and its signature."""
+    return f"{token}{signature(token, 0)}"
+
+
+def is_upload_session_id(value: str) -> bool:
+    token, sig = value[:-16], value[-16:]
+    return bool(token) and sig == signature(token, 0)

@@ -1,0 +1,310 @@
+"""Gemini batch jobs, through the official `google-genai` SDK.
+
+A chunk becomes one JSONL file (`{key, request}` per line, see `gemini_wire`), uploaded with the
+Files API's resumable protocol, and one batch job over that file for the chunk's model
+(`batches.create`, or `batches.create_embeddings` for embeddings). Gemini batches take no
+metadata, so the tag goes in the display name, which `find_batch` looks up, and in every key, so
+each result line says which batch it belongs to. Results come back as one responses file,
+downloaded to a temporary file and read line by line.
+
+The requests are never sent inline: inline answers come back inside the batch object itself, so
+every status read of a finished batch would carry all of them.
+
+The SDK retries nothing unless told to: reads get retry options (408, 429, 5xx, with backoff);
+creating a batch is sent exactly once, because a create that timed out may still have made a
+batch, and the caller looks the tag up with `find_batch` before trying again.
+"""
+
+from __future__ import annotations
+
+import tempfile
+import time
+import warnings
+from collections.abc import Callable, Iterator, Sequence
+from datetime import datetime
+from typing import IO, ClassVar, TypeVar
+
+import httpx2
+from google import genai
+from google.genai import errors, types
+
+from batchgraph.errors import ProviderCallError
+from batchgraph.model import Kind, Request, Result
+from batchgraph.providers import gemini_wire as wire
+from batchgraph.providers.base import (
+    CLOCK_SLACK,
+    BatchState,
+    BatchStatus,
+    BatchTag,
+    Caps,
+    LookupHints,
+    PreparedBatch,
+    Provider,
+    WireItem,
+    aware,
+)
+from batchgraph.providers.settings import ProviderSettings
+
+T = TypeVar("T")
+
+API_VERSION = "v1beta"
+"""The version that serves batch mode."""
+
+READ_RETRIES = types.HttpRetryOptions(attempts=5, initial_delay=0.5, max_delay=30.0, jitter=0.5)
+"""Reads are safe to repeat and polling should ride out blips."""
+
+CREATE_ONCE = types.HttpOptions(retry_options=types.HttpRetryOptions(attempts=1), timeout=600_000)
+"""Creating a batch: one attempt, waiting up to ten minutes (the SDK counts milliseconds)."""
+
+DOWNLOAD_ATTEMPTS = 5
+"""The SDK's file download has no retries of its own; a failed one starts over."""
+
+LIST_PAGE_SIZE = 100
+READ_BLOCK = 1 << 16
+
+STATES = {
+    "JOB_STATE_PENDING": BatchState.PENDING,
+    "JOB_STATE_QUEUED": BatchState.PENDING,
+    "JOB_STATE_RUNNING": BatchState.RUNNING,
+    "JOB_STATE_SUCCEEDED": BatchState.COMPLETED,
+    "JOB_STATE_FAILED": BatchState.FAILED,
+    "JOB_STATE_CANCELLING": BatchState.CANCELLING,
+    "JOB_STATE_CANCELLED": BatchState.CANCELLED,
+    "JOB_STATE_EXPIRED": BatchState.EXPIRED,
+}
+"""The SDK's names (it renames Gemini's `BATCH_STATE_*`). Gemini has no cancelling state: a
+cancelled batch reads as running until it has stopped."""
+
+_TRANSIENT = frozenset({408, 429, 500, 502, 503, 504})
+_SDK_ERRORS = (errors.APIError, httpx2.HTTPError)
+
+
+class GeminiProvider(Provider):
+    """Gemini batch mode over uploaded JSONL files, one model per batch."""
+
+    name: ClassVar[str] = "gemini"
+    caps: ClassVar[Caps] = Caps(max_requests=100_000, max_bytes=1_900_000_000)
+    """Gemini takes input files up to 2 GB and names no request limit per batch; we keep to
+    100,000 requests (as Anthropic's cap) so one results file stays a manageable download, and
+    to 1.9 GB, under 2 GB for either reading of "GB"."""
+
+    def __init__(
+        self, settings: ProviderSettings, *, read_retries: types.HttpRetryOptions = READ_RETRIES
+    ) -> None:
+        super().__init__(settings)
+        options = types.HttpOptions(api_version=API_VERSION, retry_options=read_retries)
+        if settings.base_url:
+            options.base_url = settings.base_url
+        self._client = genai.Client(api_key=settings.api_key, http_options=options)
+
+    @classmethod
+    def check_request(cls, request: Request) -> str | None:
+        return wire.check_request(request)
+
+    @classmethod
+    def wire_size(cls, item: WireItem) -> int:
+        return wire.line_size(item)
+
+    def prepare_batch(self, items: Sequence[WireItem], tag: BatchTag) -> PreparedBatch:
+        """Write the chunk's JSONL line by line to a temporary file and upload it."""
+        model, kind = _one_model_and_kind(items)
+        with tempfile.TemporaryFile() as spool:
+            for item in items:
+                spool.write(wire.input_line(item, tag))
+            spool.seek(0)
+            file_name = self._upload(spool, tag)
+        return PreparedBatch(tag, len(items), file_id=file_name, endpoint=kind.value, model=model)
+
+    def _upload(self, spool: IO[bytes], tag: BatchTag) -> str:
+        config = types.UploadFileConfig(display_name=f"{tag.label()}.jsonl", mime_type="jsonl")
+        uploaded = self._call(
+            "upload the batch input",
+            None,
+            lambda: self._client.files.upload(file=spool, config=config),  # type: ignore[arg-type]
+        )
+        if not uploaded.name:
+            raise ProviderCallError(self.name, "the uploaded batch input came back without a name")
+        return uploaded.name
+
+    def create_prepared(self, prepared: PreparedBatch) -> str:
+        assert prepared.file_id is not None, "a Gemini batch reads an uploaded file"
+        file_name = prepared.file_id
+        label = prepared.tag.label()
+        what = (
+            f"create the batch for {label} (it may exist anyway: look it up by its tag before "
+            "creating it again)"
+        )
+        if prepared.endpoint == Kind.EMBEDDING.value:
+            embed_config = types.CreateEmbeddingsBatchJobConfig(
+                display_name=label, http_options=CREATE_ONCE
+            )
+            with warnings.catch_warnings():  # the SDK calls embedding batches experimental
+                warnings.simplefilter("ignore")
+                job = self._call(
+                    what,
+                    None,
+                    lambda: self._client.batches.create_embeddings(
+                        model=prepared.model, src={"file_name": file_name}, config=embed_config
+                    ),
+                )
+        else:
+            config = types.CreateBatchJobConfig(display_name=label, http_options=CREATE_ONCE)
+            job = self._call(
+                what,
+                None,
+                lambda: self._client.batches.create(
+                    model=prepared.model, src=file_name, config=config
+                ),
+            )
+        if not job.name:
+            raise ProviderCallError(self.name, f"the batch for {label} came back without a name")
+        return job.name
+
+    def discard_prepared(self, prepared: PreparedBatch) -> None:
+        if prepared.file_id is not None:
+            file_name = prepared.file_id
+            self._call(
+                "delete an unused upload", None, lambda: self._client.files.delete(name=file_name)
+            )
+
+    def find_batch(
+        self, tag: BatchTag, created_after: datetime, hints: LookupHints | None = None
+    ) -> str | None:
+        """The newest batch whose display name is `tag`'s label, created since `created_after`.
+
+        Pages are read until one holds only batches created before then (Gemini lists newest
+        first; a page is read whole in case that order is loose).
+        """
+        since = aware(created_after) - CLOCK_SLACK
+        label = tag.label()
+        pager = self._call(
+            "list batches",
+            None,
+            lambda: self._client.batches.list(config={"page_size": LIST_PAGE_SIZE}),
+        )
+        while True:
+            recent = [
+                job for job in pager.page if job.create_time and aware(job.create_time) >= since
+            ]
+            for job in recent:
+                if job.display_name == label and job.name:
+                    return job.name
+            if not recent or not pager.config.get("page_token"):
+                return None
+            self._call("list batches", None, pager.next_page)
+
+    def status(self, batch_id: str) -> BatchStatus:
+        return batch_status(self._get(batch_id))
+
+    def results(self, batch_id: str) -> Iterator[Result]:
+        """The responses file's lines whose key carries this batch's tag; a line of any other
+        batch is never taken for one of ours."""
+        job = self._get(batch_id)
+        file_name = job.dest.file_name if job.dest else None
+        if not file_name:
+            return
+        label = job.display_name if BatchTag.parse(job.display_name or "") else None
+        for line in self._lines(batch_id, file_name):
+            parsed = wire.parse_result_line(line, batch_id)
+            if parsed is not None and parsed[0] == label:
+                yield parsed[1]
+
+    def cancel(self, batch_id: str) -> None:
+        try:
+            self._client.batches.cancel(name=batch_id)
+        except errors.APIError as err:
+            # Cancelling a batch that has already ended may be refused; there is nothing to stop.
+            if err.code < 500 and self.status(batch_id).done:
+                return
+            raise _failure("cancel the batch", batch_id, err) from err
+        except httpx2.HTTPError as err:
+            raise _failure("cancel the batch", batch_id, err) from err
+
+    def _get(self, batch_id: str) -> types.BatchJob:
+        return self._call(
+            "read the batch", batch_id, lambda: self._client.batches.get(name=batch_id)
+        )
+
+    def _lines(self, batch_id: str, file_name: str) -> Iterator[bytes]:
+        """The file's non-blank lines: downloaded to a temporary file (the SDK writes it in
+        blocks), then read a line at a time, so memory does not grow with the file."""
+        with tempfile.TemporaryFile() as spool:
+            self._download(batch_id, file_name, spool)
+            spool.seek(0)
+            for line in spool:
+                if line.strip():
+                    yield line
+
+    def _download(self, batch_id: str, file_name: str, spool: IO[bytes]) -> None:
+        for attempt in range(1, DOWNLOAD_ATTEMPTS + 1):
+            spool.seek(0)
+            spool.truncate()
+            try:
+                self._client.files.download(file=file_name, destination=spool)  # type: ignore[call-overload]
+                return
+            except _SDK_ERRORS as err:
+                transient = not isinstance(err, errors.APIError) or err.code in _TRANSIENT
+                if not transient or attempt == DOWNLOAD_ATTEMPTS:
+                    raise _failure(f"download {file_name}", batch_id, err) from err
+                time.sleep(min(8.0, 0.5 * 2 ** (attempt - 1)))
+
+    def _call(self, what: str, batch_id: str | None, call: Callable[[], T]) -> T:
+        """One SDK call, its failures turned into `ProviderCallError`."""
+        try:
+            return call()
+        except _SDK_ERRORS as err:
+            raise _failure(what, batch_id, err) from err
+
+
+def batch_status(job: types.BatchJob) -> BatchStatus:
+    """Our status for a Gemini batch.
+
+    An unknown (future) state reads as still running: polling a finished batch once more costs
+    nothing, while taking a running batch for finished could lead to paying twice. The SDK does
+    not pass on Gemini's request counts, so they read as zero.
+    """
+    raw = job.state.value if job.state is not None else "JOB_STATE_UNSPECIFIED"
+    error = job.error
+    errors_ = (f"{error.message}",) if error is not None and error.message else ()
+    return BatchStatus(
+        batch_id=job.name or "",
+        state=STATES.get(raw, BatchState.RUNNING),
+        raw_status=raw,
+        total=0,
+        succeeded=0,
+        failed=0,
+        errors=errors_,
+    )
+
+
+def describe(err: Exception) -> str:
+    """An SDK error as one line: HTTP status, Google's status name and message, with a hint."""
+    if isinstance(err, errors.APIError):
+        hint = " — check GEMINI_API_KEY" if err.code in (401, 403) else ""
+        return f"HTTP {err.code} {err.status or 'error'}: {err.message}{hint}"
+    if isinstance(err, httpx2.HTTPError):
+        return f"could not reach Gemini ({err!r}); check the network and the base URL"
+    return str(err)
+
+
+def _failure(what: str, batch_id: str | None, err: Exception) -> ProviderCallError:
+    return ProviderCallError("gemini", f"could not {what}: {describe(err)}", batch_id)
+
+
+def _one_model_and_kind(items: Sequence[WireItem]) -> tuple[str, Kind]:
+    """A Gemini batch runs one model (named in its URL), so a chunk must not mix models, nor
+    chat with embeddings (they are created by different calls)."""
+    if not items:
+        raise ProviderCallError("gemini", "a batch needs at least one request")
+    first = items[0].request
+    for item in items:
+        request = item.request
+        if (request.model, request.kind) != (first.model, first.kind):
+            raise ProviderCallError(
+                "gemini",
+                f"a Gemini batch runs one model on one kind of request, but request "
+                f"{request.id!r} (line {request.line}) asks {request.model} for {request.kind} "
+                f"and the first asks {first.model} for {first.kind}; plan chunks per model and "
+                "kind",
+            )
+    return first.model, first.kind
