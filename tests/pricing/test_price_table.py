@@ -33,6 +33,9 @@ from batchgraph.providers.registry import SPECS
         ("mistral", "ministral-8b"),
         ("mistral", "mistral-embed"),
         *((spec.price_key, spec.example_model) for spec in SPECS),
+        ("gemini", "gemini-2.5-pro"),
+        ("gemini", "gemini-2.5-flash-lite"),
+        ("gemini", "gemini-embedding-001"),
     ],
 )
 def test_every_main_model_has_a_dated_sourced_price_with_batch_at_most_sync(
@@ -44,6 +47,13 @@ def test_every_main_model_has_a_dated_sourced_price_with_batch_at_most_sync(
     assert price.source is not None and price.source.startswith("https://")
     assert 0 < price.batch_input <= price.input
     assert price.batch_output <= price.output
+
+
+def test_gemini_batch_prices_are_half_the_standard_ones() -> None:
+    for name in ("gemini-2.5-pro", "gemini-2.5-flash", "gemini-2.0-flash-lite"):
+        price = builtin_prices().lookup("gemini", name)
+        assert price is not None
+        assert (price.batch_input, price.batch_output) == (price.input / 2, price.output / 2)
 
 
 def test_batch_price_is_half_the_sync_price_for_gpt_4o_mini() -> None:
