@@ -31,6 +31,7 @@ MODELS = {
     "openai": "gpt-4o-mini",
     "anthropic": "claude-haiku-4-5",
     "mistral": "mistral-small-latest",
+    "gemini": "gemini-2.5-flash",
 }
 CASES = (
     ("openai", 10_000),
@@ -38,8 +39,15 @@ CASES = (
     ("openai", 1_000_000),
     ("anthropic", 100_000),
     ("mistral", 100_000),
+    ("gemini", 100_000),
 )
-QUICK_CASES = (("openai", 10_000), ("openai", 100_000), ("anthropic", 10_000), ("mistral", 10_000))
+QUICK_CASES = (
+    ("openai", 10_000),
+    ("openai", 100_000),
+    ("anthropic", 10_000),
+    ("mistral", 10_000),
+    ("gemini", 10_000),
+)
 
 
 @dataclass

@@ -24,8 +24,14 @@ BASE_URL_ENV = {
     "openai": "OPENAI_BASE_URL",
     "anthropic": "ANTHROPIC_BASE_URL",
     "mistral": "MISTRAL_BASE_URL",
+    "gemini": "GEMINI_BASE_URL",
 }
-URL_SUFFIX = {"openai": "/openai/v1", "anthropic": "/anthropic", "mistral": "/mistral"}
+URL_SUFFIX = {
+    "openai": "/openai/v1",
+    "anthropic": "/anthropic",
+    "mistral": "/mistral",
+    "gemini": "/gemini",
+}
 
 
 @dataclass(frozen=True, slots=True)
