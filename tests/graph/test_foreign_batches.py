@@ -62,7 +62,8 @@ def created_tags(sandbox: SandboxHandle, provider: str) -> list[str]:
             tag, _ = split_custom_id(creation.custom_ids[0])
             tags.append(tag.label() if tag else "")
         else:
-            tags.append(creation.metadata["batchgraph_tag"])
+            metadata = creation.metadata or {}
+            tags.append(metadata.get("batchgraph_tag") or metadata.get("display_name", ""))
     return tags
 
 

@@ -21,6 +21,7 @@ from batchgraph.providers.base import BatchState, BatchTag, WireItem, account_fo
 from batchgraph.providers.gemini import GeminiProvider
 from batchgraph.providers.settings import SANDBOX_API_KEY, ProviderSettings
 from batchgraph.sandbox import SandboxConfig, SandboxHandle, read_creations
+from batchgraph.store.rows import request_to_text
 
 TAG = BatchTag("job1", 0, 0)
 MODEL = "gemini-2.5-flash"
@@ -193,8 +194,8 @@ def test_lines_of_another_batch_are_never_taken_for_ours(
     """A responses file whose keys carry another tag than the batch's yields nothing."""
     batchgraph_sandbox.configure(processing_seconds=0.0)
     client = sdk(batchgraph_sandbox)
-    foreign = gemini_wire.input_line(WireItem("c0", ask("a")), BatchTag("job9", 0, 0))
-    ours = gemini_wire.input_line(WireItem("c1", ask("b")), TAG)
+    foreign = gemini_wire.input_line("c0", ask("a"), BatchTag("job9", 0, 0))
+    ours = gemini_wire.input_line("c1", ask("b"), TAG)
     uploaded = client.files.upload(
         file=io.BytesIO(foreign + ours), config=types.UploadFileConfig(mime_type="jsonl")
     )
@@ -204,7 +205,12 @@ def test_lines_of_another_batch_are_never_taken_for_ours(
     provider = provider_on(batchgraph_sandbox, "gemini")
     batch_id = str(job.name)
     wait_done(provider, batch_id)
-    results = list(account_for(provider.results(batch_id), ["c0", "c1"], batch_id))
+    lines = list(provider.results(batch_id))
+    assert sorted((r.custom_id, r.tag) for r in lines) == [
+        ("c0", "bgjob9c0a0"),
+        ("c1", TAG.label()),
+    ]
+    results = list(account_for(lines, ["c0", "c1"], batch_id, TAG))
     outcomes = {r.custom_id: r.outcome for r in results}
     assert outcomes == {"c0": Outcome.MISSING, "c1": Outcome.SUCCEEDED}
 
@@ -316,7 +322,34 @@ def test_sandbox_provider_name_runs_on_an_embedded_sandbox_with_its_saved_config
     assert [c.batch_id for c in read_creations(tmp_path, "gemini")] == [batch_id]
 
 
-# -- reading result lines (no server) ------------------------------------------------------
+# -- sizes and result lines (no server) ----------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "request_",
+    [
+        Request("a", 1, MODEL, messages=({"role": "user", "content": ""},) * 40),
+        Request("b", 2, MODEL, messages=({"role": "assistant", "content": "ü"},) * 9),
+        Request(
+            "c",
+            3,
+            "m",
+            system="",
+            messages=({"role": "system", "content": ""}, {"role": "user", "content": ""}),
+            max_tokens=10**9,
+            temperature=0.1,
+            output_schema=OutputSchema("", {}),
+        ),
+        Request("e", 4, "gemini-embedding-001", kind=Kind.EMBEDDING, input=""),
+        Request("f", 5, "gemini-embedding-001", kind=Kind.EMBEDDING),
+    ],
+)
+def test_size_bound_from_stored_json_covers_the_real_line(request_: Request) -> None:
+    stored = len(request_to_text(request_).encode())
+    for custom_id in ("0", "123456789_12", "x" * 64):
+        line = gemini_wire.input_line(custom_id, request_, BatchTag("a" * 32, 999, 99))
+        measured = GeminiProvider.wire_size(WireItem(custom_id, request_))
+        assert len(line) <= measured <= GeminiProvider.wire_size_bound(stored, len(custom_id))
 
 
 def test_key_carries_tag_json_mark_and_our_id_even_with_dashes() -> None:
@@ -345,19 +378,17 @@ def test_thoughts_are_left_out_and_billed_as_output() -> None:
             "modelVersion": MODEL,
         },
     }
-    parsed = gemini_wire.parse_result_line(json.dumps(line), "batches/b")
-    assert parsed is not None
-    label, result = parsed
-    assert label == "bgjob1c0a0" and result.text == "4"
+    result = gemini_wire.parse_result_line(json.dumps(line), "batches/b")
+    assert result is not None
+    assert result.tag == "bgjob1c0a0" and result.text == "4"
     assert (result.usage.input_tokens, result.usage.output_tokens) == (10, 31)
     assert result.usage.cached_tokens == 4
 
 
 def test_a_blocked_prompt_fails_without_retry() -> None:
     line = {"key": "bgjob1c0a0-c1", "response": {"promptFeedback": {"blockReason": "SAFETY"}}}
-    parsed = gemini_wire.parse_result_line(json.dumps(line), "batches/b")
-    assert parsed is not None
-    result = parsed[1]
+    result = gemini_wire.parse_result_line(json.dumps(line), "batches/b")
+    assert result is not None
     assert result.outcome is Outcome.FAILED and result.error is not None
     assert result.error.code == "safety" and not result.error.retryable
     assert "prompt" in result.error.message

@@ -75,6 +75,14 @@ class WireItem:
             self._request = Request.from_json(jsoncodec.loads(self.stored))
         return self._request
 
+    def decoded(self) -> Request:
+        """The request, decoded from its stored JSON without keeping it (unless `request`
+        already did): a pass over a whole chunk then holds one decoded request at a time."""
+        if self._request is not None:
+            return self._request
+        assert self.stored is not None
+        return Request.from_json(jsoncodec.loads(self.stored))
+
     def __repr__(self) -> str:
         return f"WireItem({self.custom_id!r}, {self._request or self.stored!r})"
 

@@ -43,6 +43,7 @@ from batchgraph.providers.base import (
     WireItem,
     aware,
 )
+from batchgraph.providers.registry import ProviderSpec, spec_for
 from batchgraph.providers.settings import ProviderSettings
 
 T = TypeVar("T")
@@ -82,11 +83,9 @@ _SDK_ERRORS = (errors.APIError, httpx2.HTTPError)
 class GeminiProvider(Provider):
     """Gemini batch mode over uploaded JSONL files, one model per batch."""
 
-    name: ClassVar[str] = "gemini"
-    caps: ClassVar[Caps] = Caps(max_requests=100_000, max_bytes=1_900_000_000)
-    """Gemini takes input files up to 2 GB and names no request limit per batch; we keep to
-    100,000 requests (as Anthropic's cap) so one results file stays a manageable download, and
-    to 1.9 GB, under 2 GB for either reading of "GB"."""
+    spec: ClassVar[ProviderSpec] = spec_for("gemini")
+    name: ClassVar[str] = spec.name
+    caps: ClassVar[Caps] = spec.caps
 
     def __init__(
         self, settings: ProviderSettings, *, read_retries: types.HttpRetryOptions = READ_RETRIES
@@ -105,15 +104,26 @@ class GeminiProvider(Provider):
     def wire_size(cls, item: WireItem) -> int:
         return wire.line_size(item)
 
+    @classmethod
+    def wire_size_bound(cls, stored_bytes: int, custom_id_bytes: int) -> int:
+        return wire.size_bound(stored_bytes, custom_id_bytes)
+
     def prepare_batch(self, items: Sequence[WireItem], tag: BatchTag) -> PreparedBatch:
-        """Write the chunk's JSONL line by line to a temporary file and upload it."""
-        model, kind = _one_model_and_kind(items)
+        """Write the chunk's JSONL line by line to a temporary file and upload it; a chunk
+        mixing models or kinds is refused before anything is sent."""
+        if not items:
+            raise ProviderCallError(self.name, "a batch needs at least one request")
+        first = items[0].decoded()
         with tempfile.TemporaryFile() as spool:
             for item in items:
-                spool.write(wire.input_line(item, tag))
+                request = item.decoded()
+                _same_model_and_kind(first, request)
+                spool.write(wire.input_line(item.custom_id, request, tag))
             spool.seek(0)
             file_name = self._upload(spool, tag)
-        return PreparedBatch(tag, len(items), file_id=file_name, endpoint=kind.value, model=model)
+        return PreparedBatch(
+            tag, len(items), file_id=file_name, endpoint=first.kind.value, model=first.model
+        )
 
     def _upload(self, spool: IO[bytes], tag: BatchTag) -> str:
         config = types.UploadFileConfig(display_name=f"{tag.label()}.jsonl", mime_type="jsonl")
@@ -197,17 +207,16 @@ class GeminiProvider(Provider):
         return batch_status(self._get(batch_id))
 
     def results(self, batch_id: str) -> Iterator[Result]:
-        """The responses file's lines whose key carries this batch's tag; a line of any other
-        batch is never taken for one of ours."""
+        """The responses file's lines, each with the tag its key carries (`Result.tag`), so the
+        collector can refuse a line of another batch."""
         job = self._get(batch_id)
         file_name = job.dest.file_name if job.dest else None
         if not file_name:
             return
-        label = job.display_name if BatchTag.parse(job.display_name or "") else None
         for line in self._lines(batch_id, file_name):
-            parsed = wire.parse_result_line(line, batch_id)
-            if parsed is not None and parsed[0] == label:
-                yield parsed[1]
+            result = wire.parse_result_line(line, batch_id)
+            if result is not None:
+                yield result
 
     def cancel(self, batch_id: str) -> None:
         try:
@@ -291,20 +300,13 @@ def _failure(what: str, batch_id: str | None, err: Exception) -> ProviderCallErr
     return ProviderCallError("gemini", f"could not {what}: {describe(err)}", batch_id)
 
 
-def _one_model_and_kind(items: Sequence[WireItem]) -> tuple[str, Kind]:
+def _same_model_and_kind(first: Request, request: Request) -> None:
     """A Gemini batch runs one model (named in its URL), so a chunk must not mix models, nor
     chat with embeddings (they are created by different calls)."""
-    if not items:
-        raise ProviderCallError("gemini", "a batch needs at least one request")
-    first = items[0].request
-    for item in items:
-        request = item.request
-        if (request.model, request.kind) != (first.model, first.kind):
-            raise ProviderCallError(
-                "gemini",
-                f"a Gemini batch runs one model on one kind of request, but request "
-                f"{request.id!r} (line {request.line}) asks {request.model} for {request.kind} "
-                f"and the first asks {first.model} for {first.kind}; plan chunks per model and "
-                "kind",
-            )
-    return first.model, first.kind
+    if (request.model, request.kind) != (first.model, first.kind):
+        raise ProviderCallError(
+            "gemini",
+            f"a Gemini batch runs one model on one kind of request, but request "
+            f"{request.id!r} (line {request.line}) asks {request.model} for {request.kind} "
+            f"and the first asks {first.model} for {first.kind}; plan chunks per model and kind",
+        )

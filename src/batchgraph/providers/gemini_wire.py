@@ -118,38 +118,53 @@ def request_body(request: Request) -> dict[str, JSON]:
     return body
 
 
-def input_line(item: WireItem, tag: BatchTag) -> bytes:
+def input_line(custom_id: str, request: Request, tag: BatchTag) -> bytes:
     """One JSONL line of the batch input file, newline included."""
-    request = item.request
-    key = wire_key(tag, item.custom_id, request.output_schema is not None)
+    key = wire_key(tag, custom_id, request.output_schema is not None)
     return jsoncodec.dumps_bytes({"key": key, "request": request_body(request)}) + b"\n"
 
 
 def line_size(item: WireItem) -> int:
     """At least the bytes of `input_line` for any tag: planning happens before tags exist."""
-    line = {"key": item.custom_id, "request": request_body(item.request)}
+    line = {"key": item.custom_id, "request": request_body(item.decoded())}
     return len(jsoncodec.dumps_bytes(line)) + 1 + KEY_PREFIX_ROOM
+
+
+def size_bound(stored_bytes: int, custom_id_bytes: int) -> int:
+    """At least `line_size` of a request whose stored JSON (`Request.to_json`) takes
+    `stored_bytes`, without building it (see `Provider.wire_size_bound`).
+
+    A message grows the most: `{"role":"user","content":""}` (28 bytes at least) becomes
+    `{"role":"user","parts":[{"text":""}]}`, 9 bytes more, under a third of its size; assistant
+    and system messages grow less. Everything else grows by a bounded amount (the key and
+    request wrappers, `generationConfig`, `systemInstruction`, the JSON mime type: under 256
+    bytes in all), while the stored id, line and model are dropped.
+    """
+    return stored_bytes * 4 // 3 + 1 + custom_id_bytes + KEY_PREFIX_ROOM + 256
 
 
 # -- results -----------------------------------------------------------------------------
 
 
-def parse_result_line(line: bytes | str, batch_id: str) -> tuple[str | None, Result] | None:
-    """One responses-file line as (the tag label its key carries, its `Result`); None for a
-    line without a key."""
+def parse_result_line(line: bytes | str, batch_id: str) -> Result | None:
+    """One responses-file line as a `Result` carrying the tag label of its key (`Result.tag`);
+    None for a line without a key."""
     entry: dict[str, JSON] = jsoncodec.loads(line)
     raw_key = entry.get("key")
     if not isinstance(raw_key, str):
         return None
     key = split_key(raw_key)
     error = entry.get("error")
-    if isinstance(error, dict):
-        return key.label, _failed(key.custom_id, batch_id, error, entry)
     response = entry.get("response")
     response = response if isinstance(response, dict) else {}
-    if "embedding" in response:
-        return key.label, _embedding(key.custom_id, batch_id, response)
-    return key.label, _answer(key, batch_id, response, entry)
+    if isinstance(error, dict):
+        result = _failed(key.custom_id, batch_id, error, entry)
+    elif "embedding" in response:
+        result = _embedding(key.custom_id, batch_id, response)
+    else:
+        result = _answer(key, batch_id, response, entry)
+    result.tag = key.label
+    return result
 
 
 def _failed(custom_id: str, batch_id: str, error: dict[str, JSON], raw: JSON) -> Result:

@@ -144,6 +144,21 @@ SPECS: tuple[ProviderSpec, ...] = (
         example_model="mistral-small-latest",
         features=Features(embeddings=True, tools=True, sync=True),
     ),
+    ProviderSpec(
+        name="gemini",
+        title="Gemini",
+        adapter="batchgraph.providers.gemini:GeminiProvider",
+        key_env=("GEMINI_API_KEY", "GOOGLE_API_KEY"),
+        base_url_env="GEMINI_BASE_URL",
+        sandbox="gemini",
+        # Gemini takes input files up to 2 GB and names no request limit per batch; we keep to
+        # 100,000 requests (as Anthropic's cap) so one results file stays a manageable download,
+        # and to 1.9 GB, under 2 GB for either reading of "GB".
+        caps=Caps(max_requests=100_000, max_bytes=1_900_000_000),
+        price_key="gemini",
+        example_model="gemini-2.5-flash",
+        features=Features(embeddings=True),
+    ),
     # OpenAI-protocol hosts: each is an entry here, its prices and a sandbox personality.
     ProviderSpec(
         name="azure-openai",

@@ -15,9 +15,11 @@ from batchgraph.sandbox.context import SandboxContext
 from batchgraph.sandbox.gemini_batches import Batches
 from batchgraph.sandbox.gemini_files import Files
 from batchgraph.sandbox.gemini_http import API_VERSION, error_response
+from batchgraph.sandbox.personalities import Personality
 
 
-def routes(ctx: SandboxContext) -> list[BaseRoute]:
+def routes(ctx: SandboxContext, personality: Personality) -> list[BaseRoute]:
+    """The API under its one personality, whose name (`gemini`) is its store namespace."""
     files, batches = Files(ctx), Batches(ctx)
     v = f"/{API_VERSION}"
     return [

@@ -152,14 +152,12 @@ def embed_response(request: Any, seed: str) -> dict[str, Any]:
 
 
 def _prompt(request: dict[str, Any], contents: list[Any]) -> str:
-    """Every text of the request, system instruction first, as the responder reads prompts."""
+    """Every text of the request, system instruction first, one per line (as the Mistral and
+    Anthropic personalities read prompts: the same conversation gets the same answer)."""
     system = camel(request, "systemInstruction")
-    lines = [f"system: {text_of(system.get('parts'))}"] if isinstance(system, dict) else []
-    for content in contents:
-        if isinstance(content, dict):
-            role = content.get("role", "user")
-            lines.append(f"{role}: {text_of(content.get('parts'))}")
-    return "\n".join(lines)
+    texts = [text_of(system.get("parts"))] if isinstance(system, dict) else []
+    texts += [text_of(c.get("parts")) for c in contents if isinstance(c, dict)]
+    return "\n".join(texts)
 
 
 def _schema(config: dict[str, Any]) -> dict[str, Any] | None:

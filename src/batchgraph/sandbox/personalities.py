@@ -61,6 +61,7 @@ PERSONALITIES: dict[str, Personality] = {
         Personality("anthropic", "anthropic"),
         Personality("mistral", "mistral"),
         Personality("openrouter", "openrouter", mount="/openrouter/api", sdk_path="/v1"),
+        Personality("gemini", "gemini", key_headers=("x-goog-api-key",)),
         # Hosts of OpenAI's protocol, as their clients see them.
         Personality(
             "azure-openai",
