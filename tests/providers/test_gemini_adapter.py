@@ -13,7 +13,7 @@ from google import genai
 from google.genai import types
 from provider_helpers import FakeClock, provider_on, wait_done
 
-from batchgraph.errors import ProviderCallError
+from batchgraph.errors import ProviderCallError, ProviderUnavailable
 from batchgraph.model import Kind, Outcome, OutputSchema, Request
 from batchgraph.providers import gemini as gemini_adapter
 from batchgraph.providers import gemini_wire, open_provider
@@ -298,8 +298,14 @@ def test_reads_ride_out_rate_limits_and_server_blips(batchgraph_sandbox: Sandbox
 def test_unreachable_server_is_a_call_error_naming_the_fix() -> None:
     settings = ProviderSettings("gemini", SANDBOX_API_KEY, "http://127.0.0.1:9")
     provider = GeminiProvider(settings, read_retries=types.HttpRetryOptions(attempts=1))
-    with pytest.raises(ProviderCallError, match="check the network and the base URL"):
+    with pytest.raises(ProviderUnavailable, match="check the network and the base URL"):
         provider.cancel("batches/x")
+    with pytest.raises(ProviderUnavailable, match="could not list batches"):
+        provider.check_access()
+
+
+def test_access_check_passes_a_reachable_sandbox(batchgraph_sandbox: SandboxHandle) -> None:
+    provider_on(batchgraph_sandbox, "gemini").check_access()
 
 
 def test_check_request_names_the_fix() -> None:

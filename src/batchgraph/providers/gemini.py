@@ -28,7 +28,7 @@ import httpx2
 from google import genai
 from google.genai import errors, types
 
-from batchgraph.errors import ProviderCallError
+from batchgraph.errors import ProviderCallError, ProviderUnavailable, is_transient_status
 from batchgraph.model import Kind, Request, Result
 from batchgraph.providers import gemini_wire as wire
 from batchgraph.providers.base import (
@@ -76,7 +76,6 @@ STATES = {
 """The SDK's names (it renames Gemini's `BATCH_STATE_*`). Gemini has no cancelling state: a
 cancelled batch reads as running until it has stopped."""
 
-_TRANSIENT = frozenset({408, 429, 500, 502, 503, 504})
 _SDK_ERRORS = (errors.APIError, httpx2.HTTPError)
 
 
@@ -177,6 +176,13 @@ class GeminiProvider(Provider):
                 "delete an unused upload", None, lambda: self._client.files.delete(name=file_name)
             )
 
+    def check_access(self) -> None:
+        try:
+            self._client.batches.list(config={"page_size": 1})
+        except _SDK_ERRORS as err:
+            if not isinstance(err, errors.APIError) or not is_transient(err):
+                raise _failure("list batches", None, err) from err
+
     def find_batch(
         self, tag: BatchTag, created_after: datetime, hints: LookupHints | None = None
     ) -> str | None:
@@ -252,8 +258,7 @@ class GeminiProvider(Provider):
                 self._client.files.download(file=file_name, destination=spool)  # type: ignore[call-overload]
                 return
             except _SDK_ERRORS as err:
-                transient = not isinstance(err, errors.APIError) or err.code in _TRANSIENT
-                if not transient or attempt == DOWNLOAD_ATTEMPTS:
+                if not is_transient(err) or attempt == DOWNLOAD_ATTEMPTS:
                     raise _failure(f"download {file_name}", batch_id, err) from err
                 time.sleep(min(8.0, 0.5 * 2 ** (attempt - 1)))
 
@@ -297,7 +302,15 @@ def describe(err: Exception) -> str:
 
 
 def _failure(what: str, batch_id: str | None, err: Exception) -> ProviderCallError:
-    return ProviderCallError("gemini", f"could not {what}: {describe(err)}", batch_id)
+    kind = ProviderUnavailable if is_transient(err) else ProviderCallError
+    return kind("gemini", f"could not {what}: {describe(err)}", batch_id)
+
+
+def is_transient(err: Exception) -> bool:
+    """Rate limits, server errors, timeouts and lost connections pass; the rest will not."""
+    if isinstance(err, errors.APIError):
+        return is_transient_status(err.code)
+    return isinstance(err, httpx2.TransportError)
 
 
 def _same_model_and_kind(first: Request, request: Request) -> None:
