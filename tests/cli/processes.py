@@ -13,8 +13,13 @@ from batchgraph.sandbox.context import SandboxContext
 from batchgraph.sandbox.storage import SandboxStore
 from batchgraph.store.base import JobRecord
 
-UPLOADS_AND_CREATES = r"^POST /v1/(files|batches|messages/batches|batch/jobs)$"
-"""The calls of a job's first step that send something: uploads and batch creations."""
+UPLOADS_AND_CREATES = (
+    r"^POST /((openai/)?(v1/)?(files|batches|messages/batches|batch/jobs)"
+    r"|upload/v1beta/files|v1beta/models/[^/]+:(batchGenerateContent|asyncBatchEmbedContent))$"
+)
+"""The calls of a job's first step that send something: uploads and batch creations, under
+every personality's paths (Azure's `/openai/…`, Groq's `/openai/v1/…`, Gemini's resumable
+upload and create calls)."""
 
 
 def environment(home: Path, env: dict[str, str] | None = None) -> dict[str, str]:

@@ -17,6 +17,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from batchgraph import jsoncodec
+from batchgraph.errors import is_transient_status
 from batchgraph.model import JSON, Kind, Outcome, ProviderError, Request, Result, Usage
 from batchgraph.providers.base import BatchTag, WireItem
 from batchgraph.providers.chat_format import parse_json_answer
@@ -173,7 +174,7 @@ def _failed(custom_id: str, batch_id: str, error: dict[str, JSON], raw: JSON) ->
     code = status or f"http_{error.get('code') or 'error'}"
     http = error.get("code")
     retryable = status in _RETRYABLE_STATUSES or (
-        isinstance(http, int) and (http == 429 or http >= 500)
+        isinstance(http, int) and is_transient_status(http)
     )
     return Result(
         custom_id=custom_id,
