@@ -46,11 +46,11 @@ def prompts(path: Path, who: str) -> Path:
 
 def expected_text(provider: str, prompt: str) -> str:
     """The sandbox's answer to a one-message prompt (OpenAI's protocol names the role in it)."""
-    plain = provider in ("anthropic", "mistral")  # every other host speaks OpenAI's protocol
+    plain = provider in ("anthropic", "mistral", "gemini")  # the others speak OpenAI's protocol
     return answer(prompt if plain else f"user: {prompt}").text
 
 
-CREATES = r"^POST \S*/(batches|messages/batches|batch/jobs)$"
+CREATES = r"^POST \S*/(batches|messages/batches|batch/jobs|models/[^/]+:batchGenerateContent)$"
 """The call that creates a batch, on each provider."""
 
 

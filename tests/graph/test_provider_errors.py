@@ -16,7 +16,10 @@ from .conftest import MODELS, PROVIDERS, write_prompts
 
 NO_WAIT = Backoff(initial=0.0, cap=0.0)
 
-CREATES = r"^POST /v1/(batches|messages/batches|batch/jobs)$"
+CREATES = (
+    r"^POST /((openai/)?(v1/)?(batches|messages/batches|batch/jobs)"
+    r"|v1beta/models/[^/]+:batchGenerateContent)$"
+)
 """The call that creates a batch, on each provider."""
 
 

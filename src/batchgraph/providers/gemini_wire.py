@@ -169,8 +169,11 @@ def parse_result_line(line: bytes | str, batch_id: str) -> Result | None:
 
 
 def _failed(custom_id: str, batch_id: str, error: dict[str, JSON], raw: JSON) -> Result:
-    """A line the service answered with a `google.rpc.Status`."""
+    """A line the service answered with a `google.rpc.Status`; a request that never ran is
+    EXPIRED or CANCELLED without an error of its own, as on the other providers."""
     status = str(error.get("status") or "")
+    if status in _UNFINISHED:
+        return Result(custom_id=custom_id, outcome=_UNFINISHED[status], batch_id=batch_id)
     code = status or f"http_{error.get('code') or 'error'}"
     http = error.get("code")
     retryable = status in _RETRYABLE_STATUSES or (
@@ -178,7 +181,7 @@ def _failed(custom_id: str, batch_id: str, error: dict[str, JSON], raw: JSON) ->
     )
     return Result(
         custom_id=custom_id,
-        outcome=_UNFINISHED.get(status, Outcome.FAILED),
+        outcome=Outcome.FAILED,
         batch_id=batch_id,
         error=ProviderError(
             code=code,
