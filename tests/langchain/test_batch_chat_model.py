@@ -87,12 +87,17 @@ def test_abatch_is_the_same_job_as_batch(home: Path) -> None:
     assert [m.content for m in answers] == [m.content for m in model.batch(["a?", "b?"])]
 
 
-def test_invoke_outside_a_flow_answers_at_once(home: Path) -> None:
+def test_invoke_outside_a_flow_calls_the_synchronous_api_and_creates_no_batch(
+    home: Path,
+) -> None:
     model = BatchChatModel(provider="sandbox-openai", model="gpt-4o-mini")
 
     answer = model.invoke("Is 4 even?")
 
     assert isinstance(answer, AIMessage) and answer.content
+    assert answer.usage_metadata and answer.usage_metadata["input_tokens"] > 0
+    assert read_creations(home / "sandbox") == []
+    assert answer.content == model.batch(["Is 4 even?"])[0].content  # the same answer, by batch
 
 
 def test_wrap_takes_the_settings_of_a_configured_langchain_model(home: Path) -> None:

@@ -8,8 +8,8 @@ Three ways to call it:
 - Inside a flow (`batchgraph flow run`), `.invoke` pauses its LangGraph thread with
   `interrupt()`; the flow gathers the calls of every thread into batches and resumes each
   thread with its answer.
-- Anywhere else (a notebook, `langgraph dev`), `.invoke` runs the call as a one-request job
-  and waits for it, so a graph can be tried before it runs at scale.
+- Anywhere else (a notebook, `langgraph dev`), `.invoke` calls the provider's synchronous API
+  (at the synchronous price), so a graph can be tried before it runs at scale.
 
 Answers are checked against the request they were asked for (`request_hash`), so an answer
 can never be handed to another question.
@@ -128,9 +128,9 @@ class BatchChatModel(BaseChatModel):
             )
             message = bound._deferred(bound._line("0", messages, stop, kwargs))
         else:
-            line = self._line("0", messages, stop, kwargs)
-            job_id = self._submit_lines([line])
-            message = self._answers(job_id, wait=True, return_exceptions=False)[0]
+            from batchgraph.langchain.direct import answer_now
+
+            message = answer_now(self, self._line("0", messages, stop, kwargs))
         assert isinstance(message, AIMessage)
         return ChatResult(generations=[ChatGeneration(message=message)])
 

@@ -51,15 +51,21 @@ def read_options(model: BatchChatModel) -> ReadOptions:
     return ReadOptions(model=model.model, output_schema=schema)
 
 
-def submit_lines(model: BatchChatModel, lines: list[dict[str, JSON]]) -> str:
+def require_target(model: BatchChatModel) -> tuple[str, str]:
+    """The model's provider and model name, which a call outside a flow must have."""
     if model.provider is None or model.model is None:
         raise ConfigError(
             "BatchChatModel needs provider= and model= outside a flow, for example "
             'BatchChatModel(provider="openai", model="gpt-4o-mini")'
         )
+    return model.provider, model.model
+
+
+def submit_lines(model: BatchChatModel, lines: list[dict[str, JSON]]) -> str:
+    provider, _ = require_target(model)
     with open_store(model) as bg:
         path = write_input(bg.deps.data_dir, lines)
-        return bg.submit(path, provider=model.provider, options=read_options(model))
+        return bg.submit(path, provider=provider, options=read_options(model))
 
 
 def job_answers(model: BatchChatModel, job_id: str, *, wait: bool) -> list[Any] | None:
