@@ -72,6 +72,16 @@ def test_results_dash_writes_jsonl_to_stdout_alone(finished_job: str) -> None:
     assert {r["status"] for r in records} == {"succeeded"}
 
 
+def test_run_refuses_dash_which_would_mix_progress_and_results(home: Path, tmp_path: Path) -> None:
+    source = prompts(tmp_path / "in.jsonl", 1)
+    result = runner.invoke(app, ["run", str(source), "-p", "sandbox-openai", "-m", "gpt-4o-mini",
+                                 "-o", "-"])  # fmt: skip
+
+    assert result.exit_code == 2
+    assert "batchgraph results JOB -o -" in result.output
+    assert not (home / "batchgraph.db").exists()
+
+
 def test_status_and_list_print_json(finished_job: str) -> None:
     listed = json.loads(runner.invoke(app, ["list", "--json"]).stdout)
     everything = json.loads(runner.invoke(app, ["status", "--json"]).stdout)

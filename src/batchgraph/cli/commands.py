@@ -223,6 +223,11 @@ def job_command(wait: bool) -> Any:
         if output is not None:
             from batchgraph.io import check_output_path
 
+            if str(output) == "-":
+                raise ConfigError(
+                    "run prints its progress on standard output: give -o a file, or write the "
+                    "results to standard output afterwards with `batchgraph results JOB -o -`"
+                )
             check_output_path(output)  # before anything is sent, not after the job has run
         if provider is not None:
             registry.split_name(provider)  # an unknown name is refused before anything is opened
