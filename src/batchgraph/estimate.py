@@ -3,10 +3,12 @@
 Input tokens are counted from the requests. Output length is unknown before the answers exist,
 so each model's answers are estimated by the best source at hand, in this order:
 
-1. **history**: the output tokens per answer of earlier finished jobs on the same provider and
+1. **sample**: `--estimate-sample N` answers N requests of the input now, synchronously
+   (`estimate_sample`), and their answers' length is taken;
+2. **history**: the output tokens per answer of earlier finished jobs on the same provider and
    model with the same shape (template, system prompt, schema, limits: `shape_key`);
-2. **schema**: the size of a typical JSON answer following the job's `--json-schema`;
-3. **default**: `DEFAULT_OUTPUT_TOKENS` per answer, said so.
+3. **schema**: the size of a typical JSON answer following the job's `--json-schema`;
+4. **default**: `DEFAULT_OUTPUT_TOKENS` per answer, said so.
 
 Every answer is capped by its `max_tokens`. The estimate is a range: its top assumes each
 answer is as long as its `max_tokens` allows (or `HIGH_FACTOR` times the central figure when no
@@ -23,6 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from batchgraph.errors import ConfigError, CostLimitExceeded
+from batchgraph.estimate_sample import Sample
 from batchgraph.io import ReadOptions
 from batchgraph.jobs import check_input
 from batchgraph.model import Kind, Usage
@@ -58,6 +61,8 @@ class Estimate:
     models: tuple[str, ...]
     method: str
     """How the output was estimated, for people: "history of 2 jobs", "JSON schema", …"""
+    sample_usd: float | None = None
+    """What answering the sample cost (at the synchronous price), when one was taken."""
 
 
 def estimate_job(
@@ -65,10 +70,12 @@ def estimate_job(
     provider: str,
     options: ReadOptions,
     history: list[JobRecord] | None = None,
+    sample: Sample | None = None,
 ) -> Estimate:
     """Validate the input (every line) and price its estimated tokens; nothing is sent.
 
     `history` is the jobs to learn answer lengths from (`Batchgraph.jobs()`); none, none used.
+    `sample` is what answering a few requests now showed (`estimate_sample.run_sample`).
     """
     summary = check_input(path, provider, options)
     embeddings_only = summary.kinds.get(Kind.EMBEDDING, 0) == summary.count
@@ -79,7 +86,10 @@ def estimate_job(
     priced = priced_provider(provider)
     for model, tally in summary.models.items():
         per_answer, method = 0.0, "embeddings: no output"
-        if not embeddings_only:
+        if not embeddings_only and sample is not None and model in sample.per_answer:
+            per_answer = sample.per_answer[model]
+            method = f"a sample of {sample.answers} answers"
+        elif not embeddings_only:
             per_answer, method = output_per_answer(priced, model, shape, options, history or [])
         methods.add(method)
         limited = tally.requests - tally.without_max_tokens
@@ -99,6 +109,7 @@ def estimate_job(
         sync_usd=cost.sync_usd,
         models=tuple(sorted(summary.models)),
         method="; ".join(sorted(methods)),
+        sample_usd=sample.sync_usd if sample is not None else None,
     )
 
 

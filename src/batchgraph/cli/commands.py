@@ -166,6 +166,14 @@ def job_command(wait: bool) -> Any:
                 help="With --max-cost: compare the top of the estimate's range instead.",
             ),
         ] = False,
+        estimate_sample: Annotated[
+            int | None,
+            typer.Option(
+                "--estimate-sample",
+                help="With --dry-run, --approve or --max-cost: answer N requests drawn at "
+                "random now, at the synchronous price, to estimate answer lengths.",
+            ),
+        ] = None,
         job: Annotated[
             str | None, typer.Option("--job", help="run: resume this job instead of a new file.")
         ] = None,
@@ -252,6 +260,11 @@ def job_command(wait: bool) -> Any:
                 )
                 if json_schema is not None:
                     options = options.with_schema_file(json_schema)
+                if estimate_sample is not None and not (dry_run or approve or max_cost is not None):
+                    raise ConfigError(
+                        "--estimate-sample improves an estimate: add --dry-run, --approve "
+                        "or --max-cost"
+                    )
                 if dry_run or approve or max_cost is not None:
                     # The estimate reads the whole input; without a use for it, submit's own
                     # validation is the only pass before the ledger is written.
@@ -266,6 +279,7 @@ def job_command(wait: bool) -> Any:
                         max_cost,
                         strict=max_cost_strict,
                         history=bg.jobs(),
+                        sample=_sample(file, provider, options, estimate_sample, bg),
                     )
                     if dry_run:
                         console.print(estimate_table(estimate))
@@ -348,6 +362,17 @@ def execution_from_options(
         hedge_margin=margin,
         hedge_provider=hedge_provider,
     )
+
+
+def _sample(file: Path, provider: str, options: Any, count: int | None, bg: Batchgraph) -> Any:
+    """`--estimate-sample`: N requests answered now, or None."""
+    if count is None:
+        return None
+    if count < 1:
+        raise ConfigError("--estimate-sample takes a number of requests, 1 or more")
+    from batchgraph.estimate_sample import run_sample
+
+    return run_sample(file, provider, options, count, bg.deps.data_dir)
 
 
 def _say_already_submitted(job_id: str, wait: bool) -> None:

@@ -8,6 +8,7 @@ from rich.table import Table
 
 from batchgraph.cli.output import usd
 from batchgraph.estimate import Estimate, estimate_job, refuse_over
+from batchgraph.estimate_sample import Sample
 from batchgraph.io import ReadOptions
 from batchgraph.store.base import JobRecord
 
@@ -20,8 +21,9 @@ def guard_cost(
     *,
     strict: bool = False,
     history: list[JobRecord] | None = None,
+    sample: Sample | None = None,
 ) -> Estimate:
-    estimate = estimate_job(path, provider, options, history)
+    estimate = estimate_job(path, provider, options, history, sample)
     refuse_over(estimate, max_cost, strict=strict)
     return estimate
 
@@ -40,4 +42,6 @@ def estimate_table(estimate: Estimate, title: str = "Dry run: nothing was sent")
     table.add_row("batch price", usd(estimate.batch_usd), usd(estimate.batch_usd_high))
     table.add_row("synchronous price", usd(estimate.sync_usd), "")
     table.caption = f"output estimated from: {estimate.method}"
+    if estimate.sample_usd is not None:
+        table.caption += f" (the sample cost {usd(estimate.sample_usd)}, synchronous price)"
     return table
