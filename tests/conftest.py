@@ -12,6 +12,7 @@ from __future__ import annotations
 import os
 import uuid
 from collections.abc import Iterator
+from pathlib import Path
 from urllib.parse import quote
 
 import httpx
@@ -70,3 +71,19 @@ def postgres_location(postgres_url: str) -> Iterator[str]:
     yield _schema_url(postgres_url, schema)
     with psycopg.connect(postgres_url, autocommit=True) as conn:
         conn.execute(f"DROP SCHEMA {schema} CASCADE")
+
+
+@pytest.fixture
+def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """BATCHGRAPH_HOME in a temporary folder, its embedded sandbox finishing batches at once:
+    the `sandbox-*` providers as a user's commands and scripts reach them."""
+    from batchgraph.sandbox.config import SandboxConfig
+    from batchgraph.sandbox.context import SandboxContext
+    from batchgraph.sandbox.storage import SandboxStore
+
+    home = tmp_path / "home"
+    SandboxContext(SandboxStore(home / "sandbox"), SandboxConfig.instant()).save_config()
+    monkeypatch.setenv("BATCHGRAPH_HOME", str(home))
+    monkeypatch.delenv("BATCHGRAPH_DB", raising=False)
+    monkeypatch.setenv("COLUMNS", "200")
+    return home
