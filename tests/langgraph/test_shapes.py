@@ -23,9 +23,10 @@ def test_job_graph_draws_only_edges_its_routes_can_take(bg: Batchgraph) -> None:
 
     assert drawn == {
         ("__start__", "plan"), ("__start__", "submit_chunk"), ("__start__", "collect_chunk"),
-        ("__start__", "settle"), ("__start__", "__end__"),
+        ("__start__", "settle"), ("__start__", "__end__"), ("__start__", "run_sync"),
         ("plan", "submit_chunk"), ("plan", "collect_chunk"), ("plan", "settle"),
-        ("plan", "__end__"), ("submit_chunk", "__end__"), ("collect_chunk", "settle"),
+        ("plan", "__end__"), ("plan", "run_sync"), ("submit_chunk", "__end__"),
+        ("collect_chunk", "settle"), ("run_sync", "settle"), ("run_sync", "__end__"),
         ("settle", "plan"), ("settle", "report"), ("settle", "__end__"), ("report", "__end__"),
     }  # fmt: skip
 
