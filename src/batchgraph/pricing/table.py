@@ -63,6 +63,8 @@ class PriceTable:
     def lookup(self, provider: str, model: str) -> ModelPrice | None:
         """The price of `model`, or None when the table does not know it."""
         provider = provider.lower()
+        if provider == "openrouter" and model.endswith(":free"):
+            return free_price(provider, model)
         for name in (model.strip().lower(), base_model_name(model)):
             found = self._prices.get((provider, name)) or self._aliases.get((provider, name))
             if found is not None:
@@ -145,3 +147,8 @@ def _entry(provider: str, model: str, entry: Any, source: str) -> ModelPrice:
         as_of=as_of if isinstance(as_of, date) else None,
         source=entry.get("source"),
     )
+
+
+def free_price(provider: str, model: str) -> ModelPrice:
+    """OpenRouter's `:free` variants cost nothing (its model list prices them at 0)."""
+    return ModelPrice(provider, model, 0.0, 0.0, 0.0, 0.0, source="OpenRouter's :free variants")

@@ -208,6 +208,20 @@ SPECS: tuple[ProviderSpec, ...] = (
         features=Features(sync=True),
         options={"completion_window": "24h", "batch_purpose": "batch-api"},
     ),
+    ProviderSpec(
+        name="openrouter",
+        title="OpenRouter",
+        adapter="batchgraph.providers.openai_hosts:OpenRouterProvider",
+        key_env=("OPENROUTER_API_KEY",),
+        base_url_env="OPENROUTER_BASE_URL",
+        default_base_url="https://openrouter.ai/api/v1",
+        sandbox="openrouter",
+        # No Batch API: chunks are units of synchronous work, not provider batches.
+        caps=Caps(max_requests=1_000, max_bytes=100_000_000),
+        price_key="openrouter",
+        example_model="meta-llama/llama-3.3-70b-instruct:free",
+        features=Features(batch=False, sync=True),
+    ),
 )
 """Every provider, in the order the CLI lists them."""
 

@@ -62,7 +62,31 @@ def routes(ctx: SandboxContext, personality: Personality) -> list[BaseRoute]:
                 return refusal
         return answer(body, request)
 
-    return [Route(CHAT, answering(ctx, NAME, limited_answer, _refuse), methods=["POST"])]
+    async def models(request: Request) -> Response:
+        return JSONResponse({"data": MODELS})
+
+    return [
+        Route(CHAT, answering(ctx, NAME, limited_answer, _refuse), methods=["POST"]),
+        Route("/v1/models", models, methods=["GET"]),
+    ]
+
+
+def _model(model_id: str, prompt: str, completion: str) -> dict[str, Any]:
+    """One entry of OpenRouter's model list: prices are strings of dollars per token."""
+    return {
+        "id": model_id,
+        "name": model_id,
+        "context_length": 131072,
+        "pricing": {"prompt": prompt, "completion": completion, "request": "0", "image": "0"},
+    }
+
+
+MODELS = [
+    _model("meta-llama/llama-3.3-70b-instruct:free", "0", "0"),
+    _model("meta-llama/llama-3.3-70b-instruct", "0.00000013", "0.0000004"),
+    _model("mistralai/mistral-small-3.1-24b-instruct:free", "0", "0"),
+]
+"""A few models in OpenRouter's list format (`GET /api/v1/models`)."""
 
 
 def _refuse(message: str) -> Response:
