@@ -62,8 +62,7 @@ def check_quota_stop_and_resume(
     assert bg.view(job_id).counts["succeeded"] == per_day
     assert bg.view(job_id).counts["queued"] == count - per_day
 
-    later = time.time() + DAY  # the next day at the sandbox
-    sandbox.ctx.now = lambda: time.time() + DAY
+    sandbox.ctx.now = lambda: time.time() + DAY  # the next day at the sandbox
     run(bg, job_id)
 
     rows = list(bg.store.result_records(job_id))
