@@ -15,7 +15,7 @@ from batchgraph.providers.registry import SPECS, spec_for
 from batchgraph.providers.settings import SANDBOX_API_KEY
 from batchgraph.sandbox import SandboxHandle
 
-PROVIDERS = tuple(spec.name for spec in SPECS)
+PROVIDERS = tuple(spec.name for spec in SPECS if spec.features.batch)
 """Every provider in the registry: a new entry is tested by adding it."""
 MODELS = {spec.name: spec.example_model for spec in SPECS}
 

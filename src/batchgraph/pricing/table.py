@@ -151,4 +151,13 @@ def _entry(provider: str, model: str, entry: Any, source: str) -> ModelPrice:
 
 def free_price(provider: str, model: str) -> ModelPrice:
     """OpenRouter's `:free` variants cost nothing (its model list prices them at 0)."""
-    return ModelPrice(provider, model, 0.0, 0.0, 0.0, 0.0, source="OpenRouter's :free variants")
+    return ModelPrice(
+        provider,
+        model,
+        0.0,
+        0.0,
+        0.0,
+        0.0,
+        as_of=date(2026, 11, 30),
+        source="https://openrouter.ai/api/v1/models (`:free` variants are priced 0)",
+    )
