@@ -41,7 +41,7 @@ def openrouter_job(bg: Batchgraph, sandbox: SandboxHandle, source: Path, per_day
     )
     pace = Execution(requests_per_minute=PER_MINUTE, rate_window=MINUTE, concurrency=8)
     options = ReadOptions(model=FREE_MODEL)
-    return bg.submit(source, provider="sandbox-openrouter", options=options, execution=pace)
+    return bg.create(source, provider="sandbox-openrouter", options=options, execution=pace)
 
 
 def busiest_window(times: list[float], window: float) -> int:
