@@ -197,8 +197,11 @@ class Batchgraph:
         self.store.get_job(job_id)
         return self.store.result_records(job_id)
 
-    def write_results(self, job_id: str, out: str | Path) -> Path:
-        """One record per input, in input order, errors included; table inputs keep columns."""
+    def write_results(
+        self, job_id: str, out: str | Path, *, results_format: str = "batchgraph"
+    ) -> Path:
+        """One record per input, in input order, errors included; table inputs keep columns.
+        `results_format="openai"` writes OpenAI's batch output lines (JSONL)."""
         from batchgraph.io import write_results
         from batchgraph.jobs import kept_input
 
@@ -206,10 +209,11 @@ class Batchgraph:
         path = Path(out)
         with kept_input(self.store, job) as (input_path, options):
             write_results(
-                self.store.result_records(job_id),
+                lambda: self.store.result_records(job_id),
                 path,
                 input_path=input_path,
                 read_options=options,
+                results_format=results_format,
             )
         return path
 

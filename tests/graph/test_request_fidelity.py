@@ -13,10 +13,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from openai.types import CreateEmbeddingResponse
+from openai.types.chat import ChatCompletion
 
 from batchgraph.api import Batchgraph
 from batchgraph.errors import ConfigError, InputError
 from batchgraph.io import ReadOptions, validate_input
+from batchgraph.model import OutputSchema
 from batchgraph.providers import adapter_class
 from batchgraph.runner.loop import Backoff, run_job
 from batchgraph.sandbox.server import SandboxHandle
@@ -83,6 +86,18 @@ def results_of(bg: Batchgraph, job_id: str, tmp_path: Path) -> dict[str, dict[st
     return {r["id"]: r for r in map(json.loads, out.read_text().splitlines())}
 
 
+def openai_format(bg: Batchgraph, job_id: str, tmp_path: Path) -> dict[str, Any]:
+    """`--results-format openai` output, read as a script for OpenAI's output files would."""
+    out = bg.write_results(job_id, tmp_path / "openai.jsonl", results_format="openai")
+    read: dict[str, Any] = {}
+    for line in out.read_text().splitlines():
+        entry = json.loads(line)
+        body = entry["response"]["body"]
+        kind = CreateEmbeddingResponse if body["object"] == "list" else ChatCompletion
+        read[entry["custom_id"]] = kind.model_validate(body)
+    return read
+
+
 def assert_calls(record: dict[str, Any], tool: str | None = None) -> None:
     """The answer called a tool (`tool`, when one was forced) with JSON-object arguments."""
     [call] = record["tool_calls"]
@@ -131,6 +146,10 @@ def test_openai_batch_corpus_reaches_openai_as_written(
     assert results["reasoning-medium"]["reasoning_tokens"] > 0
     assert results["resp-reasoning"]["reasoning_tokens"] > 0
     assert results["json-mode"]["parsed"] is not None
+    openai_lines = openai_format(bg, job_id, tmp_path)
+    assert set(openai_lines) == set(written)
+    call = openai_lines["tools-auto"].choices[0].message.tool_calls
+    assert call is not None and call[0].function.name == "get_weather"
     embeddings = {r["id"]: len(r["embedding"]) for r in results.values() if r["embedding"]}
     assert embeddings == {
         "emb-text": 1536,
@@ -275,3 +294,47 @@ def test_a_line_naming_an_unlisted_model_is_named_with_its_line(
     assert "'claude-haiku-9' is not one Anthropic lists" in problem.problem
     assert "claude-haiku-4-5" in problem.fix
     assert batchgraph_sandbox.creations() == []
+
+
+def test_a_schema_jobs_parquet_results_have_typed_columns_beside_the_inputs(
+    bg: Batchgraph, tmp_path: Path
+) -> None:
+    import pandas as pd
+
+    source = tmp_path / "reviews.csv"
+    source.write_text("review_id,text\nr1,Arrived on time.\nr2,Broke after a week.\n")
+    schema = OutputSchema(
+        "review",
+        {
+            "type": "object",
+            "properties": {
+                "sentiment": {"type": "string", "enum": ["positive", "negative"]},
+                "confidence": {"type": "number"},
+                "stars": {"type": "integer"},
+                "topics": {"type": "array", "items": {"type": "string"}},
+            },
+            "required": ["sentiment", "confidence", "stars", "topics"],
+            "additionalProperties": False,
+        },
+    )
+    options = ReadOptions(
+        model="gpt-4o-mini",
+        template="Classify: {text}",
+        id_column="review_id",
+        output_schema=schema,
+    )
+    job_id = bg.submit(source, provider="sandbox-openai", options=options)
+    assert run_job(bg, job_id, NO_WAIT).job.status is JobStatus.DONE
+
+    frame = pd.read_parquet(bg.write_results(job_id, tmp_path / "out.parquet"))
+
+    assert list(frame.columns[:2]) == ["review_id", "text"]  # the input's own names
+    assert list(frame["text"]) == ["Arrived on time.", "Broke after a week."]
+    assert list(frame["result_status"]) == ["succeeded", "succeeded"]
+    assert (frame.dtypes["result_answer_confidence"], frame.dtypes["result_answer_stars"]) == (
+        "float64",
+        "int64",
+    )
+    assert set(frame["result_answer_sentiment"]) <= {"positive", "negative"}
+    for name in ("result_embedding", "result_tool_calls", "result_error_code"):
+        assert name not in frame.columns  # nothing this job produced

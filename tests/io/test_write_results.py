@@ -12,15 +12,18 @@ from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
+import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
+from openai.types import CreateEmbeddingResponse
+from openai.types.chat import ChatCompletion
 
 from batchgraph.errors import ConfigError, InputError
 from batchgraph.io import RESULT_COLUMNS, ReadOptions
 from batchgraph.io import write_results as write_records
 from batchgraph.io.records import result_record
-from batchgraph.model import Kind, Outcome, ProviderError, Request, Result, Usage
+from batchgraph.model import Kind, Outcome, OutputSchema, ProviderError, Request, Result, Usage
 from batchgraph.store.base import LedgerRow, LedgerStatus
 
 
@@ -120,7 +123,7 @@ def test_parquet_results_keep_embeddings_as_float_lists(tmp_path: Path) -> None:
     assert json.loads(table.column("parsed")[1].as_py()) == {"answer": 4}
 
 
-def test_csv_input_columns_are_kept_and_clashing_names_prefixed(tmp_path: Path) -> None:
+def test_csv_input_columns_keep_their_names_and_results_take_a_prefix(tmp_path: Path) -> None:
     source = tmp_path / "in.csv"
     source.write_text("city,text\nParis,capital\nRome,old\n")
     out = tmp_path / "results.csv"
@@ -133,8 +136,8 @@ def test_csv_input_columns_are_kept_and_clashing_names_prefixed(tmp_path: Path) 
     )
     with out.open(newline="") as handle:
         rows = list(csv.DictReader(handle))
-    assert list(rows[0])[:3] == ["city", "input_text", "id"]
-    assert [(r["city"], r["input_text"], r["text"]) for r in rows] == [
+    assert list(rows[0])[:3] == ["city", "text", "result_id"]
+    assert [(r["city"], r["text"], r["result_text"]) for r in rows] == [
         ("Paris", "capital", "France"),
         ("Rome", "old", "Italy"),
     ]
@@ -151,7 +154,7 @@ def test_parquet_input_columns_keep_their_types(tmp_path: Path) -> None:
     table = pq.read_table(out)
     assert table.schema.field("qty").type == pa.int32()
     assert table.column("qty").to_pylist() == [3, 4]
-    assert table.column("id").to_pylist() == ["s1", "s2"]
+    assert table.column("result_id").to_pylist() == ["s1", "s2"]
 
 
 def test_an_input_that_no_longer_matches_the_results_is_refused(tmp_path: Path) -> None:
@@ -229,3 +232,96 @@ def test_dash_writes_jsonl_to_standard_output(
     assert [json.loads(line)["id"] for line in lines] == ["a", "b"]
     assert not stdout.closed
     assert list(tmp_path.iterdir()) == []
+
+
+def test_a_table_has_no_column_the_job_left_empty(tmp_path: Path) -> None:
+    rows = [embedded(0, "e"), embedded(1, "f")]
+    out = tmp_path / "results.csv"
+    write_records(lambda: (result_record(row) for row in rows), out)
+    with out.open(newline="") as handle:
+        header = next(csv.reader(handle))
+    assert header == [
+        "id",
+        "status",
+        "embedding",
+        "model",
+        "input_tokens",
+        "output_tokens",
+        "cached_tokens",
+        "attempts",
+        "batch_id",
+    ]
+
+
+SCHEMA = OutputSchema(
+    "review",
+    {
+        "type": "object",
+        "properties": {
+            "sentiment": {"type": "string", "enum": ["positive", "negative"]},
+            "confidence": {"type": "number"},
+            "stars": {"type": "integer"},
+            "flagged": {"type": "boolean"},
+            "topics": {"type": "array", "items": {"type": "string"}},
+            "detail": {"type": "object"},
+        },
+    },
+)
+
+
+def test_a_schema_jobs_parquet_has_a_typed_column_per_property(tmp_path: Path) -> None:
+    answer = {
+        "sentiment": "positive",
+        "confidence": 0.9,
+        "stars": 4,
+        "flagged": False,
+        "topics": ["price", "delivery"],
+        "detail": {"note": "ok"},
+    }
+    row = succeeded(0, "a", json.dumps(answer))
+    assert row.result is not None
+    row.result.parsed = answer
+    out = tmp_path / "results.parquet"
+    write_records(lambda: [result_record(row)], out, read_options=ReadOptions(output_schema=SCHEMA))
+
+    frame = pd.read_parquet(out)
+    kinds = frame.dtypes
+    assert (kinds["answer_confidence"], kinds["answer_stars"]) == ("float64", "int64")
+    assert kinds["answer_flagged"] == "bool"
+    assert pd.api.types.is_string_dtype(kinds["answer_sentiment"])
+    assert pd.api.types.is_string_dtype(kinds["answer_detail"])  # an object: JSON text
+    schema = pq.read_schema(out)
+    assert schema.field("answer_sentiment").type == pa.string()
+    assert schema.field("answer_topics").type == pa.list_(pa.string())
+    record = frame.iloc[0]
+    assert (record["answer_stars"], list(record["answer_topics"])) == (4, ["price", "delivery"])
+    assert json.loads(record["answer_detail"]) == {"note": "ok"}
+    assert json.loads(record["parsed"]) == answer
+
+
+def test_openai_results_format_reads_with_an_openai_output_parser(tmp_path: Path) -> None:
+    out = tmp_path / "results.jsonl"
+    rows = [succeeded(0, "a"), failed(1, "b"), embedded(2, "e")]
+    write_records((result_record(row) for row in rows), out, results_format="openai")
+
+    answers, errors, vectors = {}, {}, {}
+    for line in out.read_text().splitlines():  # as OpenAI's own examples read an output file
+        entry = json.loads(line)
+        if entry["error"] is not None:
+            errors[entry["custom_id"]] = entry["error"]["code"]
+            continue
+        body = entry["response"]["body"]
+        assert entry["response"]["status_code"] == 200
+        if body["object"] == "list":
+            vectors[entry["custom_id"]] = CreateEmbeddingResponse.model_validate(body)
+        else:
+            answers[entry["custom_id"]] = ChatCompletion.model_validate(body)
+    assert answers["a"].choices[0].message.content == "4"
+    assert answers["a"].usage is not None and answers["a"].usage.prompt_tokens == 12
+    assert errors == {"b": "invalid_request"}
+    assert vectors["e"].data[0].embedding == [0.5, -1.0]
+
+
+def test_openai_results_format_is_jsonl_only(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match=r"name the file \.jsonl"):
+        write_records([], tmp_path / "results.csv", results_format="openai")

@@ -519,6 +519,14 @@ def results(
             "--output", "-o", help="Where: .jsonl, .csv or .parquet; - for JSONL on stdout."
         ),
     ],
+    results_format: Annotated[
+        str,
+        typer.Option(
+            "--results-format",
+            help="batchgraph (one flat record per input) or openai (OpenAI's batch output "
+            "lines, JSONL, for parsers written for OpenAI).",
+        ),
+    ] = "batchgraph",
     db: DbOpt = None,
 ) -> None:
     """Write one record per input, in input order, errors included."""
@@ -530,7 +538,7 @@ def results(
             notes.print(
                 "[yellow]the job is not finished; unfinished requests are written as queued[/]"
             )
-        path = bg.write_results(job, output)
+        path = bg.write_results(job, output, results_format=results_format)
         if not to_stdout:
             console.print(f"results: {path}")
 

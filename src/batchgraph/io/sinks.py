@@ -1,7 +1,8 @@
 """Record writers for the three output formats, each streaming to an open file.
 
-JSONL keeps JSON values as they are; CSV writes `parsed` and `embedding` as JSON text; Parquet
-writes `parsed` as JSON text and `embedding` as a list of floats, in row groups.
+JSONL keeps JSON values as they are; CSV writes JSON values (`parsed`, `embedding`, tool calls)
+as JSON text; Parquet writes them as JSON text in text columns and keeps typed columns (an
+embedding's floats, a schema property's numbers) typed, in row groups.
 """
 
 from __future__ import annotations
@@ -11,12 +12,9 @@ from pathlib import Path
 from typing import IO, Any, Protocol
 
 from batchgraph import jsoncodec
-from batchgraph.io.records import RESULT_COLUMNS
 from batchgraph.model import JSON
 
 PARQUET_ROW_GROUP = 10_000
-_JSON_TEXT_COLUMNS = ("parsed", "embedding")
-_PARQUET_JSON_TEXT = ("parsed", "tool_calls", "logprobs")
 
 
 class Sink(Protocol):
@@ -52,41 +50,47 @@ class JsonlSink:
 
 
 class CsvSink:
+    """One row per record, its values in `columns` order (JSON values as JSON text)."""
+
     def __init__(self, path: Path, columns: tuple[str, ...]) -> None:
         self._file: IO[str] = path.open("w", encoding="utf-8", newline="")
         self._writer = csv.writer(self._file)
         self._writer.writerow(columns)
+        self._columns = columns
 
     def write(self, record: dict[str, JSON]) -> None:
-        self._writer.writerow(_csv_value(key, value) for key, value in record.items())
+        self._writer.writerow(_csv_value(record.get(name)) for name in self._columns)
 
     def close(self) -> None:
         self._file.close()
 
 
-def _csv_value(key: str, value: JSON) -> str:
+def _csv_value(value: JSON) -> str:
     if value is None:
         return ""
-    if key in _JSON_TEXT_COLUMNS or isinstance(value, dict | list):
+    if isinstance(value, dict | list):
         return _json_text(value) or ""
     return str(value)
 
 
 class ParquetSink:
-    """Buffers `PARQUET_ROW_GROUP` records, then writes them as one row group."""
+    """Buffers `PARQUET_ROW_GROUP` records, then writes them as one row group; a JSON value
+    bound for a text column (`parsed`, tool calls, an object property) is written as JSON
+    text."""
 
-    def __init__(self, path: Path, input_fields: list[Any]) -> None:
+    def __init__(self, path: Path, fields: list[Any]) -> None:
         import pyarrow as pa
         import pyarrow.parquet as pq
 
         self._pa = pa
-        self._schema = pa.schema([*input_fields, *_result_fields(pa)])
+        self._schema = pa.schema(fields)
+        self._text = [f.name for f in fields if f.type == pa.string()]
         self._writer = pq.ParquetWriter(str(path), self._schema)
         self._buffer: list[dict[str, JSON]] = []
 
     def write(self, record: dict[str, JSON]) -> None:
-        for key in _PARQUET_JSON_TEXT:
-            if record.get(key) is not None:
+        for key in self._text:
+            if isinstance(record.get(key), dict | list):
                 record[key] = _json_text(record[key])
         self._buffer.append(record)
         if len(self._buffer) >= PARQUET_ROW_GROUP:
@@ -103,16 +107,3 @@ class ParquetSink:
             self._flush()
         finally:
             self._writer.close()
-
-
-def _result_fields(pa: Any) -> list[Any]:
-    text, count = pa.string(), pa.int64()
-    types = {
-        "embedding": pa.list_(pa.float64()),
-        "input_tokens": count,
-        "output_tokens": count,
-        "cached_tokens": count,
-        "reasoning_tokens": count,
-        "attempts": count,
-    }
-    return [pa.field(name, types.get(name, text)) for name in RESULT_COLUMNS]

@@ -3,8 +3,9 @@
 The file is written under a temporary name beside the target and renamed at the end, so a
 crash never leaves a half-written results file; it gets the mode a plain write would give it
 (the umask's, or the mode of the file it replaces). `-` writes JSONL to standard output. For
-CSV and Parquet inputs the input's columns are kept: the input is read again in step with the
-ledger (both are in input order).
+CSV and Parquet inputs the input's columns are kept under their own names, the results' beside
+them prefixed `result_` (`io.result_columns`): the input is read again in step with the ledger
+(both are in input order).
 """
 
 from __future__ import annotations
@@ -12,15 +13,16 @@ from __future__ import annotations
 import os
 import secrets
 import sys
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import ExitStack, contextmanager
 from pathlib import Path
 from typing import Any
 
 from batchgraph.errors import ConfigError, InputError, InputProblem
+from batchgraph.io.openai_results import openai_output_lines
 from batchgraph.io.options import ReadOptions
 from batchgraph.io.reading import resolve_format
-from batchgraph.io.records import RESULT_COLUMNS
+from batchgraph.io.result_columns import RESULT_PREFIX, ResultLayout, present_columns
 from batchgraph.io.sinks import CsvSink, JsonlSink, ParquetSink, Sink
 from batchgraph.io.tables import Table, TableRow, open_table, row_id
 from batchgraph.model import JSON
@@ -31,28 +33,79 @@ STDOUT = "-"
 _CHANGED_FIX = "pass the input file the job was submitted with"
 
 
+Records = Iterable[dict[str, JSON]] | Callable[[], Iterable[dict[str, JSON]]]
+"""Results records, or a way to read them (twice, for a table: once to see which columns
+have values)."""
+RESULTS_FORMATS = ("batchgraph", "openai")
+
+
 def write_results(
-    records: Iterable[dict[str, JSON]],
+    records: Records,
     out_path: Path,
     *,
     input_path: Path | None = None,
     read_options: ReadOptions | None = None,
+    results_format: str = "batchgraph",
 ) -> int:
     """Write every record (`records.result_record`) to `out_path` (.jsonl, .csv or .parquet,
-    or `-` for JSONL on standard output); return how many were written."""
+    or `-` for JSONL on standard output); return how many were written.
+
+    `results_format="openai"` writes OpenAI's batch output lines instead (JSONL only), so a
+    parser written for OpenAI's output files reads them (`io.openai_results`).
+    """
     to_stdout = str(out_path) == STDOUT
     suffix = check_output_path(out_path)
     options = read_options or ReadOptions()
+    if results_format not in RESULTS_FORMATS:
+        raise ConfigError(
+            f"--results-format {results_format!r}: use one of {', '.join(RESULTS_FORMATS)}"
+        )
+    if results_format == "openai" and suffix != ".jsonl":
+        raise ConfigError(
+            "--results-format openai writes OpenAI's batch output, which is JSONL — name the "
+            "file .jsonl"
+        )
     with ExitStack() as stack:
-        table = _input_table(stack, input_path, options)
-        renamed = _input_names(table.columns) if table else {}
-        if table is not None and input_path is not None:
-            records = _joined(iter(records), table, renamed, input_path, options.id_column)
+        if results_format == "openai":
+            rows: Iterable[dict[str, JSON]] = openai_output_lines(_read(records))
+            columns: tuple[str, ...] = ()
+            fields: list[Any] = []
+        else:
+            table = _input_table(stack, input_path, options)
+            layout = _layout(records, suffix, table, options)
+            rows = _rows(_read(records), layout, table, input_path, options.id_column)
+            columns = (*(table.columns if table else ()), *layout.columns)
+            fields = [*_input_fields(table), *_arrow_fields(layout, suffix)]
         if to_stdout:
             sys.stdout.flush()
-            return _drain(records, JsonlSink.over(sys.stdout.buffer))
+            return _drain(rows, JsonlSink.over(sys.stdout.buffer))
         with _replacing(out_path) as temporary:
-            return _drain(records, _open_sink(suffix, temporary, table, renamed))
+            return _drain(rows, _open_sink(suffix, temporary, columns, fields))
+
+
+def _read(records: Records) -> Iterable[dict[str, JSON]]:
+    return records() if callable(records) else records
+
+
+def _layout(
+    records: Records, suffix: str, table: Table | None, options: ReadOptions
+) -> ResultLayout:
+    """A table (CSV, Parquet) gets the columns the job produced and one per schema property;
+    JSONL records keep every field. Beside a table input's columns, result columns take the
+    `result_` prefix."""
+    prefix = RESULT_PREFIX if table is not None else ""
+    if suffix == ".jsonl":
+        return ResultLayout.for_job(None, None, prefix)
+    present = present_columns(records()) if callable(records) else None
+    return ResultLayout.for_job(present, options.output_schema, prefix)
+
+
+def _arrow_fields(layout: ResultLayout, suffix: str) -> list[Any]:
+    if suffix != ".parquet":
+        return []
+    import pyarrow as pa
+
+    return layout.arrow_fields(pa)
 
 
 def _drain(records: Iterable[dict[str, JSON]], sink: Sink) -> int:
@@ -103,19 +156,18 @@ def _input_table(stack: ExitStack, input_path: Path | None, options: ReadOptions
     return stack.enter_context(open_table(input_path, fmt))
 
 
-def _input_names(columns: tuple[str, ...]) -> dict[str, str]:
-    """Input column → output column; names the results use get an `input_` prefix."""
-    return {name: f"input_{name}" if name in RESULT_COLUMNS else name for name in columns}
-
-
-def _joined(
-    records: Iterator[dict[str, JSON]],
-    table: Table,
-    renamed: dict[str, str],
-    input_path: Path,
+def _rows(
+    records: Iterable[dict[str, JSON]],
+    layout: ResultLayout,
+    table: Table | None,
+    input_path: Path | None,
     id_column: str | None,
 ) -> Iterator[dict[str, JSON]]:
-    """Each record preceded by its input row's columns; refuses an input that has changed."""
+    """Each record in the layout, after its input row's columns (under their own names);
+    refuses an input that has changed."""
+    if table is None or input_path is None:
+        yield from map(layout.row, records)
+        return
     rows = (row for row in table.rows if isinstance(row, TableRow))
     for record in records:
         row = next(rows, None)
@@ -125,21 +177,20 @@ def _joined(
         if row_id(row, id_column) != record["id"]:
             problem = f"this row's id does not match result {record['id']!r}"
             raise InputError(str(input_path), [InputProblem(row.line, problem, _CHANGED_FIX)])
-        joined: dict[str, JSON] = {renamed[name]: row.values.get(name) for name in renamed}
-        joined.update(record)
+        joined: dict[str, JSON] = {name: row.values.get(name) for name in table.columns}
+        joined.update(layout.row(record))
         yield joined
 
 
-def _open_sink(suffix: str, path: Path, table: Table | None, renamed: dict[str, str]) -> Sink:
-    columns = (*renamed.values(), *RESULT_COLUMNS)
+def _open_sink(suffix: str, path: Path, columns: tuple[str, ...], fields: list[Any]) -> Sink:
     if suffix == ".csv":
         return CsvSink(path, columns)
     if suffix == ".parquet":
-        return ParquetSink(path, _input_fields(table, renamed))
+        return ParquetSink(path, fields)
     return JsonlSink(path)
 
 
-def _input_fields(table: Table | None, renamed: dict[str, str]) -> list[Any]:
+def _input_fields(table: Table | None) -> list[Any]:
     """Parquet fields for the kept input columns: the input's own types, or text for CSV."""
     import pyarrow as pa
 
@@ -147,8 +198,8 @@ def _input_fields(table: Table | None, renamed: dict[str, str]) -> list[Any]:
         return []
     schema = table.arrow_schema
     if schema is None:
-        return [pa.field(name, pa.string()) for name in renamed.values()]
-    return [schema.field(name).with_name(renamed[name]) for name in renamed]
+        return [pa.field(name, pa.string()) for name in table.columns]
+    return [schema.field(name) for name in table.columns]
 
 
 @contextmanager
