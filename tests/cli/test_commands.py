@@ -74,9 +74,9 @@ def test_run_writes_parquet_results_keeping_the_input_columns(
     assert result.exit_code == 0, result.output
     assert "every request accounted for" in result.output
     table = pq.read_table(out).to_pylist()
-    assert [row["id"] for row in table] == ["A7", "B2", "C9"]
+    assert [row["result_id"] for row in table] == ["A7", "B2", "C9"]
     assert [row["stars"] for row in table] == ["5", "1", "3"]  # CSV values are text
-    assert {row["status"] for row in table} == {"succeeded"}
+    assert {row["result_status"] for row in table} == {"succeeded"}
 
 
 def test_status_cost_and_list_show_a_finished_job(
