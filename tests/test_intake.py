@@ -18,7 +18,11 @@ from batchgraph.store.sqlite import SqliteStore
 def write_input(path: Path, count: int, bad_lines: tuple[int, ...] = ()) -> Path:
     with path.open("w", encoding="utf-8") as out:
         for n in range(count):
-            line = {"id": f"q{n}", "prompt": f"is {n} even?", "model": f"m{n % 2}"}
+            line = {
+                "id": f"q{n}",
+                "prompt": f"is {n} even?",
+                "model": ("gpt-4o-mini", "gpt-4o")[n % 2],
+            }
             if n + 1 in bad_lines:
                 line["temperature"] = "hot"
             out.write(json.dumps(line) + "\n")
