@@ -29,6 +29,7 @@ from batchgraph.deps import Deps, ProviderFactory
 from batchgraph.store.base import ChunkRecord, JobRecord, LedgerRow
 
 if TYPE_CHECKING:
+    from batchgraph.execution import Execution
     from batchgraph.io import ReadOptions
     from batchgraph.jobs import JobSettings
 
@@ -100,7 +101,7 @@ class Batchgraph:
         `new=True` makes a second job. `existing_job` tells the two cases apart.
         """
         key = settings.get("key") or self._content_key(
-            input, settings["provider"], settings.get("options")
+            input, settings["provider"], settings.get("options"), settings.get("execution")
         )
         found = None if new or key is None else self.store.find_job_by_key(key)
         if found is not None:
@@ -123,7 +124,7 @@ class Batchgraph:
         from batchgraph.errors import ProviderUnavailable
 
         key = settings.get("key") or self._content_key(
-            input, settings["provider"], settings.get("options")
+            input, settings["provider"], settings.get("options"), settings.get("execution")
         )
         found = None if new or key is None else self.store.find_job_by_key(key)
         if found is not None:
@@ -146,20 +147,27 @@ class Batchgraph:
         provider: str,
         options: ReadOptions | None = None,
         key: str | None = None,
+        execution: Execution | None = None,
     ) -> JobRecord | None:
         """The job a `submit` of these arguments would return instead of creating one."""
-        key = key or self._content_key(input, provider, options)
+        key = key or self._content_key(input, provider, options, execution)
         return None if key is None else self.store.find_job_by_key(key)
 
     @staticmethod
-    def _content_key(input: str | Path, provider: str, options: ReadOptions | None) -> str | None:
+    def _content_key(
+        input: str | Path,
+        provider: str,
+        options: ReadOptions | None,
+        execution: Execution | None = None,
+    ) -> str | None:
         from batchgraph.io import ReadOptions
         from batchgraph.jobs import job_key
 
         path = Path(input)
         if not path.is_file():
             return None  # `create_job` says what is wrong with the path
-        return job_key(path.resolve(), provider, options or ReadOptions())
+        mode = execution.mode.value if execution is not None else "batch"
+        return job_key(path.resolve(), provider, options or ReadOptions(), mode)
 
     def tick(self, job_id: str) -> dict[str, Any]:
         """One step under the job's lock: submit what is unsent, check, collect, retry."""

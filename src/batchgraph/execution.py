@@ -90,7 +90,7 @@ def parse_deadline(text: str, now: float | None = None) -> float:
         moment = datetime.fromisoformat(text.strip())
     except ValueError:
         raise ConfigError(
-            f"--deadline {text!r} is neither a duration (2h, 90m, 45s) nor a time "
+            f"deadline {text!r} is neither a duration (2h, 90m, 45s) nor a time "
             "(2026-12-01T09:00); write one of those"
         ) from None
     return moment.timestamp()

@@ -66,15 +66,18 @@ def read_options_from(spec: dict[str, Any]) -> ReadOptions:
     return ReadOptions.from_json(spec["read"])
 
 
-def job_key(path: Path, provider: str, options: ReadOptions) -> str:
+def job_key(path: Path, provider: str, options: ReadOptions, mode: str = "batch") -> str:
     """What makes two submits the same job: the input's bytes, the provider and the options.
 
     Two submits with the same key are one job (`Batchgraph.submit` returns the first), so a
     script re-run after a crash, or run twice by mistake, never pays again. Execution knobs
-    (`--batch-size`, `--max-attempts`, the name) do not change the answers and are left out.
+    (`--batch-size`, `--max-attempts`, the name) do not change the answers and are left out;
+    the mode does (a synchronous job is paid at another price), so it is in.
     """
     digest = hashlib.sha256()
-    settings = {"provider": provider, "read": options.to_json()}
+    settings: dict[str, object] = {"provider": provider, "read": options.to_json()}
+    if mode != "batch":
+        settings["mode"] = mode  # batch jobs keep the keys they had before modes existed
     digest.update(json.dumps(settings, sort_keys=True, ensure_ascii=False).encode())
     digest.update(b"\0")
     with path.open("rb") as file:
@@ -151,7 +154,7 @@ def create_job(
             "max_attempts": max_attempts,
             "batch_size": batch_size,
             "max_enqueued_tokens": max_enqueued_tokens,
-            "job_key": key or job_key(path, provider, options),
+            "job_key": key or job_key(path, provider, options, execution.mode.value),
             "format": fmt.value,
             "execution": execution.to_json(),
         },
@@ -238,14 +241,14 @@ def _resolved_execution(provider: str, execution: Execution, now: float) -> Exec
         if execution.deadline is not None:
             raise ConfigError(
                 f"{provider} has no Batch API, so every request runs synchronously; "
-                "--deadline applies to batch jobs only: drop it"
+                "a deadline applies to batch jobs only: drop it"
             )
         execution = replace(execution, mode=ChunkMode.SYNC)
     if execution.deadline is not None:
         if execution.sync:
-            raise ConfigError("--deadline applies to batch jobs; drop it or drop --mode sync")
+            raise ConfigError("a deadline applies to batch jobs; drop it or drop --mode sync")
         if execution.deadline <= now:
-            raise ConfigError("--deadline is in the past; give a later time or a duration like 2h")
+            raise ConfigError("the deadline is in the past; give a later time or a duration like 2h")
         if execution.hedge_provider is not None:
             adapter_class(execution.hedge_provider)  # an unknown name is refused now
     return replace(execution, submitted_at=now)

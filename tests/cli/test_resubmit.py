@@ -55,3 +55,15 @@ def test_submit_twice_prints_the_same_job_id_and_new_makes_another(
     assert fresh.stdout.split()[0] != first_id
     with Batchgraph.open() as bg:
         assert len(bg.jobs()) == 2
+
+
+def test_the_same_input_in_sync_mode_is_another_job(home: Path, reviews: Path) -> None:
+    args = ["submit", str(reviews), "-p", "sandbox-openai", "-m", "gpt-4o-mini",
+            "--prompt-template", "Rate: {text}"]  # fmt: skip
+    batch = runner.invoke(app, args)
+    sync = runner.invoke(app, [*args, "--mode", "sync"])
+    sync_again = runner.invoke(app, [*args, "--mode", "sync"])
+
+    assert batch.exit_code == sync.exit_code == sync_again.exit_code == 0, sync.output
+    assert sync.stdout.split()[0] != batch.stdout.split()[0]
+    assert sync_again.stdout.split()[0] == sync.stdout.split()[0]
