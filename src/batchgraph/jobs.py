@@ -248,7 +248,9 @@ def _resolved_execution(provider: str, execution: Execution, now: float) -> Exec
         if execution.sync:
             raise ConfigError("a deadline applies to batch jobs; drop it or drop --mode sync")
         if execution.deadline <= now:
-            raise ConfigError("the deadline is in the past; give a later time or a duration like 2h")
+            raise ConfigError(
+                "the deadline is in the past; give a later time or a duration like 2h"
+            )
         if execution.hedge_provider is not None:
             adapter_class(execution.hedge_provider)  # an unknown name is refused now
     return replace(execution, submitted_at=now)
