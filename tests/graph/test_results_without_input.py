@@ -74,7 +74,7 @@ def test_csv_results_keep_the_columns_submitted_after_the_input_is_edited_then_m
             records = list(csv.DictReader(handle))
         assert [r["review"] for r in records] == [row["review"] for row in ROWS]
         assert [r["stars"] for r in records] == ["5", "1", "3"]
-        assert all(r["status"] == "succeeded" and r["text"] for r in records)
+        assert all(r["result_status"] == "succeeded" and r["result_text"] for r in records)
 
 
 def test_parquet_results_keep_the_input_column_types_after_the_input_is_deleted(

@@ -55,7 +55,8 @@ _ERROR_TYPES = {
     ErrorKind.SERVER_ERROR: "api_error",
 }
 _blips = itertools.count()
-"""Every other server-error blip is Anthropic's 529 `overloaded_error` instead of a 500."""
+"""Every other server-error blip is Anthropic's 529 `overloaded_error` instead of a 500 (a
+refusal aimed with another status, `refuse_status=503`, keeps its status)."""
 
 
 def error_response(
@@ -63,7 +64,7 @@ def error_response(
 ) -> Response:
     """Anthropic's `{"type":"error","error":{type,message},"request_id"}` body."""
     kind_name = _ERROR_TYPES[kind]
-    if kind is ErrorKind.SERVER_ERROR and next(_blips) % 2:
+    if kind is ErrorKind.SERVER_ERROR and status == 500 and next(_blips) % 2:
         status, kind_name, message = 529, "overloaded_error", "Overloaded"
     return _error(status, kind_name, message)
 
