@@ -100,9 +100,13 @@ class Batchgraph:
         `key`) returns the job that exists, finished or not, instead of paying for it twice;
         `new=True` makes a second job. `existing_job` tells the two cases apart.
         """
-        found = self._found_or_keyed(input, new, settings)
+        key = settings.get("key") or self._content_key(
+            input, settings["provider"], settings.get("options"), settings.get("execution")
+        )
+        found = None if new or key is None else self.store.find_job_by_key(key)
         if found is not None:
-            return found
+            return found.id
+        settings["key"] = key
         from batchgraph.jobs import create_job
 
         return create_job(self.deps, input=input, **settings)
@@ -119,9 +123,13 @@ class Batchgraph:
         """
         from batchgraph.errors import ProviderUnavailable
 
-        found = self._found_or_keyed(input, new, settings)
+        key = settings.get("key") or self._content_key(
+            input, settings["provider"], settings.get("options"), settings.get("execution")
+        )
+        found = None if new or key is None else self.store.find_job_by_key(key)
         if found is not None:
-            return found
+            return found.id
+        settings["key"] = key
         job_id = self.create(input, new=True, **settings)
         try:
             self.tick(job_id)
@@ -131,18 +139,6 @@ class Batchgraph:
             error.add_note(f"job {job_id} is stored; `tick` or `run_job` takes it on from here")
             raise
         return job_id
-
-    def _found_or_keyed(self, input: str | Path, new: bool, settings: JobSettings) -> str | None:
-        """The id of the job these settings name already (unless `new`); otherwise None, with
-        the job's key put into `settings` for the job about to be created."""
-        key = settings.get("key") or self._content_key(
-            input, settings["provider"], settings.get("options"), settings.get("execution")
-        )
-        found = None if new or key is None else self.store.find_job_by_key(key)
-        if found is not None:
-            return found.id
-        settings["key"] = key
-        return None
 
     def existing_job(
         self,
