@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import csv
 from pathlib import Path
 
 import pytest
@@ -12,12 +11,10 @@ from batchgraph.api import Batchgraph
 from batchgraph.cli import app
 from batchgraph.estimate import estimate_job
 from batchgraph.estimate_sample import draw, run_sample
-from batchgraph.io import ReadOptions
-from batchgraph.io.options import load_output_schema
 from batchgraph.runner.loop import Backoff, run_job
 from batchgraph.sandbox.storage import read_creations
+from tests.job_shapes import SHAPES, reviews_slice, shapes
 
-DATA = Path(__file__).parents[2] / "src" / "batchgraph" / "data"
 MODELS = {
     "sandbox-openai": "gpt-4o-mini",
     "sandbox-anthropic": "claude-haiku-4-5",
@@ -27,30 +24,11 @@ runner = CliRunner()
 
 
 def reviews(tmp_path: Path, count: int) -> Path:
-    with (DATA / "reviews.csv").open(newline="", encoding="utf-8") as handle:
-        rows = list(csv.reader(handle))[: count + 1]
-    path = tmp_path / "reviews.csv"
-    with path.open("w", newline="", encoding="utf-8") as handle:
-        csv.writer(handle).writerows(rows)
-    return path
-
-
-def shapes(model: str) -> dict[str, ReadOptions]:
-    return {
-        "schema labels": ReadOptions(
-            model=model,
-            template="Classify this review: {text}",
-            output_schema=load_output_schema(DATA / "review_labels.schema.json"),
-        ),
-        "short free text": ReadOptions(model=model, template="In three words, the mood of: {text}"),
-        "long summaries": ReadOptions(
-            model=model, template="Summarise at length: {text}", max_tokens=40
-        ),
-    }
+    return reviews_slice(tmp_path, "reviews.csv", 0, count)
 
 
 @pytest.mark.parametrize("provider", sorted(MODELS))
-@pytest.mark.parametrize("shape", ["schema labels", "short free text", "long summaries"])
+@pytest.mark.parametrize("shape", SHAPES)
 def test_a_sample_of_50_puts_the_estimate_within_15_percent_of_the_actual_cost(
     home: Path, tmp_path: Path, provider: str, shape: str
 ) -> None:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import csv
 from pathlib import Path
 
 import pytest
@@ -10,38 +9,12 @@ import pytest
 from batchgraph.api import Batchgraph
 from batchgraph.estimate import DEFAULT_OUTPUT_TOKENS, estimate_job
 from batchgraph.io import ReadOptions
-from batchgraph.io.options import load_output_schema
 from batchgraph.runner.loop import Backoff, run_job
+from tests.job_shapes import SHAPES, reviews_slice, shapes
 
 from .conftest import MODELS, PROVIDERS
 
 NO_WAIT = Backoff(initial=0.0, cap=0.0)
-DATA = Path(__file__).parents[2] / "src" / "batchgraph" / "data"
-
-
-def reviews_slice(tmp_path: Path, name: str, start: int, count: int) -> Path:
-    """`count` rows of the demo's reviews from row `start`, as a CSV of their own."""
-    with (DATA / "reviews.csv").open(newline="", encoding="utf-8") as handle:
-        rows = list(csv.reader(handle))
-    path = tmp_path / name
-    with path.open("w", newline="", encoding="utf-8") as handle:
-        csv.writer(handle).writerows([rows[0], *rows[1 + start : 1 + start + count]])
-    return path
-
-
-def shapes(provider: str) -> dict[str, ReadOptions]:
-    model = MODELS[provider]
-    return {
-        "schema labels": ReadOptions(
-            model=model,
-            template="Classify this review: {text}",
-            output_schema=load_output_schema(DATA / "review_labels.schema.json"),
-        ),
-        "short free text": ReadOptions(model=model, template="In three words, the mood of: {text}"),
-        "long summaries": ReadOptions(
-            model=model, template="Summarise at length: {text}", max_tokens=40
-        ),
-    }
 
 
 def actual_usd(bg: Batchgraph, source: Path, provider: str, options: ReadOptions) -> float:
@@ -53,11 +26,11 @@ def actual_usd(bg: Batchgraph, source: Path, provider: str, options: ReadOptions
 
 
 @pytest.mark.parametrize("provider", PROVIDERS)
-@pytest.mark.parametrize("shape", ["schema labels", "short free text", "long summaries"])
+@pytest.mark.parametrize("shape", SHAPES)
 def test_the_estimate_from_history_is_within_30_percent_of_the_actual_cost(
     provider: str, shape: str, bg: Batchgraph, tmp_path: Path
 ) -> None:
-    options = shapes(provider)[shape]
+    options = shapes(MODELS[provider])[shape]
     actual_usd(bg, reviews_slice(tmp_path, "first.csv", 0, 200), provider, options)
     second = reviews_slice(tmp_path, "second.csv", 1000, 200)
 
@@ -73,7 +46,7 @@ def test_the_estimate_from_history_is_within_30_percent_of_the_actual_cost(
 def test_without_history_a_schema_job_is_estimated_from_the_schema(
     bg: Batchgraph, tmp_path: Path
 ) -> None:
-    options = shapes("openai")["schema labels"]
+    options = shapes(MODELS["openai"])["schema labels"]
     source = reviews_slice(tmp_path, "in.csv", 0, 200)
 
     estimate = estimate_job(source, "openai", options, bg.jobs())
@@ -85,7 +58,7 @@ def test_without_history_a_schema_job_is_estimated_from_the_schema(
 
 
 def test_without_history_or_schema_the_default_is_named(bg: Batchgraph, tmp_path: Path) -> None:
-    options = shapes("openai")["short free text"]
+    options = shapes(MODELS["openai"])["short free text"]
     source = reviews_slice(tmp_path, "in.csv", 0, 20)
 
     estimate = estimate_job(source, "openai", options, [])
