@@ -1,4 +1,4 @@
-"""Fixtures for the sandbox tests: an OpenAI client on the sandbox and the spec validators."""
+"""Fixtures for the sandbox tests: an OpenAI client on the sandbox."""
 
 from __future__ import annotations
 
@@ -6,20 +6,9 @@ from collections.abc import Iterator
 
 import pytest
 from openai import OpenAI
-from sandbox_support import SpecValidator, openai_lines_spec, openai_spec
 
 from batchgraph.providers.settings import SANDBOX_API_KEY
 from batchgraph.sandbox import SandboxHandle
-
-
-@pytest.fixture
-def openai_schemas() -> SpecValidator:
-    return openai_spec()
-
-
-@pytest.fixture
-def openai_line_schemas() -> SpecValidator:
-    return openai_lines_spec()
 
 
 @pytest.fixture

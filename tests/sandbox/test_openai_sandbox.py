@@ -1,5 +1,6 @@
-"""The OpenAI part of the sandbox, driven by the official `openai` SDK over real HTTP, with every
-body checked against OpenAI's published schemas."""
+"""What the OpenAI part of the sandbox does, driven by the official `openai` SDK over real HTTP.
+
+Whether its bodies have OpenAI's published shapes is `test_openai_shapes.py`'s question."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ import httpx
 import openai
 import pytest
 from openai import OpenAI
-from sandbox_support import SpecValidator, chat_line, jsonl, read_lines, upload
+from sandbox_support import chat_line, jsonl, read_lines, upload
 
 from batchgraph.providers.settings import SANDBOX_API_KEY
 from batchgraph.sandbox import SandboxConfig, SandboxHandle, run_sandbox
@@ -52,15 +53,12 @@ def create(client: OpenAI, lines: list[Any], **extra: Any) -> Any:
     )
 
 
-def test_batch_round_trip_matches_openai_schemas(
-    openai_client: OpenAI,
-    batchgraph_sandbox: SandboxHandle,
-    openai_schemas: SpecValidator,
-    openai_line_schemas: SpecValidator,
+def test_batch_round_trip_answers_every_request_in_its_own_order(
+    openai_client: OpenAI, batchgraph_sandbox: SandboxHandle
 ) -> None:
     lines = [chat_line(f"req-{i}", f"question {i}") for i in range(100)]
     file_id = upload(openai_client, lines)
-    openai_schemas.validate("OpenAIFile", raw_json(batchgraph_sandbox, f"/files/{file_id}"))
+    assert raw_json(batchgraph_sandbox, f"/files/{file_id}")["purpose"] == "batch"
 
     created = openai_client.batches.create(
         input_file_id=file_id,
@@ -70,10 +68,8 @@ def test_batch_round_trip_matches_openai_schemas(
     )
     assert created.status == "validating"
     assert created.request_counts is not None and created.request_counts.total == 0
-    openai_schemas.validate("Batch", created.model_dump())
 
     done = raw_json(batchgraph_sandbox, f"/batches/{created.id}")
-    openai_schemas.validate("Batch", done)
     assert done["status"] == "completed"
     assert done["request_counts"] == {"total": 100, "completed": 100, "failed": 0}
     assert done["expires_at"] - done["created_at"] == 86400
@@ -82,7 +78,6 @@ def test_batch_round_trip_matches_openai_schemas(
 
     output = read_lines(openai_client, done["output_file_id"])
     for line in output:
-        openai_line_schemas.validate("BatchRequestOutput", line)
         assert line["response"]["status_code"] == 200 and line["error"] is None
     ids = [line["custom_id"] for line in output]
     assert sorted(ids) == sorted(f"req-{i}" for i in range(100))
@@ -116,11 +111,10 @@ def test_running_batch_reports_growing_request_counts(
 
 
 def test_list_batches_pages_newest_first(
-    openai_client: OpenAI, batchgraph_sandbox: SandboxHandle, openai_schemas: SpecValidator
+    openai_client: OpenAI, batchgraph_sandbox: SandboxHandle
 ) -> None:
     made = [create(openai_client, [chat_line("a")]).id for _ in range(5)]
     first = raw_json(batchgraph_sandbox, "/batches", limit=2)
-    openai_schemas.validate("ListBatchesResponse", first)
     assert [b["id"] for b in first["data"]] == made[::-1][:2] and first["has_more"] is True
     every = [b.id for b in openai_client.batches.list(limit=2)]
     assert every == made[::-1]
@@ -129,11 +123,10 @@ def test_list_batches_pages_newest_first(
 
 
 def test_files_list_retrieve_content_and_delete(
-    openai_client: OpenAI, batchgraph_sandbox: SandboxHandle, openai_schemas: SpecValidator
+    openai_client: OpenAI, batchgraph_sandbox: SandboxHandle
 ) -> None:
     ids = [upload(openai_client, [chat_line(str(i))]) for i in range(3)]
     listing = raw_json(batchgraph_sandbox, "/files", purpose="batch", order="asc", limit=2)
-    openai_schemas.validate("ListFilesResponse", listing)
     assert [f["id"] for f in listing["data"]] == ids[:2] and listing["has_more"]
     assert [f.id for f in openai_client.files.list(purpose="batch", order="asc", limit=2)] == ids
     after = openai_client.files.list(after=ids[2], order="desc")
@@ -141,11 +134,9 @@ def test_files_list_retrieve_content_and_delete(
     assert json.loads(openai_client.files.content(ids[0]).text) == chat_line("0")
 
     deleted = openai_client.files.delete(ids[0])
-    openai_schemas.validate("DeleteFileResponse", deleted.model_dump())
     assert deleted.deleted is True
     with pytest.raises(openai.NotFoundError) as caught:
         openai_client.files.retrieve(ids[0])
-    openai_schemas.validate("ErrorResponse", caught.value.response.json())
     assert caught.value.param == "file_id"
 
 
@@ -157,12 +148,9 @@ def test_file_content_streams_in_pieces(openai_client: OpenAI) -> None:
     assert got == 2000
 
 
-def test_missing_api_key_is_answered_401_in_openai_shape(
-    batchgraph_sandbox: SandboxHandle, openai_schemas: SpecValidator
-) -> None:
+def test_missing_api_key_is_answered_401_in_openai_shape(batchgraph_sandbox: SandboxHandle) -> None:
     reply = httpx.get(batchgraph_sandbox.base_url("openai") + "/batches")
     assert reply.status_code == 401
-    openai_schemas.validate("ErrorResponse", reply.json())
     assert reply.json()["error"]["code"] == "invalid_api_key"
 
 
@@ -172,9 +160,7 @@ def test_unknown_batch_is_404_in_openai_shape(openai_client: OpenAI) -> None:
     assert caught.value.type == "invalid_request_error"
 
 
-def test_bad_input_lines_make_batch_fail_with_numbered_errors(
-    openai_client: OpenAI, openai_schemas: SpecValidator
-) -> None:
+def test_bad_input_lines_make_batch_fail_with_numbered_errors(openai_client: OpenAI) -> None:
     lines: list[Any] = [
         chat_line("ok-1"),
         "{not json",
@@ -186,7 +172,6 @@ def test_bad_input_lines_make_batch_fail_with_numbered_errors(
     batch = create(openai_client, lines)
     assert batch.status == "validating"
     failed = openai_client.batches.retrieve(batch.id)
-    openai_schemas.validate("Batch", failed.model_dump())
     assert failed.status == "failed" and failed.failed_at is not None
     assert failed.output_file_id is None and failed.error_file_id is None
     assert failed.errors is not None and failed.errors.data is not None
@@ -237,9 +222,7 @@ def test_create_refuses_unknown_endpoint_and_window(openai_client: OpenAI) -> No
         )
 
 
-def test_thirty_percent_failure_rate_gives_server_error_lines(
-    openai_client: OpenAI, openai_line_schemas: SpecValidator
-) -> None:
+def test_thirty_percent_failure_rate_gives_server_error_lines(openai_client: OpenAI) -> None:
     batch = create(
         openai_client,
         [chat_line(f"r{i}") for i in range(300)],
@@ -252,7 +235,6 @@ def test_thirty_percent_failure_rate_gives_server_error_lines(
     errors = read_lines(openai_client, done.error_file_id)
     assert len(errors) == counts.failed
     for line in errors:
-        openai_line_schemas.validate("BatchRequestOutput", line)
         assert line["response"]["status_code"] == 500
         assert line["response"]["body"]["error"]["type"] == "server_error"
     assert len(read_lines(openai_client, done.output_file_id)) == counts.completed
@@ -276,9 +258,7 @@ def test_invalid_request_body_gets_a_400_line(openai_client: OpenAI) -> None:
     assert line["response"]["body"]["error"]["type"] == "invalid_request_error"
 
 
-def test_expired_batch_returns_its_finished_part(
-    tmp_path: Path, openai_line_schemas: SpecValidator
-) -> None:
+def test_expired_batch_returns_its_finished_part(tmp_path: Path) -> None:
     config = SandboxConfig(time_scale=86400 * 20, processing_seconds=60, expire_fraction=0.5)
     with run_sandbox(tmp_path, config) as sandbox:
         client = OpenAI(api_key=SANDBOX_API_KEY, base_url=sandbox.base_url("openai"))
@@ -294,7 +274,6 @@ def test_expired_batch_returns_its_finished_part(
     assert 60 < len(finished) < 140
     assert len(finished) + len(unfinished) == 200
     for line in unfinished:
-        openai_line_schemas.validate("BatchRequestOutput", line)
         assert line["response"] is None and line["error"]["code"] == "batch_expired"
 
 
