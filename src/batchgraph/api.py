@@ -100,13 +100,9 @@ class Batchgraph:
         `key`) returns the job that exists, finished or not, instead of paying for it twice;
         `new=True` makes a second job. `existing_job` tells the two cases apart.
         """
-        key = settings.get("key") or self._content_key(
-            input, settings["provider"], settings.get("options"), settings.get("execution")
-        )
-        found = None if new or key is None else self.store.find_job_by_key(key)
+        found = self._found_or_keyed(input, new, settings)
         if found is not None:
-            return found.id
-        settings["key"] = key
+            return found
         from batchgraph.jobs import create_job
 
         return create_job(self.deps, input=input, **settings)
@@ -123,13 +119,9 @@ class Batchgraph:
         """
         from batchgraph.errors import ProviderUnavailable
 
-        key = settings.get("key") or self._content_key(
-            input, settings["provider"], settings.get("options"), settings.get("execution")
-        )
-        found = None if new or key is None else self.store.find_job_by_key(key)
+        found = self._found_or_keyed(input, new, settings)
         if found is not None:
-            return found.id
-        settings["key"] = key
+            return found
         job_id = self.create(input, new=True, **settings)
         try:
             self.tick(job_id)
@@ -139,6 +131,18 @@ class Batchgraph:
             error.add_note(f"job {job_id} is stored; `tick` or `run_job` takes it on from here")
             raise
         return job_id
+
+    def _found_or_keyed(self, input: str | Path, new: bool, settings: JobSettings) -> str | None:
+        """The id of the job these settings name already (unless `new`); otherwise None, with
+        the job's key put into `settings` for the job about to be created."""
+        key = settings.get("key") or self._content_key(
+            input, settings["provider"], settings.get("options"), settings.get("execution")
+        )
+        found = None if new or key is None else self.store.find_job_by_key(key)
+        if found is not None:
+            return found.id
+        settings["key"] = key
+        return None
 
     def existing_job(
         self,
