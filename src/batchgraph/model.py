@@ -147,13 +147,17 @@ def outcome_reason(status: str, attempts: int, batch_id: str | None) -> str | No
 
 @dataclass(slots=True)
 class Usage:
-    """Tokens a request consumed; cached tokens are part of `input_tokens`."""
+    """Tokens a request consumed; cached tokens (read from the provider's prompt cache) and
+    cache writes (put into it) are both part of `input_tokens`."""
 
     input_tokens: int = 0
     output_tokens: int = 0
     cached_tokens: int = 0
     reasoning_tokens: int = 0
     """Part of `output_tokens`: what the model spent thinking (where the provider says)."""
+    cache_write_tokens: int = 0
+    """Part of `input_tokens`: written to the prompt cache, which Anthropic charges at 1.25×
+    the input price."""
 
     def __add__(self, other: Usage) -> Usage:
         return Usage(
@@ -161,6 +165,7 @@ class Usage:
             self.output_tokens + other.output_tokens,
             self.cached_tokens + other.cached_tokens,
             self.reasoning_tokens + other.reasoning_tokens,
+            self.cache_write_tokens + other.cache_write_tokens,
         )
 
 

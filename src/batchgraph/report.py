@@ -62,6 +62,7 @@ def build_report(store: Store, job: JobRecord) -> dict[str, Any]:
             "input_tokens": line.usage.input_tokens,
             "output_tokens": line.usage.output_tokens,
             "cached_tokens": line.usage.cached_tokens,
+            "cache_write_tokens": line.usage.cache_write_tokens,
             "batch_usd": line.cost.batch_usd,
             "sync_usd": line.cost.sync_usd,
             "price_source": line.cost.source,

@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
+
 from batchgraph.api import Batchgraph
 from batchgraph.io import ReadOptions
 from batchgraph.model import Usage
@@ -37,8 +39,16 @@ def test_a_2000_token_system_prompt_is_read_from_the_cache_by_all_but_the_first_
     report = bg.report(job_id)
     (line,) = report["models"]
     assert line["cached_tokens"] == 996 * system_tokens
+    assert line["cache_write_tokens"] == 4 * system_tokens
     usage = Usage(line["input_tokens"], line["output_tokens"], line["cached_tokens"])
+    usage.cache_write_tokens = line["cache_write_tokens"]
     assert report["batch_usd"] == cost_of("anthropic", "claude-sonnet-4-5", usage).batch_usd
+    # The four writes cost a quarter more than input: $1.5 a million at batch price, +25%.
+    usage.cache_write_tokens = 0
+    at_input_price = cost_of("anthropic", "claude-sonnet-4-5", usage).batch_usd
+    assert at_input_price is not None
+    premium = 4 * system_tokens * 1.5 * 0.25 / 1_000_000
+    assert report["batch_usd"] - at_input_price == pytest.approx(premium)
     uncached = Usage(line["input_tokens"], line["output_tokens"], 0)
     full = cost_of("anthropic", "claude-sonnet-4-5", uncached).batch_usd
     assert full is not None and report["batch_usd"] < 0.3 * full

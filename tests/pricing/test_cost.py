@@ -34,6 +34,36 @@ def test_cached_tokens_are_part_of_input_and_get_the_cached_price() -> None:
     assert cost.batch_usd == pytest.approx(1.0)
 
 
+def test_cache_writes_are_part_of_input_and_get_the_cache_write_price() -> None:
+    price = ModelPrice(
+        "anthropic", "m", 3.0, 15.0, 1.5, 7.5, 0.3, 0.15, cache_write_input=3.75,
+        batch_cache_write_input=1.875,
+    )  # fmt: skip
+    usage = Usage(input_tokens=1_000_000, cached_tokens=500_000, cache_write_tokens=100_000)
+
+    cost = price_usage(price, usage)
+
+    assert cost.sync_usd == pytest.approx(0.4 * 3.0 + 0.5 * 0.3 + 0.1 * 3.75)
+    assert cost.batch_usd == pytest.approx(0.4 * 1.5 + 0.5 * 0.15 + 0.1 * 1.875)
+
+
+def test_without_a_cache_write_price_writes_cost_the_input_price() -> None:
+    usage = Usage(input_tokens=1_000_000, cache_write_tokens=1_000_000)
+    assert price_usage(PRICE, usage).batch_usd == pytest.approx(1.0)
+
+
+def test_the_built_in_anthropic_prices_charge_cache_writes_a_quarter_more(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.delenv("BATCHGRAPH_PRICES", raising=False)
+    written = cost_of(
+        "anthropic", "claude-haiku-4-5", Usage(1_000_000, cache_write_tokens=1_000_000)
+    )
+    plain = cost_of("anthropic", "claude-haiku-4-5", Usage(1_000_000))
+    assert written.batch_usd == pytest.approx(1.25 * (plain.batch_usd or 0))
+    assert written.sync_usd == pytest.approx(1.25 * (plain.sync_usd or 0))
+
+
 def test_cost_of_matches_dated_model_names(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("BATCHGRAPH_PRICES", raising=False)
     cost = cost_of("openai", "gpt-4o-mini-2024-07-18", Usage(2_000_000, 1_000_000))

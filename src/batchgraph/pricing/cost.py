@@ -35,18 +35,33 @@ class Cost:
 
 
 def price_usage(price: ModelPrice, usage: Usage) -> Cost:
-    """Cached tokens are part of `input_tokens`; they get the cached price where there is one."""
+    """Cached reads and cache writes are part of `input_tokens`; each gets its own price where
+    the table has one (reads: a tenth of input at Anthropic; writes: 1.25×), else input's."""
     cached = min(usage.cached_tokens, usage.input_tokens)
-    fresh = usage.input_tokens - cached
+    written = min(usage.cache_write_tokens, usage.input_tokens - cached)
+    fresh = usage.input_tokens - cached - written
 
-    def dollars(per_input: float, per_cached: float | None, per_output: float) -> float:
+    def dollars(
+        per_input: float, per_cached: float | None, per_write: float | None, per_output: float
+    ) -> float:
         cached_rate = per_input if per_cached is None else per_cached
-        total = fresh * per_input + cached * cached_rate + usage.output_tokens * per_output
+        write_rate = per_input if per_write is None else per_write
+        total = (
+            fresh * per_input
+            + cached * cached_rate
+            + written * write_rate
+            + usage.output_tokens * per_output
+        )
         return total / PER_MILLION
 
     return Cost(
-        batch_usd=dollars(price.batch_input, price.batch_cached_input, price.batch_output),
-        sync_usd=dollars(price.input, price.cached_input, price.output),
+        batch_usd=dollars(
+            price.batch_input,
+            price.batch_cached_input,
+            price.batch_cache_write_input,
+            price.batch_output,
+        ),
+        sync_usd=dollars(price.input, price.cached_input, price.cache_write_input, price.output),
         source=price.source,
         as_of=price.as_of,
     )

@@ -20,7 +20,16 @@ from batchgraph.errors import ConfigError
 
 PRICES_ENV = "BATCHGRAPH_PRICES"
 _REQUIRED = ("input", "output", "batch_input", "batch_output")
-_OPTIONAL = ("cached_input", "batch_cached_input", "aliases", "as_of", "source")
+_OPTIONAL = (
+    "cached_input",
+    "batch_cached_input",
+    "cache_write_input",
+    "batch_cache_write_input",
+    "aliases",
+    "as_of",
+    "source",
+)
+_OPTIONAL_AMOUNTS = _OPTIONAL[:4]
 _DATED_SUFFIX = re.compile(r"-(?:\d{4}-\d{2}-\d{2}|\d{8}|\d{4}|latest)$")
 
 
@@ -36,6 +45,9 @@ class ModelPrice:
     batch_output: float
     cached_input: float | None = None
     batch_cached_input: float | None = None
+    cache_write_input: float | None = None
+    """Input tokens written to the provider's prompt cache (Anthropic: 1.25× `input`)."""
+    batch_cache_write_input: float | None = None
     aliases: tuple[str, ...] = ()
     as_of: date | None = None
     source: str | None = None
@@ -126,7 +138,7 @@ def _entry(provider: str, model: str, entry: Any, source: str) -> ModelPrice:
         wrong = ", ".join([*(f"missing {k}" for k in missing), *(f"unknown {k}" for k in unknown)])
         raise ConfigError(f"{where}: {wrong} — the keys are {', '.join(_REQUIRED + _OPTIONAL)}")
     amounts: dict[str, float | None] = {}
-    for key in (*_REQUIRED, "cached_input", "batch_cached_input"):
+    for key in (*_REQUIRED, *_OPTIONAL_AMOUNTS):
         value = entry.get(key)
         if value is not None and (isinstance(value, bool) or not isinstance(value, int | float)):
             raise ConfigError(f"{where}: {key} must be a number of dollars per million tokens")
@@ -143,6 +155,8 @@ def _entry(provider: str, model: str, entry: Any, source: str) -> ModelPrice:
         batch_output=amounts["batch_output"] or 0.0,
         cached_input=amounts["cached_input"],
         batch_cached_input=amounts["batch_cached_input"],
+        cache_write_input=amounts["cache_write_input"],
+        batch_cache_write_input=amounts["batch_cache_write_input"],
         aliases=tuple(str(alias) for alias in entry.get("aliases", ())),
         as_of=as_of if isinstance(as_of, date) else None,
         source=entry.get("source"),

@@ -208,6 +208,7 @@ def usage(raw: dict[str, Any]) -> Usage:
         input_tokens=(raw.get("input_tokens") or 0) + cache_read + cache_write,
         output_tokens=raw.get("output_tokens") or 0,
         cached_tokens=cache_read,
+        cache_write_tokens=cache_write,
     )
 
 

@@ -139,6 +139,15 @@ MIGRATIONS: tuple[Migration, ...] = (
             "ALTER TABLE bg_chunks ADD COLUMN host TEXT",
         ),
     ),
+    Migration(
+        "m007_cache_writes",
+        (
+            # Input tokens written to the provider's prompt cache (part of input_tokens),
+            # priced apart: Anthropic charges them at 1.25x the input price.
+            "ALTER TABLE bg_chunks ADD COLUMN cache_write_tokens {BIGINT} NOT NULL DEFAULT 0",
+            "ALTER TABLE bg_ledger ADD COLUMN cache_write_tokens {BIGINT}",
+        ),
+    ),
 )
 
 

@@ -39,7 +39,8 @@ JOB_COLUMNS = "id, name, provider, spec, status, total, created_at, updated_at, 
 FLOW_COLUMNS = "id, name, spec, status, progress, created_at, updated_at, report"
 CHUNK_COLUMNS = (
     "job_id, chunk, attempt, status, size, batch_id, intent_at, provider_status, counts, "
-    "input_tokens, output_tokens, cached_tokens, model, provisional, mode, host"
+    "input_tokens, output_tokens, cached_tokens, model, provisional, mode, host, "
+    "cache_write_tokens"
 )
 CHUNK_COLUMN_COUNT = CHUNK_COLUMNS.count(",") + 1
 RESULT_COLUMNS = (
@@ -58,6 +59,7 @@ RESULT_COLUMNS = (
     "error_raw",
     "error_retryable",
     "result_details",
+    "cache_write_tokens",
 )
 LEDGER_COLUMNS = "idx, request, status, attempt, chunk, " + ", ".join(RESULT_COLUMNS)
 RECORD_COLUMNS = "idx, {id}, {model}, status, attempt, chunk, " + ", ".join(RESULT_COLUMNS)
@@ -72,7 +74,7 @@ CHUNK_FIELDS = {
     "intent_at": ("intent_at",),
     "provider_status": ("provider_status",),
     "counts": ("counts",),
-    "usage": ("input_tokens", "output_tokens", "cached_tokens"),
+    "usage": ("input_tokens", "output_tokens", "cached_tokens", "cache_write_tokens"),
     "model": ("model",),
     "provisional": ("provisional",),
     "mode": ("mode",),
@@ -162,6 +164,7 @@ def chunk_to_row(chunk: ChunkRecord, size: int) -> tuple[Any, ...]:
         int(chunk.provisional),
         ChunkMode(chunk.mode).value,
         chunk.host,
+        chunk.usage.cache_write_tokens,
     )
 
 
@@ -176,7 +179,7 @@ def chunk_from_row(row: Row) -> ChunkRecord:
         intent_at=None if row[6] is None else float(row[6]),
         provider_status=row[7],
         counts=json.loads(row[8]),
-        usage=Usage(int(row[9]), int(row[10]), int(row[11])),
+        usage=Usage(int(row[9]), int(row[10]), int(row[11]), cache_write_tokens=int(row[16] or 0)),
         model=row[12],
         provisional=bool(row[13]),
         mode=ChunkMode(row[14]),
@@ -197,6 +200,7 @@ def chunk_changes(changes: dict[str, Any]) -> dict[str, Any]:
             columns["input_tokens"] = usage.input_tokens
             columns["output_tokens"] = usage.output_tokens
             columns["cached_tokens"] = usage.cached_tokens
+            columns["cache_write_tokens"] = usage.cache_write_tokens
         elif name == "counts":
             columns["counts"] = dump_json(value)
         elif name == "status":
@@ -236,6 +240,7 @@ def result_to_row(result: Result) -> tuple[Any, ...]:
         None if error is None or error.raw is None else dump_json(error.raw),
         None if error is None else int(error.retryable),
         _details(result),
+        result.usage.cache_write_tokens,
     )
 
 
@@ -279,6 +284,7 @@ def text_result_row(result: Result) -> tuple[Any, ...] | None:
         or result.refusal is not None
         or result.logprobs is not None
         or result.usage.reasoning_tokens
+        or result.usage.cache_write_tokens
     ):
         return None
     usage = result.usage
@@ -298,7 +304,7 @@ def result_from_row(status: LedgerStatus, row: Row) -> Result | None:
     """The result stored in `RESULT_COLUMNS`, or None when the row has none yet."""
     (custom_id, batch_id, text, parsed, embedding, stop_reason, model) = row[:7]
     (input_tokens, output_tokens, cached_tokens) = row[7:10]
-    (error_code, error_message, error_raw, error_retryable, details) = row[10:15]
+    (error_code, error_message, error_raw, error_retryable, details, written) = row[10:16]
     if custom_id is None:
         return None
     extra = _load_json(details) or {}
@@ -324,6 +330,7 @@ def result_from_row(status: LedgerStatus, row: Row) -> Result | None:
             int(output_tokens or 0),
             int(cached_tokens or 0),
             int(extra.get("reasoning_tokens") or 0),
+            int(written or 0),
         ),
         error=error,
         tool_calls=extra.get("tool_calls"),

@@ -409,14 +409,25 @@ class SqlStore(Store):
         so every token counts once) and return them."""
         found = tx.fetchone(
             "SELECT COALESCE(SUM(input_tokens), 0), COALESCE(SUM(output_tokens), 0), "
-            "COALESCE(SUM(cached_tokens), 0) FROM bg_ledger WHERE job_id = ? AND chunk = ?",
+            "COALESCE(SUM(cached_tokens), 0), COALESCE(SUM(cache_write_tokens), 0) "
+            "FROM bg_ledger WHERE job_id = ? AND chunk = ?",
             (job_id, chunk),
         )
-        usage = Usage(*(int(n) for n in found)) if found else Usage()
+        usage = Usage()
+        if found:
+            (input_tokens, output_tokens, cached, written) = (int(n) for n in found)
+            usage = Usage(input_tokens, output_tokens, cached, cache_write_tokens=written)
         tx.execute(
-            "UPDATE bg_chunks SET input_tokens = ?, output_tokens = ?, cached_tokens = ? "
-            "WHERE job_id = ? AND chunk = ?",
-            (usage.input_tokens, usage.output_tokens, usage.cached_tokens, job_id, chunk),
+            "UPDATE bg_chunks SET input_tokens = ?, output_tokens = ?, cached_tokens = ?, "
+            "cache_write_tokens = ? WHERE job_id = ? AND chunk = ?",
+            (
+                usage.input_tokens,
+                usage.output_tokens,
+                usage.cached_tokens,
+                usage.cache_write_tokens,
+                job_id,
+                chunk,
+            ),
         )
         return usage
 
