@@ -20,7 +20,7 @@ from __future__ import annotations
 import tempfile
 import time
 import warnings
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from datetime import datetime
 from typing import IO, ClassVar, TypeVar
 
@@ -28,7 +28,7 @@ import httpx2
 from google import genai
 from google.genai import errors, types
 
-from batchgraph.errors import ProviderCallError, ProviderUnavailable, is_transient_status
+from batchgraph.errors import ProviderCallError
 from batchgraph.model import Kind, Request, Result
 from batchgraph.providers import gemini_wire as wire
 from batchgraph.providers.base import (
@@ -39,11 +39,11 @@ from batchgraph.providers.base import (
     Caps,
     LookupHints,
     PreparedBatch,
-    Provider,
     WireItem,
     aware,
 )
 from batchgraph.providers.registry import ProviderSpec, spec_for
+from batchgraph.providers.sdk import SdkProvider
 from batchgraph.providers.settings import ProviderSettings
 
 T = TypeVar("T")
@@ -76,15 +76,15 @@ STATES = {
 """The SDK's names (it renames Gemini's `BATCH_STATE_*`). Gemini has no cancelling state: a
 cancelled batch reads as running until it has stopped."""
 
-_SDK_ERRORS = (errors.APIError, httpx2.HTTPError)
 
-
-class GeminiProvider(Provider):
+class GeminiProvider(SdkProvider):
     """Gemini batch mode over uploaded JSONL files, one model per batch."""
 
     spec: ClassVar[ProviderSpec] = spec_for("gemini")
     name: ClassVar[str] = spec.name
     caps: ClassVar[Caps] = spec.caps
+    sdk_errors: ClassVar[tuple[type[Exception], ...]] = (errors.APIError, httpx2.HTTPError)
+    unreachable_errors: ClassVar[tuple[type[Exception], ...]] = (httpx2.TransportError,)
 
     def __init__(
         self, settings: ProviderSettings, *, read_retries: types.HttpRetryOptions = READ_RETRIES
@@ -126,7 +126,7 @@ class GeminiProvider(Provider):
 
     def _upload(self, spool: IO[bytes], tag: BatchTag) -> str:
         config = types.UploadFileConfig(display_name=f"{tag.label()}.jsonl", mime_type="jsonl")
-        uploaded = self._call(
+        uploaded = self.call(
             "upload the batch input",
             None,
             lambda: self._client.files.upload(file=spool, config=config),  # type: ignore[arg-type]
@@ -149,7 +149,7 @@ class GeminiProvider(Provider):
             )
             with warnings.catch_warnings():  # the SDK calls embedding batches experimental
                 warnings.simplefilter("ignore")
-                job = self._call(
+                job = self.call(
                     what,
                     None,
                     lambda: self._client.batches.create_embeddings(
@@ -158,7 +158,7 @@ class GeminiProvider(Provider):
                 )
         else:
             config = types.CreateBatchJobConfig(display_name=label, http_options=CREATE_ONCE)
-            job = self._call(
+            job = self.call(
                 what,
                 None,
                 lambda: self._client.batches.create(
@@ -172,16 +172,28 @@ class GeminiProvider(Provider):
     def discard_prepared(self, prepared: PreparedBatch) -> None:
         if prepared.file_id is not None:
             file_name = prepared.file_id
-            self._call(
+            self.call(
                 "delete an unused upload", None, lambda: self._client.files.delete(name=file_name)
             )
 
-    def check_access(self) -> None:
-        try:
-            self._client.batches.list(config={"page_size": 1})
-        except _SDK_ERRORS as err:
-            if not isinstance(err, errors.APIError) or not is_transient(err):
-                raise _failure("list batches", None, err) from err
+    @classmethod
+    def http_status(cls, err: Exception) -> int | None:
+        return err.code if isinstance(err, errors.APIError) else None
+
+    def describe(self, err: Exception) -> str:
+        """An SDK error as one line: HTTP status, Google's status name and message, a hint."""
+        if isinstance(err, errors.APIError):
+            hint = " — check GEMINI_API_KEY" if err.code in (401, 403) else ""
+            return f"HTTP {err.code} {err.status or 'error'}: {err.message}{hint}"
+        if isinstance(err, httpx2.HTTPError):
+            return f"could not reach Gemini ({err!r}); check the network and the base URL"
+        return str(err)
+
+    def probe(self) -> None:
+        self._client.batches.list(config={"page_size": 1})
+
+    def request_cancel(self, batch_id: str) -> None:
+        self._client.batches.cancel(name=batch_id)
 
     def find_batch(
         self, tag: BatchTag, created_after: datetime, hints: LookupHints | None = None
@@ -193,7 +205,7 @@ class GeminiProvider(Provider):
         """
         since = aware(created_after) - CLOCK_SLACK
         label = tag.label()
-        pager = self._call(
+        pager = self.call(
             "list batches",
             None,
             lambda: self._client.batches.list(config={"page_size": LIST_PAGE_SIZE}),
@@ -207,7 +219,7 @@ class GeminiProvider(Provider):
                     return job.name
             if not recent or not pager.config.get("page_token"):
                 return None
-            self._call("list batches", None, pager.next_page)
+            self.call("list batches", None, pager.next_page)
 
     def status(self, batch_id: str) -> BatchStatus:
         return batch_status(self._get(batch_id))
@@ -224,19 +236,8 @@ class GeminiProvider(Provider):
             if result is not None:
                 yield result
 
-    def cancel(self, batch_id: str) -> None:
-        try:
-            self._client.batches.cancel(name=batch_id)
-        except errors.APIError as err:
-            # Cancelling a batch that has already ended may be refused; there is nothing to stop.
-            if err.code < 500 and self.status(batch_id).done:
-                return
-            raise _failure("cancel the batch", batch_id, err) from err
-        except httpx2.HTTPError as err:
-            raise _failure("cancel the batch", batch_id, err) from err
-
     def _get(self, batch_id: str) -> types.BatchJob:
-        return self._call(
+        return self.call(
             "read the batch", batch_id, lambda: self._client.batches.get(name=batch_id)
         )
 
@@ -257,17 +258,10 @@ class GeminiProvider(Provider):
             try:
                 self._client.files.download(file=file_name, destination=spool)  # type: ignore[call-overload]
                 return
-            except _SDK_ERRORS as err:
-                if not is_transient(err) or attempt == DOWNLOAD_ATTEMPTS:
-                    raise _failure(f"download {file_name}", batch_id, err) from err
+            except self.sdk_errors as err:
+                if not self.transient(err) or attempt == DOWNLOAD_ATTEMPTS:
+                    raise self.failure(f"download {file_name}", batch_id, err) from err
                 time.sleep(min(8.0, 0.5 * 2 ** (attempt - 1)))
-
-    def _call(self, what: str, batch_id: str | None, call: Callable[[], T]) -> T:
-        """One SDK call, its failures turned into `ProviderCallError`."""
-        try:
-            return call()
-        except _SDK_ERRORS as err:
-            raise _failure(what, batch_id, err) from err
 
 
 def batch_status(job: types.BatchJob) -> BatchStatus:
@@ -289,28 +283,6 @@ def batch_status(job: types.BatchJob) -> BatchStatus:
         failed=0,
         errors=errors_,
     )
-
-
-def describe(err: Exception) -> str:
-    """An SDK error as one line: HTTP status, Google's status name and message, with a hint."""
-    if isinstance(err, errors.APIError):
-        hint = " — check GEMINI_API_KEY" if err.code in (401, 403) else ""
-        return f"HTTP {err.code} {err.status or 'error'}: {err.message}{hint}"
-    if isinstance(err, httpx2.HTTPError):
-        return f"could not reach Gemini ({err!r}); check the network and the base URL"
-    return str(err)
-
-
-def _failure(what: str, batch_id: str | None, err: Exception) -> ProviderCallError:
-    kind = ProviderUnavailable if is_transient(err) else ProviderCallError
-    return kind("gemini", f"could not {what}: {describe(err)}", batch_id)
-
-
-def is_transient(err: Exception) -> bool:
-    """Rate limits, server errors, timeouts and lost connections pass; the rest will not."""
-    if isinstance(err, errors.APIError):
-        return is_transient_status(err.code)
-    return isinstance(err, httpx2.TransportError)
 
 
 def _same_model_and_kind(first: Request, request: Request) -> None:
