@@ -13,6 +13,9 @@ def row(spec: ProviderSpec) -> str:
     keys = " or ".join(f"`{name}`" for name in spec.key_env)
     need = "required" if spec.base_url_required else "optional"
     address = f"`{spec.base_url_env}` ({need})" if spec.base_url_env else "—"
+    if spec.own_server:
+        keys = f"{keys}, or the variable `--api-key-env` names (none needed by default)"
+        address = f"`--base-url` ({need})"
     options = ", ".join(
         f"`{variable}` ({option}, default `{spec.options[option]}`)"
         for option, variable in spec.option_env.items()

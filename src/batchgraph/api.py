@@ -94,7 +94,9 @@ class Batchgraph:
     ) -> str:
         """Check the provider can be reached with its key, validate `input` and store it as a
         new job; return its id. Nothing is sent: ticks send it. `settings` are `create_job`'s:
-        provider, options, name, max_attempts, batch_size, key.
+        provider, options, name, max_attempts, batch_size, key, execution, and for your own
+        OpenAI-compatible server (`provider="openai-compatible"`) `base_url` and
+        `api_key_env` (the variable holding its key, when it needs one).
 
         The same input created again with the same provider and options (or the same explicit
         `key`) returns the job that exists, finished or not, instead of paying for it twice;
@@ -136,7 +138,11 @@ class Batchgraph:
         """The id of the job these settings name already (unless `new`); otherwise None, with
         the job's key put into `settings` for the job about to be created."""
         key = settings.get("key") or self._content_key(
-            input, settings["provider"], settings.get("options"), settings.get("execution")
+            input,
+            settings["provider"],
+            settings.get("options"),
+            settings.get("execution"),
+            settings.get("base_url"),
         )
         found = None if new or key is None else self.store.find_job_by_key(key)
         if found is not None:
@@ -152,9 +158,10 @@ class Batchgraph:
         options: ReadOptions | None = None,
         key: str | None = None,
         execution: Execution | None = None,
+        base_url: str | None = None,
     ) -> JobRecord | None:
         """The job a `submit` of these arguments would return instead of creating one."""
-        key = key or self._content_key(input, provider, options, execution)
+        key = key or self._content_key(input, provider, options, execution, base_url)
         return None if key is None else self.store.find_job_by_key(key)
 
     @staticmethod
@@ -163,6 +170,7 @@ class Batchgraph:
         provider: str,
         options: ReadOptions | None,
         execution: Execution | None = None,
+        base_url: str | None = None,
     ) -> str | None:
         from batchgraph.io import ReadOptions
         from batchgraph.jobs import job_key
@@ -171,7 +179,7 @@ class Batchgraph:
         if not path.is_file():
             return None  # `create_job` says what is wrong with the path
         mode = execution.mode.value if execution is not None else "batch"
-        return job_key(path.resolve(), provider, options or ReadOptions(), mode)
+        return job_key(path.resolve(), provider, options or ReadOptions(), mode, base_url)
 
     def tick(self, job_id: str) -> dict[str, Any]:
         """One step under the job's lock: submit what is unsent, check, collect, retry."""

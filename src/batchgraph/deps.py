@@ -13,7 +13,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from batchgraph.executors.limits import RateLimiter
-from batchgraph.providers import adapter_class, open_provider
+from batchgraph.providers import HostAddress, adapter_class, open_provider
 from batchgraph.providers.base import Provider
 from batchgraph.store import open_store, resolve_location
 from batchgraph.store.base import JobRecord, Store
@@ -101,4 +101,11 @@ class Deps:
     def _make(self, job: JobRecord) -> Provider:
         if self.provider_factory is not None:
             return self.provider_factory(job)
-        return open_provider(job.provider, sandbox_dir=self.data_dir / "sandbox")
+        return open_provider(
+            job.provider, sandbox_dir=self.data_dir / "sandbox", address=job_address(job)
+        )
+
+
+def job_address(job: JobRecord) -> HostAddress:
+    """The user's own server a job was submitted to (`--base-url`, `--api-key-env`), if any."""
+    return HostAddress.from_json(job.spec.get("host"))

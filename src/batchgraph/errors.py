@@ -7,7 +7,10 @@
     │   └── ProviderUnavailable     a rate limit, a 5xx or no answer: a later try may succeed
     ├── JobNotFound                 no such job in the store
     ├── JobBusy                     another process holds the job's lock
-    ├── QuotaExhausted              a host's quota is spent; the job stays resumable
+    ├── HostStopped                 a host refuses every call until the user acts; the job
+    │   │                           stays resumable
+    │   ├── QuotaExhausted          its quota is spent (a daily limit, no credits)
+    │   └── FeatureUnsupported      it refuses something every request asks for (a JSON schema)
     └── CostLimitExceeded           the estimate is over --max-cost; nothing was sent
 
 Each message says what went wrong, where, and what to do next. The errors about what a user
@@ -132,11 +135,11 @@ class CostLimitExceeded(BatchgraphError, ValueError):
     """The job's estimated cost is over the limit the user set."""
 
 
-class QuotaExhausted(BatchgraphError):
-    """A host refuses every call until the user acts (a daily quota, no credits left).
+class HostStopped(BatchgraphError):
+    """A host refuses every call until the user acts.
 
-    Synchronous execution stops at once; requests without a result stay queued, so the same
-    job resumes where it stopped (`batchgraph run --job JOB`).
+    Synchronous execution stops at once (the calls in flight end first); requests without a
+    result stay queued, so the same job resumes where it stopped (`batchgraph run --job JOB`).
     """
 
     def __init__(self, provider: str, message: str, job_id: str | None = None) -> None:
@@ -144,7 +147,16 @@ class QuotaExhausted(BatchgraphError):
         self.job_id = job_id
         super().__init__(f"{provider}: {message}")
 
-    def for_job(self, job_id: str) -> QuotaExhausted:
-        """The same error, naming the job to resume."""
+    def for_job(self, job_id: str) -> HostStopped:
+        """The same error, naming the job to resume (`JOB` in the message becomes its id)."""
         detail = str(self).removeprefix(f"{self.provider}: ").replace("JOB", job_id)
-        return QuotaExhausted(self.provider, detail, job_id)
+        return type(self)(self.provider, detail, job_id)
+
+
+class QuotaExhausted(HostStopped):
+    """A host's quota is spent (a daily quota, no credits left)."""
+
+
+class FeatureUnsupported(HostStopped):
+    """A host refuses a feature the job's requests ask for (a local server that cannot follow
+    a JSON schema): every such call would be refused alike, so none is sent after the first."""

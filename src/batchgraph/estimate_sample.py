@@ -17,7 +17,7 @@ from pathlib import Path
 from batchgraph.io import ReadOptions, validated_requests
 from batchgraph.model import Outcome, Request, Result, Usage
 from batchgraph.pricing import total_cost
-from batchgraph.providers import adapter_class, open_provider
+from batchgraph.providers import HostAddress, adapter_class, open_provider
 from batchgraph.providers.base import Provider, WireItem
 from batchgraph.report import priced_provider
 
@@ -48,12 +48,18 @@ def draw(requests: Iterable[Request], count: int, seed: int = SEED) -> list[Requ
 
 
 def run_sample(
-    path: Path, provider: str, options: ReadOptions, count: int, data_dir: Path
+    path: Path,
+    provider: str,
+    options: ReadOptions,
+    count: int,
+    data_dir: Path,
+    address: HostAddress | None = None,
 ) -> Sample:
-    """Answer `count` requests of the input now and measure their answers."""
+    """Answer `count` requests of the input now and measure their answers (`address`: the
+    user's own server, for openai-compatible)."""
     check = adapter_class(provider).request_problem
     drawn = draw(validated_requests(path, options, check), count)
-    adapter = open_provider(provider, sandbox_dir=data_dir / "sandbox")
+    adapter = open_provider(provider, sandbox_dir=data_dir / "sandbox", address=address)
     results = asyncio.run(_answer(adapter, drawn))
     tokens: dict[str, list[int]] = {}
     usages = []

@@ -33,7 +33,7 @@ from batchgraph.io import (
 from batchgraph.model import Request
 from batchgraph.model_names import ModelCheck
 from batchgraph.planning import FirstRound
-from batchgraph.providers import adapter_class
+from batchgraph.providers import HostAddress, adapter_class, check_address
 from batchgraph.store.base import ChunkMode, ChunkRecord, JobRecord, Store
 
 if TYPE_CHECKING:
@@ -54,6 +54,8 @@ class JobSettings(TypedDict, total=False):
     job_id: str | None
     max_enqueued_tokens: int | None
     execution: Execution | None
+    base_url: str | None
+    api_key_env: str | None
 
 
 def new_job_id() -> str:
@@ -66,18 +68,27 @@ def read_options_from(spec: dict[str, Any]) -> ReadOptions:
     return ReadOptions.from_json(spec["read"])
 
 
-def job_key(path: Path, provider: str, options: ReadOptions, mode: str = "batch") -> str:
+def job_key(
+    path: Path,
+    provider: str,
+    options: ReadOptions,
+    mode: str = "batch",
+    base_url: str | None = None,
+) -> str:
     """What makes two submits the same job: the input's bytes, the provider and the options.
 
     Two submits with the same key are one job (`Batchgraph.submit` returns the first), so a
     script re-run after a crash, or run twice by mistake, never pays again. Execution knobs
     (`--batch-size`, `--max-attempts`, the name) do not change the answers and are left out;
-    the mode does (a synchronous job is paid at another price), so it is in.
+    the mode does (a synchronous job is paid at another price), so it is in, and so is the
+    address of the user's own server (another server may serve another model).
     """
     digest = hashlib.sha256()
     settings: dict[str, object] = {"provider": provider, "read": options.to_json()}
     if mode != "batch":
         settings["mode"] = mode  # batch jobs keep the keys they had before modes existed
+    if base_url:
+        settings["base_url"] = base_url
     digest.update(json.dumps(settings, sort_keys=True, ensure_ascii=False).encode())
     digest.update(b"\0")
     with path.open("rb") as file:
@@ -115,8 +126,13 @@ def create_job(
     job_id: str | None = None,
     max_enqueued_tokens: int | None = None,
     execution: Execution | None = None,
+    base_url: str | None = None,
+    api_key_env: str | None = None,
 ) -> str:
     """Validate `input` and store it as a new job; return the job id.
+
+    `base_url` and `api_key_env` say where the user's own server is and which variable holds
+    its key (`--provider openai-compatible`); they are stored with the job, the key never.
 
     `execution` chooses batch or synchronous calls, their limits and a deadline; a host
     without a Batch API always runs synchronously.
@@ -138,6 +154,8 @@ def create_job(
         raise ConfigError("--batch-size must be at least 1")
     if max_enqueued_tokens is not None and max_enqueued_tokens < 1:
         raise ConfigError("--max-enqueued-tokens must be at least 1")
+    address = HostAddress(base_url, api_key_env)
+    check_address(provider, address)
     fmt = resolve_format(path, options)
     refuse_unable(provider, options)
     now = time.time()
@@ -154,9 +172,10 @@ def create_job(
             "max_attempts": max_attempts,
             "batch_size": batch_size,
             "max_enqueued_tokens": max_enqueued_tokens,
-            "job_key": key or job_key(path, provider, options, execution.mode.value),
+            "job_key": key or job_key(path, provider, options, execution.mode.value, base_url),
             "format": fmt.value,
             "execution": execution.to_json(),
+            **({"host": address.to_json()} if address else {}),
         },
         total=0,
         created_at=now,

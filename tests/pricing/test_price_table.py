@@ -32,7 +32,7 @@ from batchgraph.providers.registry import SPECS
         ("mistral", "mistral-small"),
         ("mistral", "ministral-8b"),
         ("mistral", "mistral-embed"),
-        *((spec.price_key, spec.example_model) for spec in SPECS),
+        *((spec.price_key, spec.example_model) for spec in SPECS if not spec.own_server),
         ("gemini", "gemini-2.5-pro"),
         ("gemini", "gemini-2.5-flash-lite"),
         ("gemini", "gemini-embedding-001"),
@@ -141,3 +141,22 @@ def test_a_price_file_missing_a_key_names_the_entry_and_the_keys(tmp_path: Path)
 def test_a_missing_price_file_names_the_variable(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match=PRICES_ENV):
         load_prices(environ={PRICES_ENV: str(tmp_path / "nope.toml")})
+
+
+def test_an_own_servers_models_cost_nothing_until_a_user_file_prices_them(tmp_path: Path) -> None:
+    mine = tmp_path / "mine.toml"
+    mine.write_text(
+        '[openai-compatible."llama3.1:8b"]\n'
+        "input = 0.05\noutput = 0.1\nbatch_input = 0.05\nbatch_output = 0.1\n"
+    )
+    built_in = builtin_prices()
+    table = load_prices(environ={PRICES_ENV: str(mine)})
+
+    free = built_in.lookup("openai-compatible", "any-model-a-server-loads")
+    assert free is not None and (free.input, free.output) == (0.0, 0.0)
+    assert free.source is not None and free.source.startswith("no charge")
+    priced = table.lookup("openai-compatible", "llama3.1:8b")
+    assert priced is not None and priced.output == 0.1
+    other = table.lookup("openai-compatible", "qwen2.5:7b")
+    assert other is not None and other.output == 0.0
+    assert built_in.lookup("openai", "any-model-a-server-loads") is None

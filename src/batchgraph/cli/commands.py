@@ -90,6 +90,22 @@ def job_command(wait: bool) -> Any:
                 "…) to try everything offline.",
             ),
         ] = None,
+        base_url: Annotated[
+            str | None,
+            typer.Option(
+                "--base-url",
+                help="openai-compatible: your server's address (http://localhost:8000/v1 for "
+                "vLLM, http://localhost:11434/v1 for Ollama); kept with the job.",
+            ),
+        ] = None,
+        api_key_env: Annotated[
+            str | None,
+            typer.Option(
+                "--api-key-env",
+                help="openai-compatible: the environment variable holding your server's key, "
+                "if it needs one (its name is kept with the job, never the key).",
+            ),
+        ] = None,
         model: Annotated[
             str | None, typer.Option("--model", "-m", help="Model for lines that name none.")
         ] = None,
@@ -219,8 +235,17 @@ def job_command(wait: bool) -> Any:
                     "results to standard output afterwards with `batchgraph results JOB -o -`"
                 )
             check_output_path(output)  # before anything is sent, not after the job has run
+        if job is not None and (base_url or api_key_env):
+            raise ConfigError(
+                "--base-url and --api-key-env belong to a new job; a job resumed with --job "
+                "reaches the server it was submitted to"
+            )
         if provider is not None:
-            registry.split_name(provider)  # an unknown name is refused before anything is opened
+            from batchgraph.providers.settings import HostAddress, check_address
+
+            # an unknown name, or an address where none belongs (or none where one is
+            # needed), is refused before anything is opened
+            check_address(provider, HostAddress(base_url, api_key_env))
         with _open(db) as bg:
             if job is None:
                 if file is None:
@@ -261,7 +286,9 @@ def job_command(wait: bool) -> Any:
                         max_cost,
                         strict=max_cost_strict,
                         history=bg.jobs(),
-                        sample=_sample(file, provider, options, estimate_sample, bg),
+                        sample=_sample(
+                            file, provider, options, estimate_sample, bg, (base_url, api_key_env)
+                        ),
                     )
                     if dry_run:
                         console.print(estimate_table(estimate))
@@ -272,7 +299,11 @@ def job_command(wait: bool) -> Any:
                 found = None
                 if not new:
                     found = bg.existing_job(
-                        file, provider=provider, options=options, execution=execution
+                        file,
+                        provider=provider,
+                        options=options,
+                        execution=execution,
+                        base_url=base_url,
                     )
                 if found is not None:
                     _say_already_submitted(found.id, wait)
@@ -291,6 +322,8 @@ def job_command(wait: bool) -> Any:
                         max_enqueued_tokens=max_enqueued_tokens,
                         new=True,
                         execution=execution,
+                        base_url=base_url,
+                        api_key_env=api_key_env,
                     )
                     _first_step(bg, job, wait, output, db, poll_max)
                 if not wait:
@@ -340,15 +373,24 @@ def execution_from_options(
     )
 
 
-def _sample(file: Path, provider: str, options: Any, count: int | None, bg: Batchgraph) -> Any:
-    """`--estimate-sample`: N requests answered now, or None."""
+def _sample(
+    file: Path,
+    provider: str,
+    options: Any,
+    count: int | None,
+    bg: Batchgraph,
+    address: tuple[str | None, str | None] = (None, None),
+) -> Any:
+    """`--estimate-sample`: N requests answered now (on the server `address` names, for
+    openai-compatible), or None."""
     if count is None:
         return None
     if count < 1:
         raise ConfigError("--estimate-sample takes a number of requests, 1 or more")
     from batchgraph.estimate_sample import run_sample
+    from batchgraph.providers import HostAddress
 
-    return run_sample(file, provider, options, count, bg.deps.data_dir)
+    return run_sample(file, provider, options, count, bg.deps.data_dir, HostAddress(*address))
 
 
 def _say_already_submitted(job_id: str, wait: bool) -> None:

@@ -5,7 +5,8 @@
                │                                 ├─ CallFailure: wait (Retry-After, or
                │                                 │  backoff) and send again, up to a limit;
                │                                 │  then a retryable FAILED result
-               └─ QuotaExhausted: take no more items; finish those in flight; raise
+               └─ HostStopped (a spent quota, a refused feature): take no more items;
+                  finish those in flight; raise
 
 Results reach `sink` in groups (`flush_every` results or `flush_seconds`, whichever first), so
 the caller writes them in small transactions, not one per request. A run may be told to stop
@@ -24,7 +25,7 @@ import time
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 
-from batchgraph.errors import QuotaExhausted
+from batchgraph.errors import HostStopped
 from batchgraph.executors.limits import Rate, RateLimiter
 from batchgraph.model import Outcome, ProviderError, Request, Result
 from batchgraph.providers.base import Provider, WireItem
@@ -73,8 +74,8 @@ class RunStats:
     rate_limited: int = 0
     retried: int = 0
     stopped_early: bool = False
-    """Items were left untaken (time was up, or a quota ran out)."""
-    quota: QuotaExhausted | None = field(default=None, repr=False)
+    """Items were left untaken (time was up, or the host stopped the run)."""
+    quota: HostStopped | None = field(default=None, repr=False)
 
 
 async def execute(
@@ -86,7 +87,7 @@ async def execute(
     stop_at: float | None = None,
 ) -> RunStats:
     """Send every item (until `stop_at`, a `time.monotonic()` moment) and pass each result to
-    `sink`; raises `QuotaExhausted` after the calls in flight have ended and been passed on."""
+    `sink`; raises `HostStopped` after the calls in flight have ended and been passed on."""
     run = _Run(client, iter(items), sink, settings, limiter or settings.limiter(), stop_at)
     workers = [asyncio.create_task(run.worker()) for _ in range(max(1, settings.concurrency))]
     flusher = asyncio.create_task(run.flush_periodically())
@@ -133,7 +134,7 @@ class _Run:
         while (item := self.next_item()) is not None:
             try:
                 result = await self.send(item)
-            except QuotaExhausted as quota:
+            except HostStopped as quota:
                 self.stats.quota = self.stats.quota or quota
                 self.stats.stopped_early = True
                 return
@@ -200,7 +201,7 @@ async def arun_request(
     """Send one request synchronously (with the executor's retries) and return its result.
 
     For code that needs an answer now, outside any job (e.g. a chat model called outside a
-    flow). Raises `QuotaExhausted` when the host's quota is spent.
+    flow). Raises `HostStopped` when the host's quota is spent (or it refuses a feature).
     """
     found: list[Result] = []
     client = provider.sync_client()

@@ -16,7 +16,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from batchgraph.deps import Deps
-from batchgraph.errors import QuotaExhausted
+from batchgraph.errors import HostStopped
 from batchgraph.execution import Execution
 from batchgraph.executors.sync import execute
 from batchgraph.graph.nodes import ledger_index, wire_id
@@ -71,7 +71,7 @@ class SyncStep:
         client = adapter.sync_client()
         try:
             await execute(client, ledger.items(), ledger.write, settings, limiter, stop_at)
-        except QuotaExhausted as quota:
+        except HostStopped as quota:
             raise quota.for_job(job.id) from None
         finally:
             await client.aclose()

@@ -1,7 +1,9 @@
 """The price table: built-in prices from `prices.toml`, replaced entry by entry by the user's.
 
 Prices are US dollars per million tokens. Model names are matched exactly, then with dated
-suffixes removed (`gpt-4o-mini-2024-07-18` → `gpt-4o-mini`), then through each entry's aliases.
+suffixes removed (`gpt-4o-mini-2024-07-18` → `gpt-4o-mini`), then through each entry's aliases,
+then a provider's `"*"` entry, which prices every model it has no entry for (a local server's
+models cost $0 until the user's price file names a cost).
 """
 
 from __future__ import annotations
@@ -30,6 +32,8 @@ _OPTIONAL = (
     "source",
 )
 _OPTIONAL_AMOUNTS = _OPTIONAL[:4]
+ANY_MODEL = "*"
+"""The model name of an entry that prices every model of its provider without its own entry."""
 _DATED_SUFFIX = re.compile(r"-(?:\d{4}-\d{2}-\d{2}|\d{8}|\d{4}|latest)$")
 
 
@@ -81,7 +85,7 @@ class PriceTable:
             found = self._prices.get((provider, name)) or self._aliases.get((provider, name))
             if found is not None:
                 return found
-        return None
+        return self._prices.get((provider, ANY_MODEL))
 
     def models(self, provider: str) -> list[str]:
         return sorted(model for (owner, model) in self._prices if owner == provider.lower())

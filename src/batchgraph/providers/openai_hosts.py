@@ -1,20 +1,27 @@
-"""Hosts that speak OpenAI's chat API but have no Batch API: OpenRouter, and local
-OpenAI-compatible servers (vLLM, Ollama, LM Studio, llama.cpp). Their jobs always run through
+"""Hosts that speak OpenAI's chat API but have no Batch API: OpenRouter, and the user's own
+OpenAI-compatible server (vLLM, Ollama, LM Studio, llama.cpp). Their jobs always run through
 the synchronous executor (the registry marks them `Features(batch=False)`), so the batch half of
 the adapter is never reached; creating a batch is refused with the reason.
 
 OpenRouter's limits on `:free` models (so many requests per minute, so many per day) set the
 default pace, and its daily quota (or an empty balance) stops the run with a message saying how
 to resume, instead of being retried until the next day.
+
+An own server may not follow JSON schemas (`response_format` of type `json_schema`): older vLLM
+refuses it with a 400, older llama.cpp with a 500, each in its own words. The first request
+asking for a schema is therefore sent alone; if the server refuses the schema, the run stops
+with one message (`FeatureUnsupported`) instead of spending every request on the same refusal,
+and the job stays resumable.
 """
 
 from __future__ import annotations
 
+import asyncio
 from typing import ClassVar
 
 import openai
 
-from batchgraph.errors import ConfigError, QuotaExhausted
+from batchgraph.errors import ConfigError, FeatureUnsupported, QuotaExhausted
 from batchgraph.model import Result
 from batchgraph.providers.base import PreparedBatch, WireItem
 from batchgraph.providers.openai import OpenAIProvider
@@ -32,6 +39,7 @@ class SyncOnlyHost(OpenAIProvider):
     """An OpenAI-protocol host without a Batch API."""
 
     local: ClassVar[bool] = True
+    probe_what: ClassVar[str] = "list models"
 
     def probe(self) -> None:
         self._client.models.list()
@@ -47,6 +55,68 @@ class SyncOnlyHost(OpenAIProvider):
 
     def sync_pace(self, model: str) -> HostPace:
         return PAID_PACE
+
+
+class OwnServerProvider(SyncOnlyHost):
+    """The user's own OpenAI-compatible server, at the address the job was given."""
+
+    def sync_client(self) -> SyncClient:
+        return OwnServerSyncClient(
+            self.settings.provider,
+            self.make_async_client(self.settings),
+            self.settings.base_url or "",
+        )
+
+
+SCHEMA_MARKERS = ("response_format", "json_schema", "guided", "grammar")
+"""Words in a refusal that show it is the schema the server refuses, not the request."""
+
+
+class OwnServerSyncClient(OpenAISyncClient):
+    """Sends the first request that asks for a JSON schema alone, and stops the run if the
+    server refuses schemas; the others wait for its answer, then go as usual."""
+
+    def __init__(self, provider: str, client: openai.AsyncOpenAI, base_url: str) -> None:
+        super().__init__(provider, client)
+        self.base_url = base_url
+        self._schema_works = False
+        self._refusal: FeatureUnsupported | None = None
+        self._first: asyncio.Lock | None = None
+
+    async def call(self, item: WireItem) -> Result:
+        if self._schema_works or item.request.output_schema is None:
+            return await super().call(item)
+        if self._first is None:
+            self._first = asyncio.Lock()
+        async with self._first:
+            if self._refusal is not None:
+                raise self._refusal
+            if self._schema_works:
+                return await super().call(item)
+            result = await super().call(item)  # a refused schema raises here, and is remembered
+            self._schema_works = True
+            return result
+
+    def failed(self, item: WireItem, err: openai.APIStatusError) -> Result:
+        body = err.body if isinstance(err.body, dict) else {}
+        words = str(body.get("message") or err.message)
+        if item.request.output_schema is not None and self._about_schema(words):
+            self._refusal = FeatureUnsupported(
+                self.provider,
+                f"the server at {self.base_url} cannot follow a JSON schema (HTTP "
+                f"{err.status_code}: {words}). Nothing more was sent; the job is kept. Either "
+                "serve the model with an engine that takes response_format json_schema (a "
+                "recent vLLM, llama.cpp or Ollama) and resume with `batchgraph run --job JOB`, "
+                "or submit the input again without --json-schema (and without response_format "
+                "on its lines), asking for JSON in the prompt instead",
+            )
+            raise self._refusal from err
+        return super().failed(item, err)
+
+    @staticmethod
+    def _about_schema(message: str) -> bool:
+        lowered = message.lower()
+        return any(marker in lowered for marker in SCHEMA_MARKERS)
 
 
 class OpenRouterProvider(SyncOnlyHost):

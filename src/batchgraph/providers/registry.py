@@ -90,6 +90,13 @@ class ProviderSpec:
     default_base_url: str | None = None
     base_url_required: bool = False
     """The provider has no default address (Azure: each resource has its own endpoint)."""
+    own_server: bool = False
+    """The host is the user's own server (a local OpenAI-compatible one): its address is given
+    with `--base-url` and the variable holding its key, if it needs one, with `--api-key-env`;
+    both are stored with the job (never the key), so it resumes without them. Other providers
+    refuse those flags and read their variables instead."""
+    key_required: bool = True
+    """Whether a call needs a key; without one, a placeholder is sent (the SDK wants a string)."""
     options: Mapping[str, str] = field(default_factory=dict)
     """Adapter settings with their defaults (`completion_window`, `api_version`, …)."""
     option_env: Mapping[str, str] = field(default_factory=dict)
@@ -221,6 +228,25 @@ SPECS: tuple[ProviderSpec, ...] = (
         price_key="openrouter",
         example_model="meta-llama/llama-3.3-70b-instruct:free",
         features=Features(batch=False, sync=True),
+    ),
+    ProviderSpec(
+        name="openai-compatible",
+        title="OpenAI-compatible server",
+        adapter="batchgraph.providers.openai_hosts:OwnServerProvider",
+        # Read only when the job names no variable with --api-key-env; none is needed at all
+        # by a server started without a key (vLLM, Ollama, LM Studio, llama.cpp by default).
+        key_env=("OPENAI_COMPATIBLE_API_KEY",),
+        key_required=False,
+        base_url_env=None,
+        base_url_required=True,
+        own_server=True,
+        sandbox="local",
+        # No Batch API: chunks are units of synchronous work, not provider batches.
+        caps=Caps(max_requests=1_000, max_bytes=100_000_000),
+        # A "*" entry prices every model at $0 until the user's price file names costs.
+        price_key="openai-compatible",
+        example_model="llama3.1:8b",
+        features=Features(batch=False, sync=True, embeddings=True, tools=True),
     ),
 )
 """Every provider, in the order the CLI lists them."""

@@ -39,6 +39,8 @@ class SdkProvider(Provider):
     """Every exception the SDK raises for a failed call."""
     unreachable_errors: ClassVar[tuple[type[Exception], ...]]
     """Those that mean no answer came (connection refused, timeout)."""
+    probe_what: ClassVar[str] = "list batches"
+    """What `probe` does, for the message when it fails ("could not list batches: …")."""
 
     @classmethod
     @abstractmethod
@@ -92,7 +94,7 @@ class SdkProvider(Provider):
         except self.sdk_errors as err:
             status = self.http_status(err)
             if status is None or not is_transient_status(status):
-                raise self.failure("list batches", None, err) from err
+                raise self.failure(self.probe_what, None, err) from err
 
     def cancel(self, batch_id: str) -> None:
         """Ask the provider to stop the batch; one that has already ended is left as it is

@@ -9,8 +9,8 @@ what was sent. A call ends in one of three ways:
 - a `Result` — succeeded, or failed for good (the provider refused this request: a 4xx);
 - `CallFailure` — worth sending again (429, 5xx, timeout, no connection), with the wait the
   provider asked for, if any;
-- `QuotaExhausted` (from `errors`) — no call will succeed until the user acts (a daily quota,
-  no credits): the executor stops and the job stays resumable.
+- `HostStopped` (from `errors`) — no call will succeed until the user acts (a daily quota,
+  no credits, a feature the host refuses): the executor stops and the job stays resumable.
 """
 
 from __future__ import annotations

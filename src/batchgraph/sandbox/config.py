@@ -70,6 +70,10 @@ class SandboxConfig:
     """Real seconds an OpenRouter "minute" lasts (scale the limits down for tests)."""
     openrouter_day: float = 86400.0
     """Real seconds an OpenRouter "day" lasts; windows are aligned to the Unix epoch."""
+    local_json_schema: str = "follow"
+    """Local-server personality: "follow" answers `response_format` json_schema as OpenAI
+    does; "vllm" refuses it with a 400 in vLLM's error shape, "llamacpp" with llama.cpp's 500
+    (as servers without structured output do)."""
     seed: str = ""
     """Changes which requests fail and their answers, keeping runs repeatable."""
     enforce_limits: bool = True

@@ -34,7 +34,8 @@ class Personality:
     sdk_path: str = ""
     """What the SDK's base URL adds after the prefix (`/v1` for the `openai` SDK)."""
     key_headers: tuple[str, ...] = ("authorization", "x-api-key")
-    """Headers that may carry the key; a call without one of them is refused with 401."""
+    """Headers that may carry the key; a call without one of them is refused with 401 (none:
+    every call is taken, as by a local server started without a key)."""
     # The rest is read by the OpenAI protocol only.
     api_root: str = "/v1"
     """Where the Files and Batch routes live under the prefix."""
@@ -61,6 +62,7 @@ PERSONALITIES: dict[str, Personality] = {
         Personality("anthropic", "anthropic"),
         Personality("mistral", "mistral"),
         Personality("openrouter", "openrouter", mount="/openrouter/api", sdk_path="/v1"),
+        Personality("local", "local", sdk_path="/v1", key_headers=()),
         Personality("gemini", "gemini", key_headers=("x-goog-api-key",)),
         # Hosts of OpenAI's protocol, as their clients see them.
         Personality(
