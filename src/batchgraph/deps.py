@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -44,6 +45,8 @@ class Deps:
     provider_factory: ProviderFactory | None = None
     sync_slice_seconds: float = 3.0
     """Longest one tick sends synchronous calls for (see `graph.sync_node`)."""
+    clock: Callable[[], float] = time.time
+    """Unix time, as a deadline's hedge reads it (tests move it instead of waiting)."""
     _providers: dict[str, Provider] = field(default_factory=dict, repr=False)
     _hosts: dict[tuple[str, str], Provider] = field(default_factory=dict, repr=False)
     _limiters: dict[tuple[str, str], RateLimiter] = field(default_factory=dict, repr=False)

@@ -19,6 +19,10 @@ from batchgraph.store.base import ChunkMode
 SYNC_CHUNK_SIZE = 1000
 """Requests per chunk of a synchronous job: the unit its progress and tokens are kept in."""
 
+POLL_SECONDS = 60.0
+"""The longest pause between checks of a running job (`run --poll-max`'s default): the
+default hedge margin is at least this, so a check falls between the hedge and the deadline."""
+
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(s|m|h|d)?\s*$")
 _UNIT_SECONDS = {"s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0, None: 1.0}
 
@@ -57,15 +61,72 @@ class Execution:
             tokens=Rate(tpm, self.rate_window) if tpm else None,
         )
 
-    def hedge_at(self, poll_interval: float) -> float | None:
-        """When running batches give way to synchronous calls (Unix time), or None."""
+    def margin(self) -> float | None:
+        """Seconds before the deadline at which the hedge begins: `hedge_margin`, or a tenth
+        of the time left at submission, at least one poll (`POLL_SECONDS`) but no more than
+        half the time left. None without a deadline."""
         if self.deadline is None:
             return None
-        margin = self.hedge_margin
-        if margin is None:
-            left = self.deadline - (self.submitted_at or time.time())
-            margin = max(left / 10, poll_interval)
-        return self.deadline - margin
+        if self.hedge_margin is not None:
+            return self.hedge_margin
+        since = time.time() if self.submitted_at is None else self.submitted_at
+        left = self.deadline - since
+        return max(left / 10, min(POLL_SECONDS, left / 2))
+
+    def hedge_at(self) -> float | None:
+        """When running batches give way to synchronous calls (Unix time), or None."""
+        margin = self.margin()
+        return None if self.deadline is None or margin is None else self.deadline - margin
+
+    def cancel_wait_until(self) -> float | None:
+        """How long a hedge waits for a cancelled batch to end, so that what it finished is
+        collected (Unix time): half the margin. After that its unanswered requests go to the
+        synchronous API anyway, and whatever the batch reports later is ignored."""
+        margin = self.margin()
+        return None if self.deadline is None or margin is None else self.deadline - margin / 2
+
+    def hedge_due(self, now: float) -> bool:
+        """Whether running batches should give way to synchronous calls at `now`."""
+        hedge_at = self.hedge_at()
+        return hedge_at is not None and not self.sync and now >= hedge_at
+
+    def wake_at(self, now: float) -> float | None:
+        """The next moment after `now` at which the hedge has something to do (its start,
+        the end of its wait for cancelled batches), or None: a runner sleeps no longer."""
+        moments = (self.hedge_at(), self.cancel_wait_until())
+        return min((m for m in moments if m is not None and m > now), default=None)
+
+    def chunk_mode(self, now: float) -> tuple[ChunkMode, str | None]:
+        """How a chunk planned at `now` runs, and on which host (None: the job's provider):
+        synchronously in a synchronous job, and from the hedge time on."""
+        if self.sync:
+            return ChunkMode.SYNC, None
+        if self.hedge_due(now):
+            return ChunkMode.SYNC, self.hedge_provider
+        return ChunkMode.BATCH, None
+
+    @classmethod
+    def by_deadline(
+        cls,
+        deadline: str | float | datetime,
+        *,
+        margin: str | float | None = None,
+        hedge_provider: str | None = None,
+        now: float | None = None,
+    ) -> Execution:
+        """A batch job that must finish by `deadline` (a duration like `2h`, an ISO time, a
+        datetime or a Unix time), hedged `margin` before it (`10m`, or seconds) on
+        `hedge_provider` (default: the job's own). The Python form of `--deadline`,
+        `--hedge-margin` and `--hedge-provider`; `create_job` checks them against the clock."""
+        if isinstance(deadline, datetime):
+            moment = deadline.timestamp()
+        elif isinstance(deadline, str):
+            moment = parse_deadline(deadline, now)
+        else:
+            moment = float(deadline)
+        if isinstance(margin, str):
+            margin = parse_duration(margin, "--hedge-margin")
+        return cls(deadline=moment, hedge_margin=margin, hedge_provider=hedge_provider)
 
     def to_json(self) -> dict[str, Any]:
         data = asdict(self)
@@ -90,7 +151,7 @@ def parse_deadline(text: str, now: float | None = None) -> float:
         moment = datetime.fromisoformat(text.strip())
     except ValueError:
         raise ConfigError(
-            f"deadline {text!r} is neither a duration (2h, 90m, 45s) nor a time "
+            f"--deadline {text!r} is neither a duration (2h, 90m, 45s) nor a time "
             "(2026-12-01T09:00); write one of those"
         ) from None
     return moment.timestamp()

@@ -33,7 +33,7 @@ from batchgraph.io import (
 from batchgraph.model import Request
 from batchgraph.model_names import ModelCheck
 from batchgraph.planning import FirstRound
-from batchgraph.providers import HostAddress, adapter_class, check_address
+from batchgraph.providers import HostAddress, adapter_class, check_address, registry
 from batchgraph.store.base import ChunkMode, ChunkRecord, JobRecord, Store
 
 if TYPE_CHECKING:
@@ -255,24 +255,58 @@ def kept_input(store: Store, job: JobRecord) -> Iterator[tuple[Path | None, Read
 
 
 def _resolved_execution(provider: str, execution: Execution, now: float) -> Execution:
-    """The choices as they will run: synchronous where the host has no Batch API."""
+    """The choices as they will run: synchronous where the host has no Batch API; a deadline
+    checked against the clock and the hosts."""
     if not adapter_class(provider).spec.features.batch:
         if execution.deadline is not None:
             raise ConfigError(
-                f"{provider} has no Batch API, so every request runs synchronously; "
-                "a deadline applies to batch jobs only: drop it"
+                f"--deadline: {provider} has no Batch API, so every request runs "
+                "synchronously already; drop --deadline"
             )
         execution = replace(execution, mode=ChunkMode.SYNC)
-    if execution.deadline is not None:
-        if execution.sync:
-            raise ConfigError("a deadline applies to batch jobs; drop it or drop --mode sync")
-        if execution.deadline <= now:
-            raise ConfigError(
-                "the deadline is in the past; give a later time or a duration like 2h"
-            )
-        if execution.hedge_provider is not None:
-            adapter_class(execution.hedge_provider)  # an unknown name is refused now
+    if execution.deadline is None:
+        if execution.hedge_margin is not None or execution.hedge_provider is not None:
+            raise ConfigError("--hedge-margin and --hedge-provider need a --deadline; add one")
+        return replace(execution, submitted_at=now)
+    _check_deadline(provider, execution, now)
     return replace(execution, submitted_at=now)
+
+
+def _check_deadline(provider: str, execution: Execution, now: float) -> None:
+    """Refuse, before anything is stored, a deadline that cannot be kept as asked."""
+    assert execution.deadline is not None
+    if execution.sync:
+        raise ConfigError("--deadline applies to batch jobs; drop --deadline or --mode sync")
+    left = execution.deadline - now
+    if left <= 0:
+        raise ConfigError(
+            f"--deadline is {_span(-left)} in the past; give a later time or a duration like 2h"
+        )
+    margin = execution.hedge_margin
+    if margin is not None and margin <= 0:
+        raise ConfigError(f"--hedge-margin must be above 0 seconds, not {margin:g}")
+    if margin is not None and margin >= left:
+        raise ConfigError(
+            f"--hedge-margin {_span(margin)} is not less than the {_span(left)} left before "
+            f"--deadline; give a smaller --hedge-margin (e.g. {_span(left / 10)}) or a later "
+            "--deadline"
+        )
+    host = execution.hedge_provider or provider
+    if not adapter_class(host).spec.features.sync:  # an unknown name is refused here too
+        able = [name for name in registry.names() if registry.spec_for(name).features.sync]
+        flag = "--hedge-provider" if execution.hedge_provider else "--deadline"
+        raise ConfigError(
+            f"{flag}: {host} has no synchronous API in batchgraph, so it cannot finish a "
+            f"hedge; add --hedge-provider with one of: {', '.join(able)}"
+        )
+
+
+def _span(seconds: float) -> str:
+    """A duration as messages say it: 90s, 12m, 2.5h."""
+    for unit, size in (("d", 86400.0), ("h", 3600.0), ("m", 60.0)):
+        if seconds >= size * 2:
+            return f"{seconds / size:.3g}{unit}"
+    return f"{seconds:.3g}s"
 
 
 def _in_mode(chunks: list[ChunkRecord], mode: ChunkMode) -> list[ChunkRecord]:

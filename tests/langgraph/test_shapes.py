@@ -28,6 +28,8 @@ def test_job_graph_draws_only_edges_its_routes_can_take(bg: Batchgraph) -> None:
         ("plan", "__end__"), ("plan", "run_sync"), ("submit_chunk", "__end__"),
         ("collect_chunk", "settle"), ("run_sync", "settle"), ("run_sync", "__end__"),
         ("settle", "plan"), ("settle", "report"), ("settle", "__end__"), ("report", "__end__"),
+        ("__start__", "hedge"), ("plan", "hedge"), ("hedge", "run_sync"), ("hedge", "settle"),
+        ("hedge", "__end__"),
     }  # fmt: skip
 
 

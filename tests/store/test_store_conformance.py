@@ -17,6 +17,7 @@ from batchgraph.errors import ConfigError, JobBusy, JobNotFound
 from batchgraph.io.records import result_record
 from batchgraph.model import Kind, Outcome, OutputSchema, ProviderError, Request, Result, Usage
 from batchgraph.store.base import (
+    ChunkMode,
     ChunkRecord,
     ChunkStatus,
     FlowRecord,
@@ -389,6 +390,55 @@ def test_record_results_ignores_rows_of_other_chunks(store: Store) -> None:
     chunk_of(store, "job1", 0, [0])
     chunk_of(store, "job1", 1, [1])
     assert store.record_results("job1", 0, [ok(1)]) == Usage()
+    assert statuses(store) == [Q, Q]
+
+
+def test_hand_over_moves_unanswered_rows_to_a_sync_chunk_and_collects_the_batch(
+    store: Store,
+) -> None:
+    make_job(store, 4)
+    chunk_of(store, "job1", 0, [0, 1, 2, 3])
+    store.record_results("job1", 0, [ok(0, tokens=5), ok(2, tokens=7)])
+    into = ChunkRecord(job_id="job1", chunk=1, attempt=1, mode=ChunkMode.SYNC, host="mistral")
+
+    assert store.hand_over("job1", 0, into) == 2
+
+    batch, hedge = store.list_chunks("job1")
+    assert batch.status is ChunkStatus.COLLECTED and batch.usage == Usage(12, 2, 0)
+    assert (hedge.size, hedge.sync, hedge.host, hedge.status) == (
+        2,
+        True,
+        "mistral",
+        ChunkStatus.PLANNED,
+    )
+    assert [(row.chunk, row.attempt) for row in store.ledger("job1")] == [
+        (0, 1),
+        (1, 1),
+        (0, 1),
+        (1, 1),
+    ]
+    assert [idx for idx, _ in store.unanswered_stored("job1", 1)] == [1, 3]
+    # A result the batch reports late for a moved request changes nothing, costs nothing.
+    assert store.record_results("job1", 0, [ok(1, tokens=100)]) == Usage(12, 2, 0)
+    assert statuses(store) == [LedgerStatus.SUCCEEDED, Q, LedgerStatus.SUCCEEDED, Q]
+
+
+def test_hand_over_with_nothing_left_writes_no_chunk(store: Store) -> None:
+    make_job(store, 1)
+    chunk_of(store, "job1", 0, [0])
+    store.record_results("job1", 0, [ok(0)])
+    into = ChunkRecord(job_id="job1", chunk=1, attempt=1, mode=ChunkMode.SYNC)
+    assert store.hand_over("job1", 0, into) == 0
+    assert [(c.chunk, c.status) for c in store.list_chunks("job1")] == [(0, ChunkStatus.COLLECTED)]
+
+
+def test_hand_over_refuses_a_chunk_number_in_use_and_changes_nothing(store: Store) -> None:
+    make_job(store, 2)
+    chunk_of(store, "job1", 0, [0])
+    chunk_of(store, "job1", 1, [1])
+    with pytest.raises(ValueError, match="already exists"):
+        store.hand_over("job1", 0, ChunkRecord(job_id="job1", chunk=1, attempt=1))
+    assert store.get_chunk("job1", 0).status is ChunkStatus.PLANNED
     assert statuses(store) == [Q, Q]
 
 

@@ -218,6 +218,28 @@ def job_command(wait: bool) -> Any:
         tpm: Annotated[
             float | None, typer.Option(help="sync: at most about this many tokens per minute.")
         ] = None,
+        deadline: Annotated[
+            str | None,
+            typer.Option(
+                help="Finish by then: a duration (2h, 90m) or a time (2026-12-01T09:00). "
+                "Batches still running near it are cancelled, what they finished is kept and "
+                "the rest is sent synchronously."
+            ),
+        ] = None,
+        hedge_margin: Annotated[
+            str | None,
+            typer.Option(
+                help="With --deadline: how long before it to hedge (10m, 90s; default: a "
+                "tenth of the time left, at least a minute)."
+            ),
+        ] = None,
+        hedge_provider: Annotated[
+            str | None,
+            typer.Option(
+                help="With --deadline: send the hedge to this provider (one with a "
+                "synchronous API; default: the job's own)."
+            ),
+        ] = None,
         db: DbOpt = None,
     ) -> None:
         from batchgraph.io import ReadOptions
@@ -295,7 +317,9 @@ def job_command(wait: bool) -> Any:
                         return
                     if approve:
                         _ask_approval(estimate)
-                execution = execution_from_options(mode, concurrency, rpm, tpm)
+                execution = execution_from_options(
+                    mode, concurrency, rpm, tpm, deadline, hedge_margin, hedge_provider
+                )
                 found = None
                 if not new:
                     found = bg.existing_job(
@@ -354,9 +378,12 @@ def execution_from_options(
     concurrency: int | None,
     rpm: float | None,
     tpm: float | None,
+    deadline: str | None = None,
+    hedge_margin: str | None = None,
+    hedge_provider: str | None = None,
 ) -> Execution:
-    """The `--mode` and rate options as one `Execution`, each checked. (Deadlines with a
-    synchronous hedge are not built yet: `Execution` has their fields, the CLI no flags.)"""
+    """The `--mode`, rate and deadline options as one `Execution`, each checked (the
+    deadline against the clock and the hosts when the job is created)."""
     from batchgraph.execution import Execution
     from batchgraph.store.base import ChunkMode
 
@@ -365,11 +392,22 @@ def execution_from_options(
     for option, value in (("--concurrency", concurrency), ("--rpm", rpm), ("--tpm", tpm)):
         if value is not None and value <= 0:
             raise ConfigError(f"{option} must be above 0, not {value}")
+    if deadline is None:
+        if hedge_margin is not None or hedge_provider is not None:
+            raise ConfigError("--hedge-margin and --hedge-provider need a --deadline; add one")
+        hedged = Execution()
+    else:
+        if hedge_provider is not None:
+            registry.split_name(hedge_provider)  # an unknown name is refused now
+        hedged = Execution.by_deadline(deadline, margin=hedge_margin, hedge_provider=hedge_provider)
     return Execution(
         mode=ChunkMode(mode),
         concurrency=concurrency,
         requests_per_minute=rpm,
         tokens_per_minute=tpm,
+        deadline=hedged.deadline,
+        hedge_margin=hedged.hedge_margin,
+        hedge_provider=hedged.hedge_provider,
     )
 
 
@@ -465,7 +503,14 @@ def status(
     db: DbOpt = None,
 ) -> None:
     """All jobs as a table, or one job's batches, request counts and cost."""
-    from batchgraph.cli.views import chunks_table, cost_table, counts_table, jobs_table, to_json
+    from batchgraph.cli.views import (
+        chunks_table,
+        cost_table,
+        counts_table,
+        deadline_lines,
+        jobs_table,
+        to_json,
+    )
 
     reading = _open_existing(db) if job is None else _open_for_job(db, job)
     if reading is None:
@@ -490,7 +535,10 @@ def status(
         console.print(f"[bold]{head.id}[/] {head.name} · {head.provider} · {head.status.value}")
         console.print(chunks_table(view))
         console.print(counts_table(view))
-        console.print(cost_table(bg.report(job)))
+        report = bg.report(job)
+        console.print(cost_table(report))
+        for line in deadline_lines(head, report):
+            console.print(line, highlight=False)
 
 
 @friendly
@@ -581,7 +629,7 @@ def cost(
     """The job's cost at batch price against the synchronous price, and the saving."""
     from datetime import date
 
-    from batchgraph.cli.views import cost_table
+    from batchgraph.cli.views import cost_table, deadline_lines
     from batchgraph.pricing.freshness import price_sources, stale_price_warnings
 
     with _open_for_job(db, job) as bg:
@@ -591,6 +639,8 @@ def cost(
             return
         console.print(cost_table(report))
         console.print(f"saved {usd(report['saving_usd'])} against synchronous calls")
+        for line in deadline_lines(bg.store.get_job(job), report):
+            console.print(line, highlight=False)
         for line in price_sources(report["models"]):
             console.print(f"[dim]priced from {line}[/]", highlight=False)
         for warning in stale_price_warnings(report["models"], date.today()):

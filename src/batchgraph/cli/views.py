@@ -105,10 +105,40 @@ def cost_summary(report: dict[str, Any]) -> str:
     )
     split = report.get("execution") or {}
     if split.get("hedge_requests"):
-        text += (
-            f"\n{split['batch_requests']:,} requests by batch, {split['hedge_requests']:,} by "
-            f"hedge on {split['hedge_provider']} (hedge cost {usd(split['hedge_usd'])})"
-        )
+        text += "\n" + hedge_split(split)
     elif split.get("sync_requests"):
         text += f"\n{split['sync_requests']:,} requests ran synchronously, at the sync price"
     return text
+
+
+def hedge_split(split: dict[str, Any]) -> str:
+    """How a hedged job's requests ended: by batch, by the hedge, and what each part cost."""
+    return (
+        f"{split['batch_requests']:,} requests by batch ({usd(split['batch_usd'])}), "
+        f"{split['hedge_requests']:,} by hedge on {split['hedge_provider']} "
+        f"(hedge cost {usd(split['hedge_usd'])} at the synchronous price)"
+    )
+
+
+def deadline_lines(job: JobRecord, report: dict[str, Any]) -> list[str]:
+    """A job's deadline, when its hedge begins, and (once it has run) the hedge's split."""
+    spec = job.spec.get("execution") or {}
+    deadline = spec.get("deadline")
+    if deadline is None:
+        return []
+    from batchgraph.execution import Execution
+
+    execution = Execution.from_spec(job.spec)
+    hedge_at = execution.hedge_at() or deadline
+    host = execution.hedge_provider or job.provider
+    lines = [f"deadline {_moment(deadline)}; hedge from {_moment(hedge_at)} on {host}"]
+    split = report.get("execution") or {}
+    if split.get("hedge_requests"):
+        lines.append(hedge_split(split))
+    return lines
+
+
+def _moment(timestamp: float) -> str:
+    from datetime import datetime
+
+    return datetime.fromtimestamp(timestamp).astimezone().isoformat(sep=" ", timespec="seconds")

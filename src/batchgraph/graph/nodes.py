@@ -37,7 +37,6 @@ from batchgraph.providers.base import (
 )
 from batchgraph.report import build_report
 from batchgraph.store.base import (
-    ChunkMode,
     ChunkRecord,
     ChunkStatus,
     JobRecord,
@@ -102,9 +101,10 @@ class JobNodes:
         pending = self.store.pending_stored(job.id)
         provider = self.deps.provider_class(job)
         batch_size = job.spec.get("batch_size")
-        mode = ChunkMode.SYNC if Execution.from_spec(job.spec).sync else ChunkMode.BATCH
+        mode, host = Execution.from_spec(job.spec).chunk_mode(self.deps.clock())
         for planned in plan_stored(pending, provider, batch_size, first=len(existing)):
             record = planned.record(job.id, attempt, mode)
+            record.host = host
             self.store.add_chunk(record, planned.indices)
             views[str(record.chunk)] = chunk_view(record)
         return {"chunks": views, "phase": "submitting"}
@@ -113,11 +113,11 @@ class JobNodes:
         """Create the chunk's batch exactly once, saving its id the moment it exists."""
         job = self.store.get_job(task["job_id"])
         chunk = self.store.get_chunk(job.id, task["chunk"])
-        if chunk.status not in (ChunkStatus.PLANNED, ChunkStatus.SUBMITTING):
+        if chunk.sync or chunk.status not in (ChunkStatus.PLANNED, ChunkStatus.SUBMITTING):
             return {}
         provider = self.deps.provider(job)
         tag = BatchTag(job.id, chunk.chunk, chunk.attempt)
-        found = self._find_earlier_create(chunk)
+        found = self.find_earlier_create(chunk)
         if found is not None:
             return {"chunks": {str(chunk.chunk): chunk_view(found)}}
         prepared = self.uploads.take((provider, tag), self._preparation(provider, chunk))
@@ -154,7 +154,7 @@ class JobNodes:
 
         return prepare
 
-    def _find_earlier_create(self, chunk: ChunkRecord) -> ChunkRecord | None:
+    def find_earlier_create(self, chunk: ChunkRecord) -> ChunkRecord | None:
         """After a crash between "create" and "save", the batch the provider already has.
 
         Returns the chunk as SUBMITTED with that batch's id, or None when there is no intent on
@@ -190,7 +190,7 @@ class JobNodes:
             # Only a chunk that may have reached the provider needs its client (and key): a
             # job that sent nothing is cancelled without either.
             if chunk.status is ChunkStatus.SUBMITTING:
-                chunk = self._find_earlier_create(chunk) or chunk
+                chunk = self.find_earlier_create(chunk) or chunk
             if chunk.status is ChunkStatus.SUBMITTED and chunk.batch_id is not None:
                 if not chunk.provisional:  # a candidate may be another job's: never stop it
                     self.deps.provider(job).cancel(chunk.batch_id)
@@ -209,6 +209,8 @@ class JobNodes:
         chunk = self.store.get_chunk(job.id, task["chunk"])
         if chunk.status is not ChunkStatus.SUBMITTED or chunk.batch_id is None:
             return {}
+        if chunk.counts.get(HEDGE_KEY):
+            return {}  # its hedge collects it (`graph.hedge`)
         provider = self.deps.provider(job)
         batch_id = chunk.batch_id
         try:
@@ -233,7 +235,7 @@ class JobNodes:
             tag = BatchTag(job.id, chunk.chunk, chunk.attempt)
             accounting = Accounting(expected, batch_id, tag)
             if status.state is BatchState.FAILED and not chunk.provisional:
-                self._record(job.id, chunk.chunk, _batch_failure(expected, status))
+                self.record(job.id, chunk.chunk, _batch_failure(expected, status))
             else:
                 try:
                     stream = provider.results(batch_id)
@@ -242,12 +244,12 @@ class JobNodes:
                         if confirmed is None:
                             return self._not_ours(job, chunk, status)
                         stream = confirmed
-                    self._record(job.id, chunk.chunk, accounting.account(stream))
+                    self.record(job.id, chunk.chunk, accounting.account(stream))
                 except ResultsGone as gone:
                     if chunk.provisional:  # nothing can prove it ours now: look up or create
                         return self._not_ours(job, chunk, status)
                     # What was read stays; the rest fail with the reason and are sent again.
-                    self._record(job.id, chunk.chunk, _results_gone(expected, batch_id, gone))
+                    self.record(job.id, chunk.chunk, _results_gone(expected, batch_id, gone))
         except BaseException:
             self.statuses.cancel()  # the tick ends: the next status is asked for again later
             raise
@@ -261,7 +263,7 @@ class JobNodes:
         )
         return {"chunks": {str(chunk.chunk): chunk_view(saved, status.state)}}
 
-    def _record(self, job_id: str, chunk: int, results: Iterable[Result]) -> None:
+    def record(self, job_id: str, chunk: int, results: Iterable[Result]) -> None:
         self.store.record_results(job_id, chunk, ((ledger_index(r.custom_id), r) for r in results))
 
     def _hold(self, job: JobRecord, chunk: ChunkRecord, status: BatchStatus) -> dict[str, Any]:
@@ -351,6 +353,10 @@ def _discard_upload(key: tuple[Provider, BatchTag], prepared: PreparedBatch) -> 
     provider, _ = key
     provider.discard_prepared(prepared)
 
+
+HEDGE_KEY = "hedged"
+"""Chunk count set once a deadline's hedge took the chunk's batch over (see `graph.hedge`):
+from then on only the hedge collects it."""
 
 FOREIGN_KEYS = ("foreign", "foreign_batches")
 """Chunk counts kept across polls: result lines that carried another batch's tag, and

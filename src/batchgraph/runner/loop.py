@@ -98,4 +98,12 @@ def run_job(
             # Synchronous requests are left: the step sent calls for its slice; go on at once.
             next_delay = (backoff or Backoff()).delays()
             continue
-        sleep(next_delay())
+        sleep(_until_hedge(view, next_delay(), bg.deps.clock()))
+
+
+def _until_hedge(view: JobView, delay: float, now: float) -> float:
+    """`delay`, cut short so that a deadline's hedge starts on time."""
+    from batchgraph.execution import Execution
+
+    wake = Execution.from_spec(view.job.spec).wake_at(now)
+    return delay if wake is None else max(0.0, min(delay, wake - now))

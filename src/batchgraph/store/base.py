@@ -259,6 +259,18 @@ class Store(ABC):
         """Change the named fields of a chunk (status, batch_id, intent_at, …); commit."""
 
     @abstractmethod
+    def hand_over(self, job_id: str, chunk: int, into: ChunkRecord) -> int:
+        """Move the rows still QUEUED in `chunk` into the new chunk `into` and mark `chunk`
+        COLLECTED, in one transaction; return how many rows moved.
+
+        A deadline's hedge: what a batch has not answered goes to a synchronous chunk. The
+        moved rows keep their attempt; `into` is written with their count as its size, and
+        not at all when no row is left to move. A result reported later for `chunk` finds
+        none of the moved rows there, so it changes nothing (see `record_results`).
+        Raises `ValueError` and changes nothing when `into`'s chunk number exists already.
+        """
+
+    @abstractmethod
     def chunk_stored(self, job_id: str, chunk: int) -> Iterator[tuple[int, str]]:
         """The rows in a chunk, in idx order, streamed, each request as the store keeps it
         (`Request.to_json` as compact JSON): the upload encodes most without decoding them."""

@@ -24,6 +24,7 @@ from batchgraph.model import JSON, Outcome, Request, Result, Usage
 from batchgraph.store import rows
 from batchgraph.store.base import (
     ChunkRecord,
+    ChunkStatus,
     FlowRecord,
     JobRecord,
     JobStatus,
@@ -350,6 +351,33 @@ class SqlStore(Store):
                     (*columns.values(), job_id, chunk),
                 )
             return self._fetch_chunk(tx, job_id, chunk)
+
+    def hand_over(self, job_id: str, chunk: int, into: ChunkRecord) -> int:
+        with self._write() as tx:
+            self._fetch_chunk(tx, job_id, chunk)
+            if tx.fetchone(
+                "SELECT 1 FROM bg_chunks WHERE job_id = ? AND chunk = ?", (job_id, into.chunk)
+            ):
+                raise ValueError(
+                    f"chunk {into.chunk} of job {job_id!r} already exists; chunk numbers "
+                    "are never reused"
+                )
+            left = tx.fetchone(
+                "SELECT COUNT(*) FROM bg_ledger WHERE job_id = ? AND chunk = ? AND status = ?",
+                (job_id, chunk, _QUEUED),
+            )
+            moved = int(left[0]) if left else 0
+            if moved:
+                tx.execute(_INSERT_CHUNK, rows.chunk_to_row(into, moved))
+                tx.execute(
+                    "UPDATE bg_ledger SET chunk = ? WHERE job_id = ? AND chunk = ? AND status = ?",
+                    (into.chunk, job_id, chunk, _QUEUED),
+                )
+            tx.execute(
+                "UPDATE bg_chunks SET status = ? WHERE job_id = ? AND chunk = ?",
+                (ChunkStatus.COLLECTED.value, job_id, chunk),
+            )
+            return moved
 
     def chunk_stored(self, job_id: str, chunk: int) -> Iterator[tuple[int, str]]:
         yield from self._stream("idx, request", "chunk = ?", (job_id, chunk))

@@ -1,0 +1,199 @@
+"""Deadlines: batches still running at the deadline minus its margin are cancelled, what they
+finished is kept, and the rest is answered by synchronous calls — every input once.
+
+The graph reads the time from `Deps.clock`; these tests move that clock past the hedge time
+instead of waiting, and make the sandbox's batches straggle (never end by themselves), so
+nothing depends on how fast the machine is.
+"""
+
+from __future__ import annotations
+
+import time
+from collections import Counter
+from pathlib import Path
+
+import pytest
+
+from batchgraph.api import Batchgraph
+from batchgraph.execution import Execution
+from batchgraph.model import Outcome, Result
+from batchgraph.runner.loop import Backoff, run_job
+from batchgraph.sandbox.server import SandboxHandle
+from batchgraph.store.base import ChunkStatus, LedgerStatus
+from tests.graph.conftest import MODELS, write_prompts
+
+STRAGGLERS = r"(^|-)\d*0$"
+"""Requests whose number ends in 0 never finish in a batch: 10 of every 100 (custom ids are
+the ledger position, after the batch's tag on Anthropic and Gemini)."""
+
+
+class Clock:
+    """The graph's clock, moved by the test."""
+
+    def __init__(self) -> None:
+        self.now = time.time()
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def run(bg: Batchgraph, job_id: str) -> None:
+    run_job(bg, job_id, Backoff(initial=0.01, cap=0.05), sleep=lambda _s: None)
+
+
+def start_straggling_job(
+    bg: Batchgraph, source: Path, provider: str, clock: Clock, **deadline: str
+) -> tuple[str, Execution]:
+    """A job whose batches were created and are still running, its hedge time not yet come."""
+    bg.deps.clock = clock
+    execution = Execution.by_deadline("1h", margin="10m", **deadline)
+    job_id = bg.submit(source, provider=f"sandbox-{provider}", execution=execution, new=True)
+    bg.tick(job_id)
+    chunks = bg.view(job_id).chunks
+    assert chunks and all(c.status is ChunkStatus.SUBMITTED and not c.sync for c in chunks)
+    stored = Execution.from_spec(bg.view(job_id).job.spec)
+    return job_id, stored
+
+
+def hedged_job(
+    bg: Batchgraph, sandbox: SandboxHandle, folder: Path, count: int, **deadline: str
+) -> str:
+    """An OpenAI job of `count` requests, a tenth straggling, run to its end past its hedge."""
+    sandbox.configure(straggle_ids=STRAGGLERS)
+    source = write_prompts(folder / "in.jsonl", count, MODELS["openai"])
+    clock = Clock()
+    job_id, execution = start_straggling_job(bg, source, "openai", clock, **deadline)
+    assert execution.deadline is not None
+    clock.now = execution.deadline - 600
+    run(bg, job_id)
+    return job_id
+
+
+@pytest.mark.parametrize("provider", ["openai", "anthropic", "mistral"])
+def test_stragglers_are_finished_synchronously_by_the_deadline(
+    bg: Batchgraph, batchgraph_sandbox: SandboxHandle, tmp_path: Path, provider: str
+) -> None:
+    batchgraph_sandbox.configure(straggle_ids=STRAGGLERS)
+    source = write_prompts(tmp_path / "in.jsonl", 100, MODELS[provider])
+    clock = Clock()
+    job_id, execution = start_straggling_job(bg, source, provider, clock)
+    assert execution.deadline is not None and execution.hedge_at() == execution.deadline - 600
+
+    bg.tick(job_id)  # before the hedge time: the batch runs on
+    assert not bg.view(job_id).finished
+    assert batchgraph_sandbox.sync_calls(provider) == []
+    clock.now = execution.deadline - 600
+    run(bg, job_id)
+
+    view = bg.view(job_id)
+    assert view.finished and time.time() < execution.deadline
+    records = list(bg.results(job_id))
+    assert [r["id"] for r in records] == [f"q{n}" for n in range(100)]
+    assert Counter(r["status"] for r in records) == {"succeeded": 100}
+    by_sync = {r["id"] for r in records if r["batch_id"] == "sync"}
+    assert by_sync == {f"q{n}" for n in range(0, 100, 10)}
+    assert len(batchgraph_sandbox.sync_calls(provider)) == 10  # the stragglers only, once each
+    assert len(batchgraph_sandbox.creations(provider)) == 1  # no batch created again
+    report = bg.report(job_id)
+    split = report["execution"]
+    assert report["accounted"]
+    assert (split["batch_requests"], split["hedge_requests"]) == (90, 10)
+    assert split["batch_requests"] + split["sync_requests"] + split["unsent_requests"] == 100
+    assert split["hedge_provider"] == f"sandbox-{provider}"
+    assert split["hedge_usd"] > 0 and split["batch_usd"] > 0
+    assert report["paid_usd"] == pytest.approx(split["batch_usd"] + split["hedge_usd"])
+
+
+def test_a_hedge_can_run_on_another_provider(
+    bg: Batchgraph, batchgraph_sandbox: SandboxHandle, tmp_path: Path
+) -> None:
+    job_id = hedged_job(bg, batchgraph_sandbox, tmp_path, 40, hedge_provider="sandbox-mistral")
+
+    assert batchgraph_sandbox.sync_calls("openai") == []
+    assert len(batchgraph_sandbox.sync_calls("mistral")) == 4
+    hedged = [c for c in bg.view(job_id).chunks if c.sync]
+    assert [c.host for c in hedged] == ["sandbox-mistral"]
+    split = bg.report(job_id)["execution"]
+    assert (split["batch_requests"], split["hedge_requests"]) == (36, 4)
+    assert split["hedge_provider"] == "sandbox-mistral"
+    assert Counter(r["status"] for r in bg.results(job_id)) == {"succeeded": 40}
+
+
+def test_chunks_not_sent_by_the_hedge_time_are_sent_synchronously(
+    bg: Batchgraph, batchgraph_sandbox: SandboxHandle, tmp_path: Path
+) -> None:
+    source = write_prompts(tmp_path / "in.jsonl", 30, MODELS["openai"])
+    clock = Clock()
+    bg.deps.clock = clock
+    execution = Execution.by_deadline("1h", margin="10m")
+    job_id = bg.create(source, provider="sandbox-openai", execution=execution, batch_size=10)
+    hedge_at = Execution.from_spec(bg.view(job_id).job.spec).hedge_at()
+    assert hedge_at is not None
+    clock.now = hedge_at  # the hedge time has come before the first step
+    run(bg, job_id)
+
+    assert batchgraph_sandbox.creations("openai") == []
+    assert len(batchgraph_sandbox.sync_calls("openai")) == 30
+    split = bg.report(job_id)["execution"]
+    assert (split["batch_requests"], split["hedge_requests"]) == (0, 30)
+
+
+def test_a_late_batch_result_changes_nothing_once_the_hedge_has_the_request(
+    bg: Batchgraph, batchgraph_sandbox: SandboxHandle, tmp_path: Path
+) -> None:
+    job_id = hedged_job(bg, batchgraph_sandbox, tmp_path, 20)
+    batch_chunk = next(c for c in bg.view(job_id).chunks if not c.sync)
+    before = bg.report(job_id)
+
+    late = Result("10", Outcome.SUCCEEDED, batch_chunk.batch_id or "", text="late answer")
+    bg.store.record_results(job_id, batch_chunk.chunk, [(10, late)])
+
+    rows = {row.idx: row for row in bg.ledger(job_id)}
+    assert rows[10].status is LedgerStatus.SUCCEEDED
+    assert rows[10].result is not None and rows[10].result.text != "late answer"
+    assert rows[10].chunk != batch_chunk.chunk
+    after = bg.store.get_chunk(job_id, batch_chunk.chunk)
+    assert after.usage == batch_chunk.usage
+    assert sum(bg.store.counts(job_id).values()) == 20
+    assert bg.report(job_id)["execution"] == before["execution"]
+
+
+def test_a_batch_still_cancelling_is_waited_for_until_half_the_margin_is_left(
+    bg: Batchgraph, batchgraph_sandbox: SandboxHandle, tmp_path: Path
+) -> None:
+    # Cancelling takes a while here (5% of an hour of processing, at real speed).
+    batchgraph_sandbox.configure(straggle_ids=STRAGGLERS, processing_seconds=3600.0)
+    source = write_prompts(tmp_path / "in.jsonl", 20, MODELS["anthropic"])
+    clock = Clock()
+    job_id, execution = start_straggling_job(bg, source, "anthropic", clock)
+    assert execution.deadline is not None
+    clock.now = execution.deadline - 600
+    bg.tick(job_id)
+    chunk = bg.view(job_id).chunks[0]
+    assert chunk.status is ChunkStatus.SUBMITTED and chunk.provider_status == "canceling"
+    assert batchgraph_sandbox.sync_calls("anthropic") == []
+
+    clock.now = execution.deadline - 300  # half the margin left: stop waiting
+    run(bg, job_id)
+    records = list(bg.results(job_id))
+    assert Counter(r["status"] for r in records) == {"succeeded": 20}
+    assert len(batchgraph_sandbox.sync_calls("anthropic")) == 20
+    assert bg.report(job_id)["execution"]["hedge_requests"] == 20
+
+
+def test_status_and_cost_show_the_deadline_and_the_split(
+    bg: Batchgraph, batchgraph_sandbox: SandboxHandle, tmp_path: Path
+) -> None:
+    from typer.testing import CliRunner
+
+    from batchgraph.cli import app
+
+    job_id = hedged_job(bg, batchgraph_sandbox, tmp_path, 20)
+
+    db = str(tmp_path / "jobs.db")
+    for command in ("status", "cost"):
+        shown = CliRunner().invoke(app, [command, job_id, "--db", db], env={"COLUMNS": "200"})
+        assert shown.exit_code == 0, shown.output
+        text = " ".join(shown.output.split())
+        assert "hedge from" in text and "on sandbox-openai" in text
+        assert "18 requests by batch" in text and "2 by hedge on sandbox-openai" in text
