@@ -197,3 +197,25 @@ def test_status_and_cost_show_the_deadline_and_the_split(
         text = " ".join(shown.output.split())
         assert "hedge from" in text and "on sandbox-openai" in text
         assert "18 requests by batch" in text and "2 by hedge on sandbox-openai" in text
+
+
+def test_a_gemini_job_is_hedged_on_a_provider_with_a_synchronous_api(
+    bg: Batchgraph, batchgraph_sandbox: SandboxHandle, tmp_path: Path
+) -> None:
+    # Gemini has no cancelling state (a cancelled batch reads as running until it stops) and
+    # no synchronous API in batchgraph: its hedge runs elsewhere.
+    batchgraph_sandbox.configure(straggle_ids=STRAGGLERS)
+    source = write_prompts(tmp_path / "in.jsonl", 30, MODELS["gemini"])
+    clock = Clock()
+    job_id, execution = start_straggling_job(
+        bg, source, "gemini", clock, hedge_provider="sandbox-openai"
+    )
+    assert execution.deadline is not None
+    clock.now = execution.deadline - 600
+    run(bg, job_id)
+
+    assert Counter(r["status"] for r in bg.results(job_id)) == {"succeeded": 30}
+    assert len(batchgraph_sandbox.sync_calls("openai")) == 3
+    assert len(batchgraph_sandbox.creations("gemini")) == 1
+    split = bg.report(job_id)["execution"]
+    assert (split["batch_requests"], split["hedge_requests"]) == (27, 3)
