@@ -1,4 +1,5 @@
-"""`make demo`: classify 3,000 synthetic reviews on every provider through the sandbox.
+"""`make demo`: classify 3,000 synthetic reviews on every provider through the sandbox, run a
+two-step LangGraph flow at batch price, and finish a straggling batch by its deadline.
 
 It uses the real two-phase flow in separate processes — `batchgraph submit` returns a job id at
 once, `batchgraph run --job` picks the job up later and waits — exactly as a user would against
@@ -81,6 +82,7 @@ def main(workdir: Path = Path("demo-output")) -> None:
         batchgraph("run", "--job", job_id, "-o", str(out_file), "--poll-max", "2", env=env)
     summarise(home, jobs, workdir)
     flow_demo(reviews, workdir, env)
+    deadline_demo(reviews, schema, home, env)
 
 
 def flow_demo(reviews: Path, workdir: Path, env: dict[str, str], count: int = 1000) -> None:
@@ -102,6 +104,32 @@ def flow_demo(reviews: Path, workdir: Path, env: dict[str, str], count: int = 10
         f"{json.dumps(first['state']['label'])}",
         highlight=False,
     )
+
+
+def deadline_demo(reviews: Path, schema: Path, home: Path, env: dict[str, str]) -> None:
+    """A job with a deadline whose batch straggles: a tenth of its requests never finish, so
+    at the deadline minus its margin the batch is cancelled, what it finished is kept and the
+    rest is answered by synchronous calls."""
+    console.rule("[bold]a deadline: stragglers finished on the synchronous API")
+    context = SandboxContext(SandboxStore(home / "sandbox"), demo_sandbox_config())
+    context.configure(straggle_rate=0.1)
+    context.save_config()  # batches created from now on keep a tenth of their requests
+    console.print(
+        "A tenth of this batch's requests never finish. The deadline is 40 s away; 30 s before "
+        "it the batch is cancelled, what it finished is kept, and the rest is answered by "
+        "synchronous calls at the synchronous price.",
+        highlight=False,
+    )
+    try:
+        batchgraph(
+            "run", str(reviews), "--provider", "sandbox-openai", "--model", "gpt-4o-mini",
+            "--prompt-template", PROMPT, "--system", SYSTEM, "--id-column", "review_id",
+            "--json-schema", str(schema), "--max-tokens", "100", "--name", "reviews-deadline",
+            "--deadline", "40s", "--hedge-margin", "30s", "--poll-max", "1", "--new",
+            env=env,
+        )  # fmt: skip
+    finally:
+        SandboxContext(SandboxStore(home / "sandbox"), demo_sandbox_config()).save_config()
 
 
 def summarise(home: Path, jobs: dict[str, str], workdir: Path) -> None:
