@@ -182,3 +182,61 @@ def test_injected_rate_limits_and_server_errors_reach_sync_calls(
         client.chat.completions.create(model="gpt-4o-mini", messages=messages)  # type: ignore[arg-type]
         with pytest.raises(openai.InternalServerError):
             client.chat.completions.create(model="gpt-4o-mini", messages=messages)  # type: ignore[arg-type]
+
+
+LOCAL_SCHEMA_FORMAT = {
+    "type": "json_schema",
+    "json_schema": {"name": "x", "schema": {"type": "object"}},
+}
+
+
+def test_the_local_server_needs_no_key_and_answers_chat_embeddings_and_models(
+    batchgraph_sandbox: SandboxHandle,
+) -> None:
+    url = batchgraph_sandbox.base_url("local")
+    body = {"model": "llama3.1:8b", "messages": [{"role": "user", "content": "Hello"}]}
+    keyless = httpx.post(url + "/chat/completions", json=body)
+    with openai.OpenAI(api_key="no-key", base_url=url, max_retries=0) as client:
+        models = [model.id for model in client.models.list()]
+        vectors = client.embeddings.create(model="nomic-embed-text", input="hello")
+        schema = client.chat.completions.create(
+            model="llama3.1:8b",
+            messages=[{"role": "user", "content": "Hello"}],
+            response_format=LOCAL_SCHEMA_FORMAT,
+        )
+
+    assert url.endswith("/local/v1")
+    assert keyless.status_code == 200
+    assert keyless.json()["choices"][0]["message"]["content"] == answer("user: Hello").text
+    assert "llama3.1:8b" in models
+    assert vectors.data[0].embedding
+    assert schema.choices[0].message.content is not None
+    assert schema.choices[0].message.content.startswith("{")
+
+
+def test_the_local_server_refuses_schemas_as_vllm_and_llama_cpp_do(
+    batchgraph_sandbox: SandboxHandle,
+) -> None:
+    url = batchgraph_sandbox.base_url("local")
+    messages = [{"role": "user", "content": "Hello"}]
+    errors: dict[str, openai.APIStatusError] = {}
+    with openai.OpenAI(api_key="no-key", base_url=url, max_retries=0) as client:
+        for flavour in ("vllm", "llamacpp"):
+            batchgraph_sandbox.configure(local_json_schema=flavour)
+            with pytest.raises(openai.APIStatusError) as refused:
+                client.chat.completions.create(
+                    model="m",
+                    messages=messages,
+                    response_format=LOCAL_SCHEMA_FORMAT,
+                )
+            errors[flavour] = refused.value
+        plain = client.chat.completions.create(model="m", messages=messages)
+
+    vllm, llamacpp = errors["vllm"], errors["llamacpp"]
+    assert vllm.status_code == 400 and isinstance(vllm.body, dict)
+    assert vllm.body["object"] == "error" and vllm.body["type"] == "BadRequestError"
+    assert "response_format" in vllm.body["message"] and vllm.body["code"] == 400
+    assert llamacpp.status_code == 500 and isinstance(llamacpp.body, dict)
+    assert llamacpp.body["type"] == "server_error"
+    assert "but got: json_schema" in llamacpp.body["message"]
+    assert plain.choices[0].message.content, "requests without a schema are answered"
