@@ -84,7 +84,10 @@ class Deps:
                 if self.provider_factory is not None:
                     adapter = self.provider_factory(replace(job, provider=host))
                 else:
-                    adapter = open_provider(host, sandbox_dir=self.data_dir / "sandbox")
+                    address = HostAddress.from_json(job.spec.get("hedge_host"))
+                    adapter = open_provider(
+                        host, sandbox_dir=self.data_dir / "sandbox", address=address
+                    )
                 self._hosts[(job.id, host)] = adapter
             return adapter
 

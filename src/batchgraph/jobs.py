@@ -155,7 +155,8 @@ def create_job(
     if max_enqueued_tokens is not None and max_enqueued_tokens < 1:
         raise ConfigError("--max-enqueued-tokens must be at least 1")
     address = HostAddress(base_url, api_key_env)
-    check_address(provider, address)
+    holder = address_holder(provider, execution.hedge_provider if execution else None)
+    check_address(holder, address)
     fmt = resolve_format(path, options)
     refuse_unable(provider, options)
     now = time.time()
@@ -175,7 +176,7 @@ def create_job(
             "job_key": key or job_key(path, provider, options, execution.mode.value, base_url),
             "format": fmt.value,
             "execution": execution.to_json(),
-            **({"host": address.to_json()} if address else {}),
+            **({_address_key(provider, holder): address.to_json()} if address else {}),
         },
         total=0,
         created_at=now,
@@ -183,6 +184,8 @@ def create_job(
     )
     adapter = deps.provider(job)
     adapter.check_access()
+    if execution.hedge_provider is not None:
+        deps.host(job, execution.hedge_provider).check_access()  # its key, its address
     models = ModelCheck(adapter)
     if options.model is not None and (problem := models.problem(options.model)):
         raise ConfigError(f"--model {options.model}: {problem}; nothing was sent")
@@ -252,6 +255,20 @@ def kept_input(store: Store, job: JobRecord) -> Iterator[tuple[Path | None, Read
             for part in store.input_copy(job.id):
                 file.write(part)
         yield copy, replace(options, format=fmt)
+
+
+def address_holder(provider: str, hedge_provider: str | None) -> str:
+    """Which of a job's hosts `--base-url` and `--api-key-env` belong to: the hedge's when it
+    runs on the user's own server (`--hedge-provider openai-compatible`), else the job's."""
+    if hedge_provider is not None and registry.split_name(hedge_provider)[0].own_server:
+        return hedge_provider
+    return provider
+
+
+def _address_key(provider: str, holder: str) -> str:
+    """Where the job's spec keeps the address: `host` for its provider's, `hedge_host` for
+    its hedge's (see `deps.Deps.host`)."""
+    return "host" if holder == provider else "hedge_host"
 
 
 def _resolved_execution(provider: str, execution: Execution, now: float) -> Execution:

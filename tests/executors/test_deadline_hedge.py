@@ -219,3 +219,39 @@ def test_a_gemini_job_is_hedged_on_a_provider_with_a_synchronous_api(
     assert len(batchgraph_sandbox.creations("gemini")) == 1
     split = bg.report(job_id)["execution"]
     assert (split["batch_requests"], split["hedge_requests"]) == (27, 3)
+
+
+def test_a_hedge_can_run_on_your_own_server_named_by_base_url(
+    batchgraph_sandbox: SandboxHandle, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from typer.testing import CliRunner
+
+    from batchgraph.cli import app
+    from batchgraph.providers import sandbox_base_url
+    from batchgraph.providers.settings import SANDBOX_API_KEY
+
+    batchgraph_sandbox.configure(straggle_ids=STRAGGLERS)
+    monkeypatch.setenv("OPENAI_API_KEY", SANDBOX_API_KEY)
+    monkeypatch.setenv("OPENAI_BASE_URL", sandbox_base_url("openai", batchgraph_sandbox.url))
+    source = write_prompts(tmp_path / "in.jsonl", 20, MODELS["openai"])
+    db = str(tmp_path / "own.db")
+    own_server = ["--hedge-provider", "openai-compatible", "--base-url",
+                  batchgraph_sandbox.base_url("local")]  # fmt: skip
+    flags = ["--deadline", "1h", "--hedge-margin", "10m", *own_server, "--db", db]
+    submitted = CliRunner().invoke(app, ["submit", str(source), "-p", "openai", *flags])
+    assert submitted.exit_code == 0, submitted.output
+
+    with Batchgraph.open(db, data_dir=tmp_path / "home") as bg:
+        (job,) = bg.jobs()
+        assert "host" not in job.spec  # the job's own provider reads its address as usual
+        assert job.spec["hedge_host"] == {"base_url": batchgraph_sandbox.base_url("local")}
+        hedge_at = Execution.from_spec(job.spec).hedge_at()
+        assert hedge_at is not None
+        bg.deps.clock = lambda: hedge_at
+        run(bg, job.id)
+        assert Counter(r["status"] for r in bg.results(job.id)) == {"succeeded": 20}
+        split = bg.report(job.id)["execution"]
+    assert (split["batch_requests"], split["hedge_requests"]) == (18, 2)
+    assert split["hedge_provider"] == "openai-compatible"
+    assert len(batchgraph_sandbox.sync_calls("local")) == 2
+    assert batchgraph_sandbox.sync_calls("openai") == []

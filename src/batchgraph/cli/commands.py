@@ -95,7 +95,8 @@ def job_command(wait: bool) -> Any:
             typer.Option(
                 "--base-url",
                 help="openai-compatible: your server's address (http://localhost:8000/v1 for "
-                "vLLM, http://localhost:11434/v1 for Ollama); kept with the job.",
+                "vLLM, http://localhost:11434/v1 for Ollama), as --provider or as "
+                "--hedge-provider; kept with the job.",
             ),
         ] = None,
         api_key_env: Annotated[
@@ -263,11 +264,13 @@ def job_command(wait: bool) -> Any:
                 "reaches the server it was submitted to"
             )
         if provider is not None:
+            from batchgraph.jobs import address_holder
             from batchgraph.providers.settings import HostAddress, check_address
 
             # an unknown name, or an address where none belongs (or none where one is
             # needed), is refused before anything is opened
-            check_address(provider, HostAddress(base_url, api_key_env))
+            holder = address_holder(provider, hedge_provider)
+            check_address(holder, HostAddress(base_url, api_key_env))
         with _open(db) as bg:
             if job is None:
                 if file is None:
