@@ -255,3 +255,5 @@ def test_a_hedge_can_run_on_your_own_server_named_by_base_url(
     assert split["hedge_provider"] == "openai-compatible"
     assert len(batchgraph_sandbox.sync_calls("local")) == 2
     assert batchgraph_sandbox.sync_calls("openai") == []
+    shown = CliRunner().invoke(app, ["status", job.id, "--db", db], env={"COLUMNS": "200"})
+    assert "sync on openai-compatible" in shown.output

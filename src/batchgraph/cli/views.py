@@ -66,11 +66,18 @@ def chunks_table(view: JobView) -> Table:
             str(chunk.chunk),
             str(chunk.attempt),
             f"{chunk.size:,}",
-            chunk.batch_id or "-",
+            chunk.batch_id or _sync_label(chunk),
             chunk.provider_status or "-",
             chunk.status.value,
         )
     return table
+
+
+def _sync_label(chunk: ChunkRecord) -> str:
+    """What stands in a synchronous chunk's batch id cell: how, and where, it runs."""
+    if not chunk.sync:
+        return "-"
+    return f"sync on {chunk.host}" if chunk.host else "sync"
 
 
 def cost_table(report: dict[str, Any]) -> Table:
