@@ -42,11 +42,11 @@ def run(bg: Batchgraph, job_id: str) -> None:
 
 
 def start_straggling_job(
-    bg: Batchgraph, source: Path, provider: str, clock: Clock, **deadline: str
+    bg: Batchgraph, source: Path, provider: str, clock: Clock, hedge_provider: str | None = None
 ) -> tuple[str, Execution]:
     """A job whose batches were created and are still running, its hedge time not yet come."""
     bg.deps.clock = clock
-    execution = Execution.by_deadline("1h", margin="10m", **deadline)
+    execution = Execution.by_deadline("1h", margin="10m", hedge_provider=hedge_provider)
     job_id = bg.submit(source, provider=f"sandbox-{provider}", execution=execution, new=True)
     bg.tick(job_id)
     chunks = bg.view(job_id).chunks
@@ -56,17 +56,32 @@ def start_straggling_job(
 
 
 def hedged_job(
-    bg: Batchgraph, sandbox: SandboxHandle, folder: Path, count: int, **deadline: str
+    bg: Batchgraph, sandbox: SandboxHandle, folder: Path, count: int, hedge: str | None = None
 ) -> str:
     """An OpenAI job of `count` requests, a tenth straggling, run to its end past its hedge."""
     sandbox.configure(straggle_ids=STRAGGLERS)
     source = write_prompts(folder / "in.jsonl", count, MODELS["openai"])
     clock = Clock()
-    job_id, execution = start_straggling_job(bg, source, "openai", clock, **deadline)
+    job_id, execution = start_straggling_job(bg, source, "openai", clock, hedge)
     assert execution.deadline is not None
     clock.now = execution.deadline - 600
     run(bg, job_id)
     return job_id
+
+
+def hedge_begun(
+    bg: Batchgraph, sandbox: SandboxHandle, folder: Path, provider: str, **config: object
+) -> tuple[str, Clock, float]:
+    """A job of 20 requests, a tenth straggling, after one step at its hedge time; returns it,
+    the clock and the deadline."""
+    sandbox.configure(straggle_ids=STRAGGLERS, **config)
+    source = write_prompts(folder / "in.jsonl", 20, MODELS[provider])
+    clock = Clock()
+    job_id, execution = start_straggling_job(bg, source, provider, clock)
+    assert execution.deadline is not None
+    clock.now = execution.deadline - 600
+    bg.tick(job_id)
+    return job_id, clock, execution.deadline
 
 
 @pytest.mark.parametrize("provider", ["openai", "anthropic", "mistral"])
@@ -107,7 +122,7 @@ def test_stragglers_are_finished_synchronously_by_the_deadline(
 def test_a_hedge_can_run_on_another_provider(
     bg: Batchgraph, batchgraph_sandbox: SandboxHandle, tmp_path: Path
 ) -> None:
-    job_id = hedged_job(bg, batchgraph_sandbox, tmp_path, 40, hedge_provider="sandbox-mistral")
+    job_id = hedged_job(bg, batchgraph_sandbox, tmp_path, 40, hedge="sandbox-mistral")
 
     assert batchgraph_sandbox.sync_calls("openai") == []
     assert len(batchgraph_sandbox.sync_calls("mistral")) == 4
@@ -162,18 +177,14 @@ def test_a_batch_still_cancelling_is_waited_for_until_half_the_margin_is_left(
     bg: Batchgraph, batchgraph_sandbox: SandboxHandle, tmp_path: Path
 ) -> None:
     # Cancelling takes a while here (5% of an hour of processing, at real speed).
-    batchgraph_sandbox.configure(straggle_ids=STRAGGLERS, processing_seconds=3600.0)
-    source = write_prompts(tmp_path / "in.jsonl", 20, MODELS["anthropic"])
-    clock = Clock()
-    job_id, execution = start_straggling_job(bg, source, "anthropic", clock)
-    assert execution.deadline is not None
-    clock.now = execution.deadline - 600
-    bg.tick(job_id)
+    job_id, clock, deadline = hedge_begun(
+        bg, batchgraph_sandbox, tmp_path, "anthropic", processing_seconds=3600.0
+    )
     chunk = bg.view(job_id).chunks[0]
     assert chunk.status is ChunkStatus.SUBMITTED and chunk.provider_status == "canceling"
     assert batchgraph_sandbox.sync_calls("anthropic") == []
 
-    clock.now = execution.deadline - 300  # half the margin left: stop waiting
+    clock.now = deadline - 300  # half the margin left: stop waiting
     run(bg, job_id)
     records = list(bg.results(job_id))
     assert Counter(r["status"] for r in records) == {"succeeded": 20}
@@ -257,3 +268,25 @@ def test_a_hedge_can_run_on_your_own_server_named_by_base_url(
     assert batchgraph_sandbox.sync_calls("openai") == []
     shown = CliRunner().invoke(app, ["status", job.id, "--db", db], env={"COLUMNS": "200"})
     assert "sync on openai-compatible" in shown.output
+
+
+def test_a_batch_that_cannot_be_cancelled_is_waited_for_then_its_late_results_ignored(
+    bg: Batchgraph, batchgraph_sandbox: SandboxHandle, tmp_path: Path
+) -> None:
+    refused = {"refuse_calls": r"^POST /v1/batches/[^/]+/cancel$", "refuse_count": 100}
+    job_id, clock, deadline = hedge_begun(
+        bg, batchgraph_sandbox, tmp_path, "openai", refuse_status=400, **refused
+    )
+    (chunk,) = bg.view(job_id).chunks
+    assert chunk.status is ChunkStatus.SUBMITTED and chunk.counts["hedged"] == 3
+    assert batchgraph_sandbox.sync_calls("openai") == []
+
+    clock.now = deadline - 300
+    run(bg, job_id)
+    assert Counter(r["status"] for r in bg.results(job_id)) == {"succeeded": 20}
+    assert len(batchgraph_sandbox.sync_calls("openai")) == 20
+    split = bg.report(job_id)["execution"]
+    assert (split["batch_requests"], split["hedge_requests"], split["batch_usd"]) == (0, 20, 0)
+    # The batch runs on; what it reports now finds no request of its chunk.
+    provider = bg.deps.provider(bg.view(job_id).job)
+    assert chunk.batch_id is not None and provider.status(chunk.batch_id).state.value == "running"

@@ -7,7 +7,7 @@
       │   1. the decision is committed (`HEDGE_KEY` in the chunk's counts)
       │   2. the batch is cancelled (unless it ended, is cancelling, or may not be ours)
       │   3. ended: what finished is written (first report wins)
-      │      still cancelling: wait for it, until half the margin is left
+      │      still running or cancelling: wait for it, until half the margin is left
       │   4. one transaction: every unanswered request moves to a new synchronous chunk
       │      (host: `--hedge-provider` or the job's provider), the batch chunk is collected
       ▼
@@ -16,8 +16,9 @@
 Every step can be repeated after a crash: a cancel of a batch that ended changes nothing, a
 result written again is ignored, and the move is one transaction. Nothing synchronous is sent
 before the requests are in their synchronous chunk. A batch that never ends (no cancel, or a
-cancel that does not finish in time) is left alone: its chunk no longer holds the moved
-requests, so a result it reports later changes nothing and costs nothing in the report.
+cancel that does not finish in time) is waited for until half the margin is left, then left
+alone: its chunk no longer holds the moved requests, so a result it reports later changes
+nothing and costs nothing in the report.
 """
 
 from __future__ import annotations
@@ -41,6 +42,8 @@ DECIDED = 1
 """`HEDGE_KEY` once a batch chunk's hedge is decided (committed before anything is sent)."""
 CANCEL_SENT = 2
 """`HEDGE_KEY` once its batch was asked to stop."""
+CANCEL_REFUSED = 3
+"""`HEDGE_KEY` once the provider refused to stop it: it may still end by itself."""
 
 HEDGING = "hedging"
 """The phase a step ends in while a cancelled batch is still being waited for."""
@@ -113,25 +116,28 @@ class HedgeStep:
         return self._move_unanswered(job, chunk, host, status)
 
     def _cancelled(self, provider: Provider, chunk: ChunkRecord) -> BatchStatus | None:
-        """Cancel the chunk's batch unless it ended or its cancel was sent; return where it
-        stands then, or None when it cannot be cancelled (then it is left to run)."""
+        """Cancel the chunk's batch unless it ended or its cancel was sent (or refused); return
+        where it stands then, or None for a batch that may not be ours (never stopped, never
+        waited for). A batch the provider would not stop is waited for like a cancelled one:
+        it may still end by itself before the hedge stops waiting."""
         assert chunk.batch_id is not None
         status = provider.status(chunk.batch_id)
         if status.state.terminal or status.state is BatchState.CANCELLING:
             return status
-        if chunk.counts.get(HEDGE_KEY) == CANCEL_SENT:
+        if chunk.counts.get(HEDGE_KEY) in (CANCEL_SENT, CANCEL_REFUSED):
             return status  # Gemini has no cancelling state: it reads running until it stops
         if chunk.provisional:  # a candidate may be another job's batch: never stop it
             return None
+        outcome = CANCEL_SENT
         try:
             provider.cancel(chunk.batch_id)
         except ProviderUnavailable:
             raise  # the next step asks again
         except ProviderCallError as error:
-            log.warning("job %s chunk %d: %s; its late results are ignored", chunk.job_id,
-                        chunk.chunk, error)  # fmt: skip
-            return None
-        counts = {**chunk.counts, HEDGE_KEY: CANCEL_SENT}
+            log.warning("job %s chunk %d: the batch cannot be cancelled (%s); what it reports "
+                        "after the hedge is ignored", chunk.job_id, chunk.chunk, error)  # fmt: skip
+            outcome = CANCEL_REFUSED
+        counts = {**chunk.counts, HEDGE_KEY: outcome}
         self.store.update_chunk(chunk.job_id, chunk.chunk, counts=counts)
         chunk.counts = counts
         return provider.status(chunk.batch_id)
