@@ -40,6 +40,7 @@ def test_run_on_an_own_server_resumes_by_job_and_costs_nothing(
 
     assert ran.exit_code == 0, ran.output
     assert "every request accounted for" in ran.output
+    assert "$0: no charge: your own OpenAI-compatible server" in ran.output
     records = [json.loads(line) for line in out.read_text().splitlines()]
     assert [r["id"] for r in records] == [f"q{n}" for n in range(12)]
     assert {r["status"] for r in records} == {"succeeded"}

@@ -115,6 +115,15 @@ def cost_summary(report: dict[str, Any]) -> str:
         text += "\n" + hedge_split(split)
     elif split.get("sync_requests"):
         text += f"\n{split['sync_requests']:,} requests ran synchronously, at the sync price"
+    free = sorted(
+        {
+            m["price_source"]
+            for m in report.get("models", [])
+            if m.get("price_source") and m.get("sync_usd") == 0 and m.get("input_tokens")
+        }
+    )
+    if free and paid == 0:  # tokens used at a price of $0: a local server, free models
+        text += "\n$0: " + "; ".join(free)
     return text
 
 
