@@ -18,19 +18,27 @@ runner = CliRunner()
 MODEL = "llama3.1:8b"
 
 
-def only_job() -> str:
+def job_ids() -> list[str]:
     with Batchgraph.open() as bg:
-        (job,) = bg.jobs()
-        return job.id
+        return [job.id for job in bg.jobs()]
+
+
+def only_job() -> str:
+    (job_id,) = job_ids()
+    return job_id
+
+
+def on_own_server(command: str, source: Path, sandbox: SandboxHandle) -> list[str]:
+    """`batchgraph COMMAND SOURCE` on the sandbox's local server, as a user types it."""
+    url = sandbox.base_url("local")
+    return [command, str(source), "-p", "openai-compatible", "--base-url", url, "-m", MODEL]
 
 
 def test_run_on_an_own_server_resumes_by_job_and_costs_nothing(
     home: Path, batchgraph_sandbox: SandboxHandle, tmp_path: Path
 ) -> None:
     source = write_prompts(tmp_path / "in.jsonl", 12)
-    url = batchgraph_sandbox.base_url("local")
-    submitted = runner.invoke(app, ["submit", str(source), "-p", "openai-compatible",
-                                    "--base-url", url, "-m", MODEL])  # fmt: skip
+    submitted = runner.invoke(app, on_own_server("submit", source, batchgraph_sandbox))
     assert submitted.exit_code == 0, submitted.output
     job_id = only_job()
 
@@ -55,11 +63,9 @@ def test_a_server_refusing_schemas_stops_run_with_one_message_naming_the_fix(
     source = write_prompts(tmp_path / "in.jsonl", 25)
     schema = tmp_path / "s.json"
     schema.write_text('{"type": "object", "properties": {"even": {"type": "boolean"}}}')
-    url = batchgraph_sandbox.base_url("local")
+    args = on_own_server("run", source, batchgraph_sandbox)
 
-    ran = runner.invoke(app, ["run", str(source), "-p", "openai-compatible", "--base-url", url,
-                              "-m", MODEL, "--json-schema", str(schema),
-                              "--poll-max", "0.1"])  # fmt: skip
+    ran = runner.invoke(app, [*args, "--json-schema", str(schema), "--poll-max", "0.1"])
 
     assert ran.exit_code == 2
     job_id = only_job()
@@ -106,3 +112,17 @@ def test_address_flags_are_refused_for_providers_that_do_not_take_them(
     assert "drop --api-key-env" in sandbox.output
     assert resumed.exit_code == 2 and "reaches the server it was submitted to" in resumed.output
     assert not (home / "batchgraph.db").exists()
+
+
+def test_an_estimate_sample_is_answered_by_the_own_server_and_priced_at_nothing(
+    home: Path, batchgraph_sandbox: SandboxHandle, tmp_path: Path
+) -> None:
+    source = write_prompts(tmp_path / "in.jsonl", 20)
+    args = on_own_server("submit", source, batchgraph_sandbox)
+
+    result = runner.invoke(app, [*args, "--dry-run", "--estimate-sample", "3"])
+
+    assert result.exit_code == 0, result.output
+    assert "nothing was sent" in result.output and "$0.0000" in result.output
+    assert [c.status for c in batchgraph_sandbox.sync_calls("local")] == [200] * 3
+    assert not (home / "batchgraph.db").exists() or job_ids() == []
