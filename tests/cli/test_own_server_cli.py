@@ -88,9 +88,12 @@ def test_a_missing_base_url_is_refused_naming_the_flag(home: Path, tmp_path: Pat
     source = write_prompts(tmp_path / "in.jsonl", 2)
 
     result = runner.invoke(app, ["submit", str(source), "-p", "openai-compatible", "-m", MODEL])
+    no_scheme = runner.invoke(app, ["submit", str(source), "-p", "openai-compatible", "-m", MODEL,
+                                    "--base-url", "localhost:8000/v1"])  # fmt: skip
 
     assert result.exit_code == 2
     assert "add --base-url URL" in result.output
+    assert no_scheme.exit_code == 2 and "with http:// or https://" in no_scheme.output
     assert not (home / "batchgraph.db").exists()
 
 

@@ -72,6 +72,11 @@ def check_address(provider: str, address: HostAddress) -> None:
                 "http://localhost:8000/v1 for vLLM, http://localhost:11434/v1 for Ollama; "
                 "base_url= in Python)"
             )
+        if not address.base_url.startswith(("http://", "https://")):
+            raise ConfigError(
+                f"--base-url {address.base_url}: write the whole address, with http:// or "
+                "https:// and the API's path (e.g. http://localhost:8000/v1)"
+            )
         return
     if flags:
         where = (
