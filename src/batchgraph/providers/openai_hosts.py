@@ -8,10 +8,11 @@ default pace, and its daily quota (or an empty balance) stops the run with a mes
 to resume, instead of being retried until the next day.
 
 An own server may not follow JSON schemas (`response_format` of type `json_schema`): older vLLM
-refuses it with a 400, older llama.cpp with a 500, each in its own words. The first request
-asking for a schema is therefore sent alone; if the server refuses the schema, the run stops
-with one message (`FeatureUnsupported`) instead of spending every request on the same refusal,
-and the job stays resumable.
+refuses it with a 400, older llama.cpp with a 500, each in its own words, and early Ollama
+answered in plain text as if no schema had been asked. The first request asking for a schema
+is therefore sent alone; if the server refuses the schema, or its complete answer is not JSON,
+the run stops with one message (`FeatureUnsupported`) instead of spending every request on the
+same refusal, and the job stays resumable.
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ from typing import ClassVar
 import openai
 
 from batchgraph.errors import ConfigError, FeatureUnsupported, QuotaExhausted
-from batchgraph.model import Result
+from batchgraph.model import Outcome, Result
 from batchgraph.providers.base import PreparedBatch, WireItem
 from batchgraph.providers.openai import OpenAIProvider
 from batchgraph.providers.openai_sync import OpenAISyncClient
@@ -94,6 +95,12 @@ class OwnServerSyncClient(OpenAISyncClient):
             if self._schema_works:
                 return await super().call(item)
             result = await super().call(item)  # a refused schema raises here, and is remembered
+            if _schema_ignored(result):
+                self._refusal = self._unsupported(
+                    f"it answered the first request asking for one with text that is not JSON "
+                    f"({(result.text or '')[:60]!r}…): it ignores response_format"
+                )
+                raise self._refusal
             self._schema_works = True
             return result
 
@@ -101,22 +108,34 @@ class OwnServerSyncClient(OpenAISyncClient):
         body = err.body if isinstance(err.body, dict) else {}
         words = str(body.get("message") or err.message)
         if item.request.output_schema is not None and self._about_schema(words):
-            self._refusal = FeatureUnsupported(
-                self.provider,
-                f"the server at {self.base_url} cannot follow a JSON schema (HTTP "
-                f"{err.status_code}: {words}). Nothing more was sent; the job is kept. Either "
-                "serve the model with an engine that takes response_format json_schema (a "
-                "recent vLLM, llama.cpp or Ollama) and resume with `batchgraph run --job JOB`, "
-                "or submit the input again without --json-schema (and without response_format "
-                "on its lines), asking for JSON in the prompt instead",
-            )
+            self._refusal = self._unsupported(f"HTTP {err.status_code}: {words}")
             raise self._refusal from err
         return super().failed(item, err)
+
+    def _unsupported(self, evidence: str) -> FeatureUnsupported:
+        return FeatureUnsupported(
+            self.provider,
+            f"the server at {self.base_url} cannot follow a JSON schema ({evidence}). Nothing "
+            "more was sent; the job is kept. Either serve the model with an engine that takes "
+            "response_format json_schema (a recent vLLM, llama.cpp or Ollama) and resume with "
+            "`batchgraph run --job JOB`, or submit the input again without --json-schema (and "
+            "without response_format on its lines), asking for JSON in the prompt instead",
+        )
 
     @staticmethod
     def _about_schema(message: str) -> bool:
         lowered = message.lower()
         return any(marker in lowered for marker in SCHEMA_MARKERS)
+
+
+def _schema_ignored(result: Result) -> bool:
+    """A complete answer (not cut off by its token limit) to a request asking for a schema that
+    is not JSON: the server dropped the schema without a word."""
+    return (
+        result.outcome is Outcome.SUCCEEDED
+        and result.stop_reason == "stop"
+        and result.parsed is None
+    )
 
 
 class OpenRouterProvider(SyncOnlyHost):

@@ -73,7 +73,8 @@ class SandboxConfig:
     local_json_schema: str = "follow"
     """Local-server personality: "follow" answers `response_format` json_schema as OpenAI
     does; "vllm" refuses it with a 400 in vLLM's error shape, "llamacpp" with llama.cpp's 500
-    (as servers without structured output do)."""
+    (as servers without structured output do); "ignore" answers in plain text as if no schema
+    had been asked (as early Ollama did)."""
     seed: str = ""
     """Changes which requests fail and their answers, keeping runs repeatable."""
     enforce_limits: bool = True

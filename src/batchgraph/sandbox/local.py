@@ -9,7 +9,9 @@ own words; `local_json_schema` chooses which refusal the sandbox gives (or none)
   releases before json_schema support answered;
 - "llamacpp": 500 `{"error": {"code": 500, "message": "response_format type must be one of
   \"text\" or \"json_object\", but got: json_schema", "type": "server_error"}}`, as older
-  llama.cpp servers answered (a 500, which clients would otherwise retry).
+  llama.cpp servers answered (a 500, which clients would otherwise retry);
+- "ignore": answers as if no schema had been asked, in plain text, as Ollama's OpenAI
+  endpoint did before it followed `response_format`.
 """
 
 from __future__ import annotations
@@ -56,7 +58,10 @@ def routes(ctx: SandboxContext, personality: Personality) -> list[BaseRoute]:
         answer = body_answerer(ctx, path, refuse)
 
         def schema_aware(body: dict[str, Any], request: Request) -> Response:
-            refusal = _schema_refusal(ctx.config.local_json_schema, body)
+            flavour = ctx.config.local_json_schema
+            if flavour == "ignore":
+                body = {key: value for key, value in body.items() if key != "response_format"}
+            refusal = _schema_refusal(flavour, body)
             return refusal if refusal is not None else answer(body, request)
 
         return answering(ctx, NAME, schema_aware, lambda message: refuse(message, None))
