@@ -101,6 +101,10 @@ class Batchgraph:
         The same input created again with the same provider and options (or the same explicit
         `key`) returns the job that exists, finished or not, instead of paying for it twice;
         `new=True` makes a second job. `existing_job` tells the two cases apart.
+
+        Requests an earlier job answered are answered from the store's result cache at no cost,
+        and requests repeated in `input` are sent once; `cache=False` sends every request (fresh
+        samples, at full price) and is a job of its own.
         """
         found = self._found_or_keyed(input, new, settings)
         if found is not None:
@@ -143,6 +147,7 @@ class Batchgraph:
             settings.get("options"),
             settings.get("execution"),
             settings.get("base_url"),
+            settings.get("cache", True),
         )
         found = None if new or key is None else self.store.find_job_by_key(key)
         if found is not None:
@@ -159,9 +164,10 @@ class Batchgraph:
         key: str | None = None,
         execution: Execution | None = None,
         base_url: str | None = None,
+        cache: bool = True,
     ) -> JobRecord | None:
         """The job a `submit` of these arguments would return instead of creating one."""
-        key = key or self._content_key(input, provider, options, execution, base_url)
+        key = key or self._content_key(input, provider, options, execution, base_url, cache)
         return None if key is None else self.store.find_job_by_key(key)
 
     @staticmethod
@@ -171,6 +177,7 @@ class Batchgraph:
         options: ReadOptions | None,
         execution: Execution | None = None,
         base_url: str | None = None,
+        cache: bool = True,
     ) -> str | None:
         from batchgraph.io import ReadOptions
         from batchgraph.jobs import job_key
@@ -179,7 +186,7 @@ class Batchgraph:
         if not path.is_file():
             return None  # `create_job` says what is wrong with the path
         mode = execution.mode.value if execution is not None else "batch"
-        return job_key(path.resolve(), provider, options or ReadOptions(), mode, base_url)
+        return job_key(path.resolve(), provider, options or ReadOptions(), mode, base_url, cache)
 
     def tick(self, job_id: str) -> dict[str, Any]:
         """One step under the job's lock: submit what is unsent, check, collect, retry."""
@@ -236,6 +243,15 @@ class Batchgraph:
                 results_format=results_format,
             )
         return path
+
+    def prune_cache(self, older_than: float) -> int:
+        """Forget the result cache's answers stored more than `older_than` seconds ago; return
+        how many. Jobs and their results stay: later jobs only stop reusing those answers."""
+        import time
+
+        if older_than < 0:
+            raise ValueError("older_than is a number of seconds, 0 or more")
+        return self.store.prune_cache(time.time() - older_than)
 
     def cancel(self, job_id: str) -> JobView:
         """Cancel the job's running batches; finished results stay and are collected."""

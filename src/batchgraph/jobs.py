@@ -56,6 +56,7 @@ class JobSettings(TypedDict, total=False):
     execution: Execution | None
     base_url: str | None
     api_key_env: str | None
+    cache: bool
 
 
 def new_job_id() -> str:
@@ -74,6 +75,7 @@ def job_key(
     options: ReadOptions,
     mode: str = "batch",
     base_url: str | None = None,
+    cache: bool = True,
 ) -> str:
     """What makes two submits the same job: the input's bytes, the provider and the options.
 
@@ -81,7 +83,8 @@ def job_key(
     script re-run after a crash, or run twice by mistake, never pays again. Execution knobs
     (`--batch-size`, `--max-attempts`, the name) do not change the answers and are left out;
     the mode does (a synchronous job is paid at another price), so it is in, and so is the
-    address of the user's own server (another server may serve another model).
+    address of the user's own server (another server may serve another model), and so does
+    turning the result cache off (that job asks for fresh answers).
     """
     digest = hashlib.sha256()
     settings: dict[str, object] = {"provider": provider, "read": options.to_json()}
@@ -89,6 +92,8 @@ def job_key(
         settings["mode"] = mode  # batch jobs keep the keys they had before modes existed
     if base_url:
         settings["base_url"] = base_url
+    if not cache:
+        settings["cache"] = False
     digest.update(json.dumps(settings, sort_keys=True, ensure_ascii=False).encode())
     digest.update(b"\0")
     with path.open("rb") as file:
@@ -128,8 +133,13 @@ def create_job(
     execution: Execution | None = None,
     base_url: str | None = None,
     api_key_env: str | None = None,
+    cache: bool = True,
 ) -> str:
     """Validate `input` and store it as a new job; return the job id.
+
+    With `cache` (the default) a request an earlier job answered (the same provider, model and
+    request) is answered from the store at no cost, and requests repeated in the input are
+    sent once, each of them getting the answer; `cache=False` sends every one (fresh samples).
 
     `base_url` and `api_key_env` say where the user's own server is and which variable holds
     its key (`--provider openai-compatible`); they are stored with the job, the key never.
@@ -173,10 +183,12 @@ def create_job(
             "max_attempts": max_attempts,
             "batch_size": batch_size,
             "max_enqueued_tokens": max_enqueued_tokens,
-            "job_key": key or job_key(path, provider, options, execution.mode.value, base_url),
+            "job_key": key
+            or job_key(path, provider, options, execution.mode.value, base_url, cache),
             "format": fmt.value,
             "execution": execution.to_json(),
             **({_address_key(provider, holder): address.to_json()} if address else {}),
+            **({} if cache else {"cache": False}),
         },
         total=0,
         created_at=now,

@@ -12,7 +12,7 @@ from typing import Any
 from batchgraph.model import Usage
 from batchgraph.pricing import CostReport, total_cost
 from batchgraph.providers.registry import spec_for
-from batchgraph.store.base import ChunkRecord, JobRecord, LedgerStatus, Store
+from batchgraph.store.base import ChunkRecord, JobRecord, LedgerStatus, Reuse, Store
 
 FINAL = (
     LedgerStatus.SUCCEEDED,
@@ -85,14 +85,31 @@ def build_report(store: Store, job: JobRecord) -> dict[str, Any]:
         "sync_usd": cost.sync_usd,
         "saving_usd": None if paid is None or cost.sync_usd is None else cost.sync_usd - paid,
         "execution": execution_split(store, job, chunks),
+        "reused": reused_report(store, job),
         "notes": cost.notes,
+    }
+
+
+def reused_report(store: Store, job: JobRecord) -> dict[str, Any]:
+    """Requests answered without being sent — from the result cache (earlier jobs' answers) or
+    as duplicates of a request of this job — and what they would have cost: their answers'
+    tokens at the price this job pays (batch, or synchronous for a synchronous job)."""
+    found = store.reused_answers(job.id)
+    usages = [(priced_provider(job.provider), line.model, line.usage) for line in found]
+    cost = total_cost(usages)
+    sync = job.spec.get("execution", {}).get("mode") == "sync"
+    return {
+        "cache_hits": sum(line.requests for line in found if line.reuse is Reuse.CACHE),
+        "duplicates": sum(line.requests for line in found if line.reuse is Reuse.DUPLICATE),
+        "saved_usd": cost.sync_usd if sync else cost.batch_usd,
     }
 
 
 def execution_split(store: Store, job: JobRecord, chunks: list[ChunkRecord]) -> dict[str, Any]:
     """How many requests ended by batch and by synchronous call (and of those, how many were
     a deadline's hedge), and what each part cost; `unsent` ended in no chunk (cancelled
-    before planning). The requests add up to the input count."""
+    before planning; answered without being sent is `reused`). The requests add up to the
+    input count."""
     by_chunk = store.counts_by_chunk(job.id)
     mode_of = {c.chunk: c for c in chunks}
     split = {"batch": 0, "sync": 0, "unsent": 0}
@@ -100,12 +117,15 @@ def execution_split(store: Store, job: JobRecord, chunks: list[ChunkRecord]) -> 
         final = sum(n for status, n in statuses.items() if status in FINAL)
         chunk = mode_of.get(number) if number is not None else None
         split["unsent" if chunk is None else "sync" if chunk.sync else "batch"] += final
+    reused = sum(line.requests for line in store.reused_answers(job.id))
+    split["unsent"] -= reused  # in no chunk, but answered
     sync_chunks = [c for c in chunks if c.sync]
     batch_chunks = [c for c in chunks if not c.sync]
     out: dict[str, Any] = {
         "batch_requests": split["batch"],
         "sync_requests": split["sync"],
         "unsent_requests": split["unsent"],
+        "reused_requests": reused,
         "batch_usd": chunk_cost(job.provider, batch_chunks).batch_usd,
         "sync_usd": chunk_cost(job.provider, sync_chunks).sync_usd,
     }

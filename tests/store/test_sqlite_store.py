@@ -67,7 +67,7 @@ def test_lock_files_sit_beside_the_database(tmp_path: Path) -> None:
 def test_threads_can_share_one_store(tmp_path: Path) -> None:
     """LangGraph runs nodes in threads; each one writes its own chunk here at once."""
     with SqliteStore(tmp_path / "jobs.db") as store:
-        requests = [Request(id=str(i), line=i + 1, model="m") for i in range(400)]
+        requests = [Request(id=str(i), line=i + 1, model="m", input=f"{i}") for i in range(400)]
         store.create_job(JobRecord(id="job1", name="n", provider="openai", spec={}), requests)
         errors: list[BaseException] = []
 

@@ -35,7 +35,7 @@ RUN_EXAMPLES = """[bold]Examples[/]
 
 
 def _register() -> None:
-    from batchgraph.cli import commands, flow_cmd, sandbox_cmd
+    from batchgraph.cli import cache_cmd, commands, flow_cmd, sandbox_cmd
 
     app.command(
         "submit",
@@ -56,6 +56,7 @@ def _register() -> None:
     app.command("worker")(commands.worker)
     app.command("sandbox")(sandbox_cmd.sandbox)
     app.add_typer(flow_cmd.flow_app, name="flow")
+    app.add_typer(cache_cmd.cache_app, name="cache")
 
 
 _register()

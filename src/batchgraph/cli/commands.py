@@ -146,6 +146,14 @@ def job_command(wait: bool) -> Any:
                 "provider and options (by default that job is returned, not paid again).",
             ),
         ] = False,
+        no_cache: Annotated[
+            bool,
+            typer.Option(
+                "--no-cache",
+                help="Send every request, even one an earlier job answered or one repeated in "
+                "this file (by default those are answered once, at no cost): fresh samples.",
+            ),
+        ] = False,
         batch_size: Annotated[
             int | None,
             typer.Option(help="At most this many requests per provider batch (default: its cap)."),
@@ -331,6 +339,7 @@ def job_command(wait: bool) -> Any:
                         options=options,
                         execution=execution,
                         base_url=base_url,
+                        cache=not no_cache,
                     )
                 if found is not None:
                     _say_already_submitted(found.id, wait)
@@ -351,6 +360,7 @@ def job_command(wait: bool) -> Any:
                         execution=execution,
                         base_url=base_url,
                         api_key_env=api_key_env,
+                        cache=not no_cache,
                     )
                     _first_step(bg, job, wait, output, db, poll_max)
                 if not wait:
@@ -512,6 +522,7 @@ def status(
         counts_table,
         deadline_lines,
         jobs_table,
+        reuse_summary,
         to_json,
     )
 
@@ -542,6 +553,8 @@ def status(
         console.print(cost_table(report))
         for line in deadline_lines(head, report):
             console.print(line, highlight=False)
+        if reused := reuse_summary(report):
+            console.print(reused.strip(), highlight=False)
 
 
 @friendly
@@ -632,7 +645,7 @@ def cost(
     """The job's cost at batch price against the synchronous price, and the saving."""
     from datetime import date
 
-    from batchgraph.cli.views import cost_table, deadline_lines
+    from batchgraph.cli.views import cost_table, deadline_lines, reuse_summary
     from batchgraph.pricing.freshness import price_sources, stale_price_warnings
 
     with _open_for_job(db, job) as bg:
@@ -644,6 +657,8 @@ def cost(
         console.print(f"saved {usd(report['saving_usd'])} against synchronous calls")
         for line in deadline_lines(bg.store.get_job(job), report):
             console.print(line, highlight=False)
+        if reused := reuse_summary(report):
+            console.print(reused.strip(), highlight=False)
         for line in price_sources(report["models"]):
             console.print(f"[dim]priced from {line}[/]", highlight=False)
         for warning in stale_price_warnings(report["models"], date.today()):

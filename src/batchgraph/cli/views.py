@@ -124,7 +124,7 @@ def cost_summary(report: dict[str, Any]) -> str:
     )
     if free and paid == 0:  # tokens used at a price of $0: a local server, free models
         text += "\n$0: " + "; ".join(free)
-    return text
+    return text + reuse_summary(report)
 
 
 def hedge_split(split: dict[str, Any]) -> str:
@@ -158,3 +158,17 @@ def _moment(timestamp: float) -> str:
     from datetime import datetime
 
     return datetime.fromtimestamp(timestamp).astimezone().isoformat(sep=" ", timespec="seconds")
+
+
+def reuse_summary(report: dict[str, Any]) -> str:
+    """The requests answered without being sent, and what that saved ("" when none were)."""
+    reused = report.get("reused") or {}
+    hits, duplicates = reused.get("cache_hits", 0), reused.get("duplicates", 0)
+    if not hits and not duplicates:
+        return ""
+    parts = [f"{hits:,} from the result cache"] if hits else []
+    if duplicates:
+        parts.append(f"{duplicates:,} as duplicates of a request sent once")
+    return f"\n{hits + duplicates:,} answered without sending ({', '.join(parts)}): saved " + usd(
+        reused.get("saved_usd")
+    )

@@ -102,7 +102,10 @@ class JobNodes:
         provider = self.deps.provider_class(job)
         batch_size = job.spec.get("batch_size")
         mode, host = Execution.from_spec(job.spec).chunk_mode(self.deps.clock())
-        for planned in plan_stored(pending, provider, batch_size, first=len(existing)):
+        # Chunks the result cache emptied were dropped when the job was written: numbers may
+        # have gaps, and the next one follows the highest.
+        first = max((c.chunk for c in existing), default=-1) + 1
+        for planned in plan_stored(pending, provider, batch_size, first=first):
             record = planned.record(job.id, attempt, mode)
             record.host = host
             self.store.add_chunk(record, planned.indices)
@@ -329,16 +332,19 @@ class JobNodes:
         return None
 
     def settle(self, state: JobState) -> dict[str, Any]:
-        """Once every batch is collected, send retryable failures again or finish."""
+        """Once every batch is collected, send retryable failures again or finish: then each
+        duplicate request gets the answer of the one request that was sent for it."""
         job = self.store.get_job(state["job_id"])
         chunks = self.store.list_chunks(job.id)
         if any(c.status is not ChunkStatus.COLLECTED for c in chunks):
             return {"phase": "waiting"}
-        if job.status is JobStatus.CANCELLED:
-            return {"phase": "reporting"}
-        max_attempts = int(job.spec.get("max_attempts", 3))
-        moved = self.store.requeue(job.id, RETRY_STATUSES, max_attempts)
-        return {"phase": "retrying" if moved else "reporting"}
+        if job.status is not JobStatus.CANCELLED:
+            max_attempts = int(job.spec.get("max_attempts", 3))
+            if self.store.requeue(job.id, RETRY_STATUSES, max_attempts):
+                return {"phase": "retrying"}
+        # Every request sent has its final state: its duplicates take it too.
+        self.store.answer_duplicates(job.id)
+        return {"phase": "reporting"}
 
     def report(self, state: JobState) -> dict[str, Any]:
         """Count every request's final state and the cost; mark the job done."""

@@ -70,6 +70,26 @@ class ChunkMode(StrEnum):
     API, `--mode sync`, and what a deadline's hedge finishes."""
 
 
+class Reuse(StrEnum):
+    """How a request got its answer without being sent (the ledger's `reused`)."""
+
+    CACHE = "cache"
+    """From the result cache: an earlier job's answer to the same request."""
+    DUPLICATE = "duplicate"
+    """From an earlier row of the same job asking the same: that row was sent, once."""
+
+
+@dataclass(frozen=True, slots=True)
+class ReusedAnswers:
+    """The requests of one model answered without being sent, and the tokens their answers
+    cost when they were paid for (what reusing them saved)."""
+
+    reuse: Reuse
+    model: str
+    requests: int
+    usage: Usage
+
+
 @dataclass(slots=True)
 class JobRecord:
     """A job's settings and status. `spec` holds the options it was submitted with (no keys)."""
@@ -337,6 +357,30 @@ class Store(ABC):
     def result_records(self, job_id: str) -> Iterator[dict[str, JSON]]:
         """Every row as its flat results record (`io.records.result_record`), in input order,
         streamed: what the results file needs, without building requests and results."""
+
+    # -- the result cache ---------------------------------------------------------------------
+    # A new job takes its answers from the cache while it is written (`create_job`), unless
+    # its spec says `"cache": false`; `record_results` adds every answer it writes.
+
+    @abstractmethod
+    def answer_duplicates(self, job_id: str) -> int:
+        """Give every duplicate row still waiting the state and answer of the row it repeats,
+        where that row has left QUEUED and PENDING; return how many were answered. Called once
+        every request sent has its final state (a retryable failure is not final before)."""
+
+    @abstractmethod
+    def reused_answers(self, job_id: str) -> list[ReusedAnswers]:
+        """The job's requests answered from the cache or as a duplicate (duplicates still
+        waiting for their answer are not counted), per kind and model."""
+
+    @abstractmethod
+    def prune_cache(self, before: float) -> int:
+        """Forget cached answers stored before `before` (Unix time); return how many. Jobs and
+        their results stay: only later jobs stop reusing them."""
+
+    @abstractmethod
+    def cache_size(self) -> int:
+        """How many answers the cache holds."""
 
     # -- coordination -----------------------------------------------------------------------
 

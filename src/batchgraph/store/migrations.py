@@ -8,7 +8,10 @@ The indexes serve the hot queries:
 - `bg_ledger` primary key (job_id, idx): `record_results`, `ledger()` in input order;
 - `bg_ledger_status` (job_id, status, idx): `pending_stored`, `counts`, `requeue`;
 - `bg_ledger_chunk` (job_id, chunk, idx): `chunk_stored`, `chunk_indices` and the chunk's
-  token sum in `record_results`.
+  token sum in `record_results`;
+- `bg_ledger_reused` (job_id, idx), only over rows answered without being sent: the report's
+  reuse counts and the answering of a job's duplicates, without reading the whole job;
+- `bg_cache` primary key (request_key): a new job's cache lookups, one probe per request.
 """
 
 from __future__ import annotations
@@ -146,6 +149,29 @@ MIGRATIONS: tuple[Migration, ...] = (
             # priced apart: Anthropic charges them at 1.25x the input price.
             "ALTER TABLE bg_chunks ADD COLUMN cache_write_tokens {BIGINT} NOT NULL DEFAULT 0",
             "ALTER TABLE bg_ledger ADD COLUMN cache_write_tokens {BIGINT}",
+        ),
+    ),
+    Migration(
+        "m008_result_cache",
+        (
+            # The hash of what a request asks (`rows.request_key`): the result cache's key.
+            "ALTER TABLE bg_ledger ADD COLUMN request_key {BLOB}",
+            # How a row got its answer without being sent: 'cache' (an earlier job's) or
+            # 'duplicate' (the row `same_as` of this job, which was sent).
+            "ALTER TABLE bg_ledger ADD COLUMN reused TEXT",
+            "ALTER TABLE bg_ledger ADD COLUMN same_as {INT}",
+            "CREATE INDEX bg_ledger_reused ON bg_ledger (job_id, idx) WHERE reused IS NOT NULL",
+            # The result cache: which ledger row holds the answer to a request key. Rows that
+            # succeeded never change, so a pointer is enough (no answer is stored twice).
+            """
+            CREATE TABLE bg_cache (
+                request_key {BLOB} PRIMARY KEY,
+                job_id TEXT NOT NULL,
+                idx {INT} NOT NULL,
+                created_at {REAL} NOT NULL
+            )
+            """,
+            "CREATE INDEX bg_cache_created ON bg_cache (created_at)",
         ),
     ),
 )

@@ -31,8 +31,11 @@ from batchgraph.store.base import (
     LedgerRow,
     LedgerStatus,
     Placement,
+    Reuse,
+    ReusedAnswers,
     Store,
 )
+from batchgraph.store.cache_key import request_key
 from batchgraph.store.migrations import MIGRATIONS_TABLE, apply_migrations
 from batchgraph.store.secrets import refuse_secrets
 
@@ -52,6 +55,46 @@ _SET_TEXT_RESULT = ", ".join(
     for column in rows.RESULT_COLUMNS
 )
 _SUCCEEDED = LedgerStatus.SUCCEEDED.value
+_LEDGER_INSERT = ("job_id", "idx", "request", "status", "attempt", "chunk", "request_key")
+_RESULTS = ", ".join(rows.RESULT_COLUMNS)
+_ANSWER_FROM_CACHE = (
+    # One probe of the cache's key per row of the new job; the answer is copied, tokens and
+    # all (what it would have cost), into a row that belongs to no chunk and so costs nothing.
+    f"UPDATE bg_ledger SET status = '{_SUCCEEDED}', attempt = 0, chunk = NULL, "
+    f"reused = '{Reuse.CACHE.value}', ({_RESULTS}) = ("
+    f"SELECT {', '.join('s.' + c for c in rows.RESULT_COLUMNS)} FROM bg_cache c "
+    "JOIN bg_ledger s ON s.job_id = c.job_id AND s.idx = c.idx "
+    "WHERE c.request_key = bg_ledger.request_key) "
+    "WHERE job_id = ? AND EXISTS (SELECT 1 FROM bg_cache c "
+    "JOIN bg_ledger s ON s.job_id = c.job_id AND s.idx = c.idx "
+    f"WHERE c.request_key = bg_ledger.request_key AND s.status = '{_SUCCEEDED}')"
+)
+_MARK_DUPLICATES = (
+    # Every row asking what an earlier row of the job asks leaves its chunk and waits for that
+    # row's answer (`answer_duplicates`); a job without duplicates changes nothing.
+    f"UPDATE bg_ledger SET status = '{_QUEUED}', attempt = 0, chunk = NULL, "
+    f"reused = '{Reuse.DUPLICATE.value}', same_as = d.first "
+    "FROM (SELECT idx, MIN(idx) OVER (PARTITION BY request_key) AS first FROM bg_ledger "
+    "WHERE job_id = ? AND reused IS NULL AND request_key IS NOT NULL) AS d "
+    "WHERE bg_ledger.job_id = ? AND bg_ledger.idx = d.idx AND d.first < d.idx"
+)
+_ANSWER_DUPLICATES = (
+    f"UPDATE bg_ledger SET status = o.status, ({_RESULTS}) = "
+    f"({', '.join('o.' + c for c in rows.RESULT_COLUMNS)}) "
+    "FROM bg_ledger AS o "
+    f"WHERE bg_ledger.job_id = ? AND bg_ledger.reused = '{Reuse.DUPLICATE.value}' "
+    f"AND bg_ledger.status = '{_QUEUED}' AND o.job_id = bg_ledger.job_id "
+    f"AND o.idx = bg_ledger.same_as AND o.status NOT IN ('{_QUEUED}', '{_PENDING}')"
+)
+_CACHE_ANSWERS = (
+    # The answers a result batch wrote, in the same transaction: an answer stored is an
+    # answer cached, whenever the process dies. The first answer to a key stays.
+    "INSERT INTO bg_cache (request_key, job_id, idx, created_at) "
+    "SELECT request_key, job_id, idx, ? FROM bg_ledger "
+    "WHERE job_id = ? AND idx >= ? AND idx <= ? AND chunk = ? "
+    f"AND status = '{_SUCCEEDED}' AND request_key IS NOT NULL "
+    "ON CONFLICT (request_key) DO NOTHING"
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -149,7 +192,7 @@ class SqlStore(Store):
         input_copy: Iterable[bytes] = (),
     ) -> int:
         counter = _Counter()
-        ledger = _ledger_rows(job.id, requests, counter, placement)
+        ledger = _ledger_rows(job, requests, counter, placement)
         chunks = (lambda: placement.chunks(job.id)) if placement is not None else list
         return self._write_job(job, ledger, chunks, counter, input_copy)
 
@@ -161,7 +204,10 @@ class SqlStore(Store):
         input_copy: Iterable[bytes] = (),
     ) -> int:
         counter = _Counter()
-        ledger = ((job.id, counter.next(), text, _QUEUED, 1, chunk) for text, chunk in stored)
+        ledger = (
+            (job.id, counter.next(), text, _QUEUED, 1, chunk, request_key(job.provider, text))
+            for text, chunk in stored
+        )
         return self._write_job(job, ledger, chunks, counter, input_copy)
 
     def input_copy(self, job_id: str) -> Iterator[bytes]:
@@ -195,13 +241,12 @@ class SqlStore(Store):
                 f"INSERT INTO bg_jobs ({rows.JOB_COLUMNS}) VALUES ({_marks(9)})",
                 rows.job_to_row(stored),
             )
-            tx.insert_many(
-                "bg_ledger", ("job_id", "idx", "request", "status", "attempt", "chunk"), ledger
-            )
+            tx.insert_many("bg_ledger", _LEDGER_INSERT, ledger)
             tx.executemany(
                 _INSERT_CHUNK,
                 (rows.chunk_to_row(c, c.size) for c in chunks()),
             )
+            self._reuse_answers(tx, job)
             for part, data in enumerate(input_copy):
                 tx.execute(
                     "INSERT INTO bg_inputs (job_id, part, data) VALUES (?, ?, ?)",
@@ -212,6 +257,26 @@ class SqlStore(Store):
             with self._read() as tx:
                 tx.execute(self.dialect.analyze)
         return counter.count
+
+    @staticmethod
+    def _reuse_answers(tx: Tx, job: JobRecord) -> None:
+        """Take out of the job's chunks, before anyone sees them, every row the cache answers
+        and every row asking what an earlier row asks; then shrink the chunks to what is left
+        and drop the emptied ones. A job whose spec says `cache: false` reuses nothing."""
+        if job.spec.get("cache", True) is False:
+            return
+        moved = 0
+        if tx.fetchone("SELECT 1 FROM bg_cache LIMIT 1") is not None:
+            moved += tx.execute(_ANSWER_FROM_CACHE, (job.id,))
+        moved += tx.execute(_MARK_DUPLICATES, (job.id, job.id))
+        if moved:
+            tx.execute(
+                "UPDATE bg_chunks SET size = (SELECT COUNT(*) FROM bg_ledger l "
+                "WHERE l.job_id = bg_chunks.job_id AND l.chunk = bg_chunks.chunk) "
+                "WHERE job_id = ?",
+                (job.id,),
+            )
+            tx.execute("DELETE FROM bg_chunks WHERE job_id = ? AND size = 0", (job.id,))
 
     def get_job(self, job_id: str) -> JobRecord:
         with self._read() as tx:
@@ -395,13 +460,21 @@ class SqlStore(Store):
     def record_results(
         self, job_id: str, chunk: int, results: Iterable[tuple[int, Result]]
     ) -> Usage:
+        with self._read() as tx:
+            found = tx.fetchone(
+                "SELECT host FROM bg_chunks WHERE job_id = ? AND chunk = ?", (job_id, chunk)
+            )
+        # An answer from another host (a deadline's hedge) is not the job's provider's answer.
+        cache = found is not None and found[0] is None
         stream = iter(results)
         while batch := list(islice(stream, self.write_batch)):
-            self._record_batch(job_id, chunk, batch)
+            self._record_batch(job_id, chunk, batch, cache)
         with self._write() as tx:
             return self._sum_usage(tx, job_id, chunk)
 
-    def _record_batch(self, job_id: str, chunk: int, batch: list[tuple[int, Result]]) -> None:
+    def _record_batch(
+        self, job_id: str, chunk: int, batch: list[tuple[int, Result]], cache: bool
+    ) -> None:
         """Write one bounded batch; rows no longer QUEUED in `chunk` are left as they are.
 
         Plain text answers, most results, go through a statement that binds only the columns
@@ -430,6 +503,19 @@ class SqlStore(Store):
                 )
             if others:
                 tx.executemany(f"UPDATE bg_ledger SET status = ?, {_SET_RESULT} {where}", others)
+            if cache:
+                now = time.time()
+                tx.executemany(
+                    _CACHE_ANSWERS,
+                    (
+                        (now, job_id, start, end, chunk)
+                        for start, end in _runs(
+                            idx
+                            for idx, result in sorted(first.items())
+                            if result.outcome is Outcome.SUCCEEDED
+                        )
+                    ),
+                )
 
     @staticmethod
     def _sum_usage(tx: Tx, job_id: str, chunk: int) -> Usage:
@@ -536,6 +622,36 @@ class SqlStore(Store):
         for row in self._stream(columns, None, (job_id,)):
             yield rows.result_record_from_row(row)
 
+    # -- the result cache -----------------------------------------------------------------------
+    def answer_duplicates(self, job_id: str) -> int:
+        with self._write() as tx:
+            return tx.execute(_ANSWER_DUPLICATES, (job_id,))
+
+    def reused_answers(self, job_id: str) -> list[ReusedAnswers]:
+        model = self.dialect.json_text.format(column="request", key="model")
+        with self._read() as tx:
+            found = tx.fetchall(
+                f"SELECT reused, {model}, COUNT(*), COALESCE(SUM(input_tokens), 0), "
+                "COALESCE(SUM(output_tokens), 0), COALESCE(SUM(cached_tokens), 0) "
+                "FROM bg_ledger WHERE job_id = ? AND reused IS NOT NULL "
+                f"AND status NOT IN ('{_QUEUED}', '{_PENDING}') "
+                f"GROUP BY reused, {model} ORDER BY reused, {model}",
+                (job_id,),
+            )
+        return [
+            ReusedAnswers(Reuse(reuse), name, int(n), Usage(int(i), int(o), int(c)))
+            for reuse, name, n, i, o, c in found
+        ]
+
+    def prune_cache(self, before: float) -> int:
+        with self._write() as tx:
+            return tx.execute("DELETE FROM bg_cache WHERE created_at < ?", (before,))
+
+    def cache_size(self) -> int:
+        with self._read() as tx:
+            found = tx.fetchone("SELECT COUNT(*) FROM bg_cache")
+        return int(found[0]) if found else 0
+
     # -- helpers ------------------------------------------------------------------------------
     def _stream(
         self, columns: str, where: str | None, params: tuple[Any, ...]
@@ -591,16 +707,18 @@ def _runs(indices: Iterable[int]) -> Iterator[tuple[int, int]]:
 
 
 def _ledger_rows(
-    job_id: str, requests: Iterable[Request], counter: _Counter, placement: Placement | None
+    job: JobRecord, requests: Iterable[Request], counter: _Counter, placement: Placement | None
 ) -> Iterator[tuple[Any, ...]]:
     """New ledger rows: PENDING, or QUEUED in the first-round chunk `placement` names."""
+    job_id, provider = job.id, job.provider
     for request in requests:
         idx = counter.next()
         text = rows.request_to_text(request)
+        key = request_key(provider, text)
         if placement is None:
-            yield job_id, idx, text, _PENDING, 0, None
+            yield job_id, idx, text, _PENDING, 0, None, key
         else:
-            yield job_id, idx, text, _QUEUED, 1, placement.place(idx, request, text)
+            yield job_id, idx, text, _QUEUED, 1, placement.place(idx, request, text), key
 
 
 class _Counter:
