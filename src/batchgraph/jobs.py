@@ -195,10 +195,25 @@ def create_job(
         updated_at=now,
     )
     adapter = deps.provider(job)
-    adapter.check_access()
-    if execution.hedge_provider is not None:
-        deps.host(job, execution.hedge_provider).check_access()  # its key, its address
-    models = ModelCheck(adapter)
+    # Models this provider answered in earlier jobs need no look-up, and where answers may
+    # come from the result cache, the access checks wait until the job is written and known
+    # to have requests left to send (inside its transaction: a refusal stores nothing). A job
+    # the cache answers whole thus never contacts the provider.
+    answered = deps.store.answered_models(provider) if cache else set()
+
+    def check_access() -> None:
+        adapter.check_access()
+        if execution.hedge_provider is not None:
+            deps.host(job, execution.hedge_provider).check_access()  # its key, its address
+
+    if not answered:
+        check_access()
+    models = ModelCheck(adapter, answered=answered)
+
+    def ready(left: int) -> None:
+        if left and answered:
+            check_access()
+
     if options.model is not None and (problem := models.problem(options.model)):
         raise ConfigError(f"--model {options.model}: {problem}; nothing was sent")
     if deps.provider_factory is None and path.stat().st_size >= intake.PARALLEL_FROM_BYTES:
@@ -209,6 +224,7 @@ def create_job(
             stored,
             lambda: _in_mode(_offered(stored.chunks, models), mode),
             input_copy(path, fmt),
+            ready,
         )
     else:
 
@@ -217,7 +233,7 @@ def create_job(
 
         requests = validated_requests(path, options, check)
         placement = FirstRound(type(adapter), batch_size, execution.mode)
-        deps.store.create_job(job, requests, placement, input_copy(path, fmt))
+        deps.store.create_job(job, requests, placement, input_copy(path, fmt), ready)
     return job.id
 
 

@@ -9,6 +9,7 @@ provider's list may leave out aliases it still serves.
 from __future__ import annotations
 
 import difflib
+from collections.abc import Iterable
 
 from batchgraph.pricing.table import PriceTable, load_prices
 from batchgraph.providers.base import Provider
@@ -17,10 +18,18 @@ from batchgraph.providers.base import Provider
 class ModelCheck:
     """Answers "does the provider offer this model?", once per model name."""
 
-    def __init__(self, adapter: Provider | None, prices: PriceTable | None = None) -> None:
+    def __init__(
+        self,
+        adapter: Provider | None,
+        prices: PriceTable | None = None,
+        answered: Iterable[str] = (),
+    ) -> None:
         self._adapter = adapter
         self._prices = prices
-        self._known: dict[str, str | None] = {}
+        self._known: dict[str, str | None] = dict.fromkeys(answered)
+        """Models judged; `answered` ones (the provider answered requests of them in earlier
+        jobs) are known to exist without asking, so a job the result cache answers whole
+        never contacts the provider."""
 
     def problem(self, model: str) -> str | None:
         """Why `model` cannot be used (with suggestions), or None when it is listed or the

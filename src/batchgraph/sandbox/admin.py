@@ -6,6 +6,7 @@ POST /_sandbox/config               change it: JSON {"failure_rate": 0.3, …};
                                     `?persist=true` also saves it in the data directory
 GET  /_sandbox/creations?provider=  the creations log, oldest first
 GET  /_sandbox/calls?provider=      the synchronous calls answered, oldest first
+GET  /_sandbox/provider-calls?provider=  every call to a provider's routes, oldest first
 """
 
 from __future__ import annotations
@@ -45,8 +46,13 @@ def routes(ctx: SandboxContext) -> list[BaseRoute]:
         provider = request.query_params.get("provider")
         return JSONResponse({"data": [c.to_json() for c in ctx.sync_log.calls(provider)]})
 
+    async def provider_calls(request: Request) -> JSONResponse:
+        provider = request.query_params.get("provider")
+        return JSONResponse({"data": [c.to_json() for c in ctx.call_log.calls(provider)]})
+
     return [
         Route("/_sandbox/calls", calls, methods=["GET"]),
+        Route("/_sandbox/provider-calls", provider_calls, methods=["GET"]),
         Route("/_sandbox/health", health, methods=["GET"]),
         Route("/_sandbox/config", get_config, methods=["GET"]),
         Route("/_sandbox/config", set_config, methods=["POST"]),

@@ -13,6 +13,7 @@ from typing import Any, Protocol
 from starlette.responses import Response
 from starlette.routing import BaseRoute
 
+from batchgraph.sandbox.call_log import CallLog
 from batchgraph.sandbox.config import SandboxConfig
 from batchgraph.sandbox.personalities import Personality
 from batchgraph.sandbox.storage import BatchRecord, SandboxStore
@@ -48,6 +49,8 @@ class SandboxContext:
     now: Callable[[], float] = time.time
     sync_log: SyncLog = field(default_factory=SyncLog)
     """Every synchronous call answered (see `sync_api`)."""
+    call_log: CallLog = field(default_factory=CallLog)
+    """Every call to a provider's routes, whatever its answer (see `faults`)."""
     _lock: threading.Lock = field(default_factory=threading.Lock)
     _settling: dict[str, threading.Lock] = field(default_factory=dict)
 

@@ -20,6 +20,7 @@ from starlette.datastructures import Headers
 from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from batchgraph.sandbox.call_log import ProviderCall
 from batchgraph.sandbox.context import ErrorKind, ProviderModule, SandboxContext
 from batchgraph.sandbox.fate import unit
 from batchgraph.sandbox.personalities import Personality
@@ -55,6 +56,9 @@ class FaultMiddleware:
             await self.app(scope, receive, send)
             return
         module = served.module
+        self.ctx.call_log.record(
+            ProviderCall(self.ctx.now(), served.personality.name, scope["method"], scope["path"])
+        )
         response = None
         if not is_signed(scope["path"], scope.get("query_string", b"").decode(), self.ctx.now()):
             response = self._refusal(served, Headers(scope=scope))

@@ -13,6 +13,7 @@ from typing import Any
 import uvicorn
 
 from batchgraph.sandbox.app import build_app
+from batchgraph.sandbox.call_log import ProviderCall
 from batchgraph.sandbox.config import SandboxConfig
 from batchgraph.sandbox.context import SandboxContext, load_saved_config
 from batchgraph.sandbox.storage import Creation, SandboxStore
@@ -49,6 +50,10 @@ class SandboxHandle:
     def sync_calls(self, provider: str | None = None) -> list[SyncCall]:
         """Every synchronous call this server answered, oldest first (`sync_log`)."""
         return self.ctx.sync_log.calls(provider)
+
+    def provider_calls(self, provider: str | None = None) -> list[ProviderCall]:
+        """Every call this server received on a provider's routes, oldest first (`call_log`)."""
+        return self.ctx.call_log.calls(provider)
 
     def configure(self, **changes: Any) -> SandboxConfig:
         """Change the server's behaviour from now on (`failure_rate=0.3`, …)."""

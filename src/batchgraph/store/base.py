@@ -191,8 +191,15 @@ class Store(ABC):
         requests: Iterable[Request],
         placement: Placement | None = None,
         input_copy: Iterable[bytes] = (),
+        ready: Callable[[int], None] | None = None,
     ) -> int:
         """Write the job and its ledger (idx 0..n-1 in input order) in one transaction.
+
+        In the same transaction, unless the spec says `"cache": false`, rows the result cache
+        answers become SUCCEEDED (`reused = cache`) and rows asking what an earlier row of the
+        job asks wait for its answer (QUEUED in no chunk, `reused = duplicate`): neither is in
+        a chunk, and chunks left empty are dropped. `ready`, when given, is then called with
+        the number of rows left to send; raising from it stores nothing.
 
         Without `placement` every request is PENDING; with it, each is QUEUED (attempt 1) in
         the chunk `placement` names, and its chunks are written PLANNED in the same
@@ -210,6 +217,7 @@ class Store(ABC):
         stored: Iterable[tuple[str, int]],
         chunks: Callable[[], list[ChunkRecord]],
         input_copy: Iterable[bytes] = (),
+        ready: Callable[[int], None] | None = None,
     ) -> int:
         """`create_job` for requests already stored as text (`Request.to_json`, compact) and
         placed in first-round chunks, given as (text, chunk) pairs, for example by a worker
@@ -377,6 +385,11 @@ class Store(ABC):
     def prune_cache(self, before: float) -> int:
         """Forget cached answers stored before `before` (Unix time); return how many. Jobs and
         their results stay: only later jobs stop reusing them."""
+
+    @abstractmethod
+    def answered_models(self, provider: str) -> set[str]:
+        """The models `provider` has answered requests of in this store's jobs: known to exist
+        there without asking for its list of models."""
 
     @abstractmethod
     def cache_size(self) -> int:

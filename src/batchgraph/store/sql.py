@@ -190,11 +190,12 @@ class SqlStore(Store):
         requests: Iterable[Request],
         placement: Placement | None = None,
         input_copy: Iterable[bytes] = (),
+        ready: Callable[[int], None] | None = None,
     ) -> int:
         counter = _Counter()
         ledger = _ledger_rows(job, requests, counter, placement)
         chunks = (lambda: placement.chunks(job.id)) if placement is not None else list
-        return self._write_job(job, ledger, chunks, counter, input_copy)
+        return self._write_job(job, ledger, chunks, counter, input_copy, ready)
 
     def create_job_stored(
         self,
@@ -202,13 +203,14 @@ class SqlStore(Store):
         stored: Iterable[tuple[str, int]],
         chunks: Callable[[], list[ChunkRecord]],
         input_copy: Iterable[bytes] = (),
+        ready: Callable[[int], None] | None = None,
     ) -> int:
         counter = _Counter()
         ledger = (
             (job.id, counter.next(), text, _QUEUED, 1, chunk, request_key(job.provider, text))
             for text, chunk in stored
         )
-        return self._write_job(job, ledger, chunks, counter, input_copy)
+        return self._write_job(job, ledger, chunks, counter, input_copy, ready)
 
     def input_copy(self, job_id: str) -> Iterator[bytes]:
         part = 0
@@ -229,6 +231,7 @@ class SqlStore(Store):
         chunks: Callable[[], list[ChunkRecord]],
         counter: _Counter,
         input_copy: Iterable[bytes] = (),
+        ready: Callable[[int], None] | None = None,
     ) -> int:
         """The job, its ledger rows, its chunks and its input copy, in one transaction."""
         refuse_secrets(job.spec)
@@ -246,25 +249,28 @@ class SqlStore(Store):
                 _INSERT_CHUNK,
                 (rows.chunk_to_row(c, c.size) for c in chunks()),
             )
-            self._reuse_answers(tx, job)
+            reused = self._reuse_answers(tx, job)
             for part, data in enumerate(input_copy):
                 tx.execute(
                     "INSERT INTO bg_inputs (job_id, part, data) VALUES (?, ?, ?)",
                     (job.id, part, data),
                 )
             tx.execute("UPDATE bg_jobs SET total = ? WHERE id = ?", (counter.count, job.id))
+            if ready is not None:
+                ready(counter.count - reused)
         if self.dialect.analyze and counter.count >= ANALYZE_AFTER:
             with self._read() as tx:
                 tx.execute(self.dialect.analyze)
         return counter.count
 
     @staticmethod
-    def _reuse_answers(tx: Tx, job: JobRecord) -> None:
+    def _reuse_answers(tx: Tx, job: JobRecord) -> int:
         """Take out of the job's chunks, before anyone sees them, every row the cache answers
         and every row asking what an earlier row asks; then shrink the chunks to what is left
-        and drop the emptied ones. A job whose spec says `cache: false` reuses nothing."""
+        and drop the emptied ones; return how many rows were taken out. A job whose spec says
+        `cache: false` reuses nothing."""
         if job.spec.get("cache", True) is False:
-            return
+            return 0
         moved = 0
         if tx.fetchone("SELECT 1 FROM bg_cache LIMIT 1") is not None:
             moved += tx.execute(_ANSWER_FROM_CACHE, (job.id,))
@@ -277,6 +283,7 @@ class SqlStore(Store):
                 (job.id,),
             )
             tx.execute("DELETE FROM bg_chunks WHERE job_id = ? AND size = 0", (job.id,))
+        return moved
 
     def get_job(self, job_id: str) -> JobRecord:
         with self._read() as tx:
@@ -646,6 +653,16 @@ class SqlStore(Store):
     def prune_cache(self, before: float) -> int:
         with self._write() as tx:
             return tx.execute("DELETE FROM bg_cache WHERE created_at < ?", (before,))
+
+    def answered_models(self, provider: str) -> set[str]:
+        with self._read() as tx:
+            found = tx.fetchall(
+                "SELECT DISTINCT c.model FROM bg_chunks c JOIN bg_jobs j ON j.id = c.job_id "
+                "WHERE j.provider = ? AND c.host IS NULL AND c.model IS NOT NULL "
+                "AND c.output_tokens + c.input_tokens > 0",
+                (provider,),
+            )
+        return {model for (model,) in found}
 
     def cache_size(self) -> int:
         with self._read() as tx:
