@@ -31,7 +31,10 @@ def test_sync_job_gives_the_batch_jobs_answers_at_sync_price(
     source = write_prompts(tmp_path / "in.jsonl", 30, MODELS[provider])
     by_batch = bg.submit(source, provider=f"sandbox-{provider}", new=True)
     run(bg, by_batch)
-    by_sync = bg.submit(source, provider=f"sandbox-{provider}", new=True, execution=SYNC)
+    # Without the result cache: the same requests are sent again, by synchronous calls.
+    by_sync = bg.submit(
+        source, provider=f"sandbox-{provider}", new=True, execution=SYNC, cache=False
+    )
     run(bg, by_sync)
 
     batch_rows = list(bg.store.result_records(by_batch))
