@@ -14,17 +14,40 @@ import httpx
 
 
 @contextmanager
-def serving(*options: str, env: dict[str, str] | None = None) -> Iterator[list[str]]:
-    """`batchgraph sandbox` on a free port; yields the lines it printed on start."""
+def serving(
+    *options: str,
+    env: dict[str, str] | None = None,
+    stop_with: signal.Signals = signal.SIGINT,
+    started_in_background: bool = False,
+) -> Iterator[list[str]]:
+    """`batchgraph sandbox` on a free port; yields the lines it printed on start, then stops it
+    with `stop_with` and checks that it ended by itself.
+
+    `started_in_background` starts it the way a shell script's `batchgraph sandbox &` does:
+    with SIGINT ignored.
+    """
     command = [sys.executable, "-c", "from batchgraph.cli import main; main()", "sandbox",
                "--port", "0", "--time-scale", "instant", *options]  # fmt: skip
-    server = subprocess.Popen(command, stdout=subprocess.PIPE, text=True, env=env)
+    ignore_sigint = (
+        (lambda: signal.signal(signal.SIGINT, signal.SIG_IGN)) if started_in_background else None
+    )
+    server = subprocess.Popen(
+        command, stdout=subprocess.PIPE, text=True, env=env, preexec_fn=ignore_sigint
+    )
     try:
         assert server.stdout is not None
         yield [server.stdout.readline() for _ in range(5)]
     finally:
-        server.send_signal(signal.SIGINT)
-        server.wait()
+        server.send_signal(stop_with)
+        try:
+            # A guard against hanging the suite, not a speed check: stopping takes well under
+            # a second; a server that ignores the signal would never end.
+            code = server.wait(timeout=300)
+        except subprocess.TimeoutExpired:
+            server.kill()
+            server.wait()
+            raise AssertionError(f"batchgraph sandbox did not stop on {stop_with.name}") from None
+    assert code == 0, f"batchgraph sandbox ended with exit code {code} on {stop_with.name}"
 
 
 def test_sandbox_command_prints_base_urls_and_serves(tmp_path: Path) -> None:
@@ -45,3 +68,14 @@ def test_sandbox_data_follows_batchgraph_home(tmp_path: Path) -> None:
     with serving(env=env) as lines:
         assert f"(data in {home / 'sandbox'})" in lines[0]
     assert (home / "sandbox" / "sandbox.sqlite3").exists()
+
+
+def test_sigterm_stops_the_sandbox_cleanly(tmp_path: Path) -> None:
+    with serving("--data-dir", str(tmp_path), stop_with=signal.SIGTERM) as lines:
+        assert lines[0].startswith("batchgraph sandbox on")
+
+
+def test_ctrl_c_stops_a_sandbox_started_in_the_background(tmp_path: Path) -> None:
+    """A script's `batchgraph sandbox &` starts it with SIGINT ignored; Ctrl-C still stops it."""
+    with serving("--data-dir", str(tmp_path), started_in_background=True) as lines:
+        assert lines[0].startswith("batchgraph sandbox on")

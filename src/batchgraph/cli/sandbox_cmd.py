@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import math
+import signal
+import threading
 from pathlib import Path
 from typing import Annotated
 
@@ -70,6 +72,7 @@ def sandbox(
         from batchgraph.deps import default_data_dir
 
         data_dir = default_data_dir() / "sandbox"
+    stop = _stop_on_signals()  # before anything is printed: a signal may come at any moment
     handle, thread = start_sandbox(data_dir, config, host=host, port=port)
     if save_config:
         handle.ctx.save_config()
@@ -78,12 +81,24 @@ def sandbox(
     for name in PERSONALITIES:
         typer.echo(f"  {name:<{width}} base URL: {handle.base_url(name)}")
     typer.echo("  API key: any non-empty value")
-    try:
-        while thread.is_alive():
-            thread.join(timeout=0.5)
-    except KeyboardInterrupt:
-        handle.stop()
-        thread.join(timeout=5)
+    while thread.is_alive() and not stop.wait(timeout=0.5):
+        pass
+    handle.stop()
+    thread.join(timeout=5)
+
+
+def _stop_on_signals() -> threading.Event:
+    """An event set by Ctrl-C (SIGINT) or SIGTERM.
+
+    Handlers are installed rather than relying on KeyboardInterrupt: a shell script that starts
+    `batchgraph sandbox &` hands it SIGINT *ignored*, and Python then installs no handler of its
+    own, so the server could only be stopped with SIGKILL. SIGTERM is what `kill` and service
+    managers send.
+    """
+    stop = threading.Event()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(signum, lambda *_: stop.set())
+    return stop
 
 
 __all__ = ["sandbox"]
