@@ -10,6 +10,7 @@ into a failure). Each test gets a fresh schema, so tests never see each other's 
 from __future__ import annotations
 
 import os
+import signal
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -29,6 +30,18 @@ def _no_default_http_timeout() -> None:
 
 
 _no_default_http_timeout()
+
+
+def _ctrl_c_reaches_the_processes_tests_start() -> None:
+    """Tests send Ctrl-C (SIGINT) to the commands they start and expect them to stop. A test
+    run started in the background by a script inherits SIGINT *ignored*, and so would every
+    process it starts (an ignored signal survives exec), which would then never stop: the run
+    would hang. Python's own handler here means the children start with the default."""
+    if signal.getsignal(signal.SIGINT) is signal.SIG_IGN:
+        signal.signal(signal.SIGINT, signal.default_int_handler)
+
+
+_ctrl_c_reaches_the_processes_tests_start()
 
 URL_ENV = "BATCHGRAPH_TEST_POSTGRES_URL"
 REQUIRE_ENV = "BATCHGRAPH_REQUIRE_POSTGRES"
