@@ -290,3 +290,26 @@ def test_a_batch_that_cannot_be_cancelled_is_waited_for_then_its_late_results_ig
     # The batch runs on; what it reports now finds no request of its chunk.
     provider = bg.deps.provider(bg.view(job_id).job)
     assert chunk.batch_id is not None and provider.status(chunk.batch_id).state.value == "running"
+
+
+def test_a_worker_wakes_for_the_hedge_and_sends_its_calls_without_pausing(
+    bg: Batchgraph, batchgraph_sandbox: SandboxHandle, tmp_path: Path
+) -> None:
+    from batchgraph.runner.worker import WorkerPass, pause, serve
+    from batchgraph.store.base import ChunkMode
+
+    batchgraph_sandbox.configure(straggle_ids=STRAGGLERS)
+    source = write_prompts(tmp_path / "in.jsonl", 40, MODELS["openai"])
+    clock = Clock()
+    job_id, execution = start_straggling_job(bg, source, "openai", clock)
+    assert execution.deadline is not None
+    assert pause(bg, WorkerPass(), 3600.0) == pytest.approx(execution.deadline - 600 - clock.now)
+    syncing = bg.create(source, provider="sandbox-openai", execution=Execution(mode=ChunkMode.SYNC))
+    assert pause(bg, WorkerPass(ticked=[syncing]), 3600.0) == 0.0  # its calls go on at once
+
+    bg.cancel(syncing)
+    clock.now = execution.deadline - 600
+    pauses: list[float] = []
+    serve(bg, 3600.0, lambda _done: None, sleep=pauses.append, until_idle=True)
+    assert bg.view(job_id).finished and set(pauses) <= {0.0}
+    assert len(batchgraph_sandbox.sync_calls("openai")) == 4

@@ -37,7 +37,10 @@ class JobProgress:
     def __call__(self, view: JobView) -> None:
         done = sum(view.counts.get(state, 0) for state in FINAL)
         self.bar.update(self.task, completed=done)
-        batches = Counter(c.provider_status or c.status.value for c in view.chunks)
+        batches = Counter(
+            f"sync {c.status.value}" if c.sync else c.provider_status or c.status.value
+            for c in view.chunks
+        )
         batch_text = ", ".join(f"{n} {status}" for status, n in sorted(batches.items()))
         failed = view.counts.get("failed", 0) + view.counts.get("expired", 0)
         cost = paid_usd(view.job.provider, view.chunks)

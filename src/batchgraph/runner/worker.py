@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 
 from batchgraph.api import Batchgraph
 from batchgraph.errors import BatchgraphError, JobBusy, ProviderUnavailable
-from batchgraph.store.base import JobRecord
+from batchgraph.store.base import ChunkStatus, JobRecord
 
 
 @dataclass
@@ -71,4 +71,22 @@ def serve(
         on_pass(done)
         if until_idle and {job.id for job in open_jobs(bg)} <= set(done.unservable):
             return done
-        sleep(interval)
+        sleep(pause(bg, done, interval))
+
+
+def pause(bg: Batchgraph, done: WorkerPass, interval: float) -> float:
+    """`interval` — or none while a job just ticked has synchronous requests left (a step
+    sends them for a few seconds only), or less when a deadline's hedge is due sooner."""
+    from batchgraph.execution import Execution
+
+    now = bg.deps.clock()
+    wait = interval
+    for job in open_jobs(bg):
+        chunks = bg.store.list_chunks(job.id)
+        syncing = any(c.sync and c.status is not ChunkStatus.COLLECTED for c in chunks)
+        if syncing and job.id in done.ticked:
+            return 0.0
+        wake = Execution.from_spec(job.spec).wake_at(now)
+        if wake is not None:
+            wait = min(wait, wake - now)
+    return max(0.0, wait)
