@@ -41,30 +41,38 @@ def run(bg: Batchgraph, job_id: str) -> None:
     run_job(bg, job_id, Backoff(initial=0.01, cap=0.05), sleep=lambda _s: None)
 
 
-def start_straggling_job(
-    bg: Batchgraph, source: Path, provider: str, clock: Clock, hedge_provider: str | None = None
-) -> tuple[str, Execution]:
-    """A job whose batches were created and are still running, its hedge time not yet come."""
+def straggling_job(
+    bg: Batchgraph,
+    sandbox: SandboxHandle,
+    folder: Path,
+    provider: str,
+    count: int,
+    hedge: str | None = None,
+    **config: object,
+) -> tuple[str, Clock, float]:
+    """A job of `count` requests, a tenth straggling, whose batches were created and are
+    running, its hedge time (an hour's deadline minus 10 minutes) not come yet; returns it,
+    the graph's clock and the deadline."""
+    sandbox.configure(straggle_ids=STRAGGLERS, **config)
+    source = write_prompts(folder / "in.jsonl", count, MODELS[provider])
+    clock = Clock()
     bg.deps.clock = clock
-    execution = Execution.by_deadline("1h", margin="10m", hedge_provider=hedge_provider)
+    execution = Execution.by_deadline("1h", margin="10m", hedge_provider=hedge)
     job_id = bg.submit(source, provider=f"sandbox-{provider}", execution=execution, new=True)
     bg.tick(job_id)
     chunks = bg.view(job_id).chunks
     assert chunks and all(c.status is ChunkStatus.SUBMITTED and not c.sync for c in chunks)
     stored = Execution.from_spec(bg.view(job_id).job.spec)
-    return job_id, stored
+    assert stored.deadline is not None and stored.hedge_at() == stored.deadline - 600
+    return job_id, clock, stored.deadline
 
 
 def hedged_job(
     bg: Batchgraph, sandbox: SandboxHandle, folder: Path, count: int, hedge: str | None = None
 ) -> str:
     """An OpenAI job of `count` requests, a tenth straggling, run to its end past its hedge."""
-    sandbox.configure(straggle_ids=STRAGGLERS)
-    source = write_prompts(folder / "in.jsonl", count, MODELS["openai"])
-    clock = Clock()
-    job_id, execution = start_straggling_job(bg, source, "openai", clock, hedge)
-    assert execution.deadline is not None
-    clock.now = execution.deadline - 600
+    job_id, clock, deadline = straggling_job(bg, sandbox, folder, "openai", count, hedge)
+    clock.now = deadline - 600
     run(bg, job_id)
     return job_id
 
@@ -72,36 +80,26 @@ def hedged_job(
 def hedge_begun(
     bg: Batchgraph, sandbox: SandboxHandle, folder: Path, provider: str, **config: object
 ) -> tuple[str, Clock, float]:
-    """A job of 20 requests, a tenth straggling, after one step at its hedge time; returns it,
-    the clock and the deadline."""
-    sandbox.configure(straggle_ids=STRAGGLERS, **config)
-    source = write_prompts(folder / "in.jsonl", 20, MODELS[provider])
-    clock = Clock()
-    job_id, execution = start_straggling_job(bg, source, provider, clock)
-    assert execution.deadline is not None
-    clock.now = execution.deadline - 600
+    """A job of 20 requests, a tenth straggling, after one step at its hedge time."""
+    job_id, clock, deadline = straggling_job(bg, sandbox, folder, provider, 20, None, **config)
+    clock.now = deadline - 600
     bg.tick(job_id)
-    return job_id, clock, execution.deadline
+    return job_id, clock, deadline
 
 
 @pytest.mark.parametrize("provider", ["openai", "anthropic", "mistral"])
 def test_stragglers_are_finished_synchronously_by_the_deadline(
     bg: Batchgraph, batchgraph_sandbox: SandboxHandle, tmp_path: Path, provider: str
 ) -> None:
-    batchgraph_sandbox.configure(straggle_ids=STRAGGLERS)
-    source = write_prompts(tmp_path / "in.jsonl", 100, MODELS[provider])
-    clock = Clock()
-    job_id, execution = start_straggling_job(bg, source, provider, clock)
-    assert execution.deadline is not None and execution.hedge_at() == execution.deadline - 600
-
+    job_id, clock, deadline = straggling_job(bg, batchgraph_sandbox, tmp_path, provider, 100)
     bg.tick(job_id)  # before the hedge time: the batch runs on
     assert not bg.view(job_id).finished
     assert batchgraph_sandbox.sync_calls(provider) == []
-    clock.now = execution.deadline - 600
+    clock.now = deadline - 600
     run(bg, job_id)
 
     view = bg.view(job_id)
-    assert view.finished and time.time() < execution.deadline
+    assert view.finished and time.time() < deadline
     records = list(bg.results(job_id))
     assert [r["id"] for r in records] == [f"q{n}" for n in range(100)]
     assert Counter(r["status"] for r in records) == {"succeeded": 100}
@@ -215,14 +213,10 @@ def test_a_gemini_job_is_hedged_on_a_provider_with_a_synchronous_api(
 ) -> None:
     # Gemini has no cancelling state (a cancelled batch reads as running until it stops) and
     # no synchronous API in batchgraph: its hedge runs elsewhere.
-    batchgraph_sandbox.configure(straggle_ids=STRAGGLERS)
-    source = write_prompts(tmp_path / "in.jsonl", 30, MODELS["gemini"])
-    clock = Clock()
-    job_id, execution = start_straggling_job(
-        bg, source, "gemini", clock, hedge_provider="sandbox-openai"
+    job_id, clock, deadline = straggling_job(
+        bg, batchgraph_sandbox, tmp_path, "gemini", 30, hedge="sandbox-openai"
     )
-    assert execution.deadline is not None
-    clock.now = execution.deadline - 600
+    clock.now = deadline - 600
     run(bg, job_id)
 
     assert Counter(r["status"] for r in bg.results(job_id)) == {"succeeded": 30}
@@ -267,7 +261,9 @@ def test_a_hedge_can_run_on_your_own_server_named_by_base_url(
     assert len(batchgraph_sandbox.sync_calls("local")) == 2
     assert batchgraph_sandbox.sync_calls("openai") == []
     shown = CliRunner().invoke(app, ["status", job.id, "--db", db], env={"COLUMNS": "200"})
-    assert "sync on openai-compatible" in shown.output
+    assert shown.exit_code == 0, shown.output
+    table = shown.output.split("Requests (")[0]
+    assert "sync on" in table and "openai-compatible" in table  # the hedge chunk's row
 
 
 def test_a_batch_that_cannot_be_cancelled_is_waited_for_then_its_late_results_ignored(
@@ -298,17 +294,14 @@ def test_a_worker_wakes_for_the_hedge_and_sends_its_calls_without_pausing(
     from batchgraph.runner.worker import WorkerPass, pause, serve
     from batchgraph.store.base import ChunkMode
 
-    batchgraph_sandbox.configure(straggle_ids=STRAGGLERS)
-    source = write_prompts(tmp_path / "in.jsonl", 40, MODELS["openai"])
-    clock = Clock()
-    job_id, execution = start_straggling_job(bg, source, "openai", clock)
-    assert execution.deadline is not None
-    assert pause(bg, WorkerPass(), 3600.0) == pytest.approx(execution.deadline - 600 - clock.now)
+    job_id, clock, deadline = straggling_job(bg, batchgraph_sandbox, tmp_path, "openai", 40)
+    assert pause(bg, WorkerPass(), 3600.0) == pytest.approx(deadline - 600 - clock.now)
+    source = tmp_path / "in.jsonl"
     syncing = bg.create(source, provider="sandbox-openai", execution=Execution(mode=ChunkMode.SYNC))
     assert pause(bg, WorkerPass(ticked=[syncing]), 3600.0) == 0.0  # its calls go on at once
 
     bg.cancel(syncing)
-    clock.now = execution.deadline - 600
+    clock.now = deadline - 600
     pauses: list[float] = []
     serve(bg, 3600.0, lambda _done: None, sleep=pauses.append, until_idle=True)
     assert bg.view(job_id).finished and set(pauses) <= {0.0}
