@@ -78,6 +78,10 @@ _MARK_DUPLICATES = (
     "WHERE job_id = ? AND reused IS NULL AND request_key IS NOT NULL) AS d "
     "WHERE bg_ledger.job_id = ? AND bg_ledger.idx = d.idx AND d.first < d.idx"
 )
+_ANY_DUPLICATE = (
+    "SELECT 1 FROM bg_ledger WHERE job_id = ? AND reused IS NULL AND request_key IS NOT NULL "
+    "GROUP BY request_key HAVING COUNT(*) > 1 LIMIT 1"
+)
 _ANSWER_DUPLICATES = (
     f"UPDATE bg_ledger SET status = o.status, ({_RESULTS}) = "
     f"({', '.join('o.' + c for c in rows.RESULT_COLUMNS)}) "
@@ -274,7 +278,9 @@ class SqlStore(Store):
         moved = 0
         if tx.fetchone("SELECT 1 FROM bg_cache LIMIT 1") is not None:
             moved += tx.execute(_ANSWER_FROM_CACHE, (job.id,))
-        moved += tx.execute(_MARK_DUPLICATES, (job.id, job.id))
+        # Finding none costs one grouping pass; only a job with duplicates pays for marking.
+        if tx.fetchone(_ANY_DUPLICATE, (job.id,)) is not None:
+            moved += tx.execute(_MARK_DUPLICATES, (job.id, job.id))
         if moved:
             tx.execute(
                 "UPDATE bg_chunks SET size = (SELECT COUNT(*) FROM bg_ledger l "
