@@ -6,13 +6,16 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
+
 from batchgraph.api import Batchgraph
+from batchgraph.errors import ProviderCallError
 from batchgraph.io import ReadOptions
 from batchgraph.runner.loop import Backoff, run_job
 from batchgraph.sandbox.server import SandboxHandle
 from batchgraph.store.base import JobStatus
 
-from .conftest import write_prompts
+from .conftest import sandbox_factory, write_prompts
 
 NO_WAIT = Backoff(initial=0.0, cap=0.0)
 OPTIONS = ReadOptions(model="gpt-4o-mini")
@@ -152,3 +155,54 @@ def test_pruned_answers_are_paid_for_again(
     run_job(bg, second, NO_WAIT)
     assert bg.report(second)["reused"]["cache_hits"] == 0
     assert sent_requests(batchgraph_sandbox) == 40
+
+
+@pytest.mark.postgres
+def test_the_cache_and_duplicates_work_the_same_on_postgresql(
+    postgres_location: str, tmp_path: Path, batchgraph_sandbox: SandboxHandle
+) -> None:
+    source = tmp_path / "in.jsonl"
+    lines = [{"id": f"p{n}", "prompt": f"Is {n % 40} a square?"} for n in range(120)]
+    source.write_text("".join(json.dumps(line) + "\n" for line in lines))
+    with Batchgraph.open(
+        postgres_location,
+        data_dir=tmp_path / "home",
+        provider_factory=sandbox_factory(batchgraph_sandbox),
+    ) as pg:
+        first = pg.submit(source, provider="openai", options=OPTIONS, batch_size=15)
+        run_job(pg, first, NO_WAIT)
+        assert sent_requests(batchgraph_sandbox) == 40  # each question once, 3 times asked
+        calls_before = len(batchgraph_sandbox.provider_calls())
+
+        second = pg.submit(source, provider="openai", options=OPTIONS, new=True)
+        run_job(pg, second, NO_WAIT)
+
+        assert batchgraph_sandbox.provider_calls()[calls_before:] == []
+        for job_id, reused in ((first, {"duplicates": 80}), (second, {"cache_hits": 120})):
+            records = list(pg.results(job_id))
+            assert [r["id"] for r in records] == [f"p{n}" for n in range(120)]
+            assert [r["text"] for r in records[40:]] == [r["text"] for r in records[:80]]
+            report = pg.report(job_id)
+            assert report["accounted"] and report["counts"]["succeeded"] == 120
+            assert {k: report["reused"][k] for k in reused} == reused
+
+
+def test_a_refused_key_refuses_only_a_job_with_requests_left_to_send(
+    bg: Batchgraph, tmp_path: Path, batchgraph_sandbox: SandboxHandle
+) -> None:
+    source = write_prompts(tmp_path / "in.jsonl", 20)
+    first = bg.submit(source, provider="openai", options=OPTIONS)
+    run_job(bg, first, NO_WAIT)
+    # From now on the provider refuses the access check (its cheapest authenticated read).
+    batchgraph_sandbox.configure(
+        refuse_calls=r"^GET /v1/batches", refuse_count=100, refuse_status=401
+    )
+
+    cached = bg.submit(source, provider="openai", options=OPTIONS, new=True)
+    run_job(bg, cached, NO_WAIT)
+    more = write_prompts(tmp_path / "more.jsonl", 21)
+    with pytest.raises(ProviderCallError):
+        bg.submit(more, provider="openai", options=OPTIONS)
+
+    assert bg.report(cached)["reused"]["cache_hits"] == 20
+    assert sorted(job.id for job in bg.jobs()) == sorted([first, cached])

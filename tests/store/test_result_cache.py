@@ -7,6 +7,8 @@ import json
 import time
 from collections.abc import Sequence
 
+import pytest
+
 from batchgraph.model import Outcome, ProviderError, Request, Result, Usage
 from batchgraph.store.base import (
     ChunkRecord,
@@ -244,3 +246,41 @@ def test_an_emptied_chunk_is_dropped_and_the_others_keep_their_numbers(store: St
 
     assert [c.chunk for c in store.list_chunks("second")] == [1]
     assert store.get_chunk("second", 1).status is ChunkStatus.PLANNED
+
+
+def test_a_job_stored_as_text_reuses_answers_and_duplicates_too(store: Store) -> None:
+    write_job(store, "first", ["a", "b"])
+    answer(store, "first", 0)
+    requests = [ask(n, q) for n, q in enumerate(["b", "x", "x", "y"])]
+    stored = [(request_to_text(r), n // 2) for n, r in enumerate(requests)]
+    chunks = [ChunkRecord("big", 0, 1, size=2), ChunkRecord("big", 1, 1, size=2)]
+
+    store.create_job_stored(
+        JobRecord(id="big", name="big", provider="openai", spec={}), stored, lambda: chunks
+    )
+
+    assert rows(store, "big") == [
+        ("id-0", S, None, "about b"),
+        ("id-1", Q, 0, None),
+        ("id-2", Q, None, None),
+        ("id-3", Q, 1, None),
+    ]
+    assert [(c.chunk, c.size) for c in store.list_chunks("big")] == [(0, 1), (1, 1)]
+
+
+def test_a_refusal_once_the_job_is_resolved_stores_nothing(store: Store) -> None:
+    write_job(store, "first", ["a"])
+    answer(store, "first", 0)
+    seen: list[int] = []
+
+    def refuse(left: int) -> None:
+        seen.append(left)
+        raise PermissionError("the key was refused")
+
+    job = JobRecord(id="refused", name="r", provider="openai", spec={})
+    with pytest.raises(PermissionError):
+        store.create_job(job, [ask(0, "a"), ask(1, "b"), ask(2, "b")], PairsPlacement(), (), refuse)
+
+    assert seen == [1]  # a from the cache, the second b a duplicate: one request to send
+    assert [j.id for j in store.list_jobs()] == ["first"]
+    assert store.list_chunks("refused") == []
