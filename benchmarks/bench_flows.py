@@ -12,6 +12,7 @@ number of threads and under 300 MB at 10,000.
 from __future__ import annotations
 
 import json
+import os
 import sys
 import tempfile
 from dataclasses import dataclass, field
@@ -47,16 +48,17 @@ def write_states(path: Path, count: int) -> Path:
     return path
 
 
-def run(quick: bool = False) -> BenchResult:
+def run(quick: bool = False, sizes: tuple[int, ...] = ()) -> BenchResult:
     result = BenchResult("Flows: a two-step graph, every model call through provider batches")
     root = Path(__file__).resolve().parent.parent
-    for size in QUICK_SIZES if quick else SIZES:
+    for size in sizes or (QUICK_SIZES if quick else SIZES):
         with tempfile.TemporaryDirectory() as folder:
             work = Path(folder)
             states = write_states(work / "states.jsonl", size)
             with sandbox_server(work / "sandbox") as url:
                 env = provider_env("openai", url, work / "home")
-                env["PYTHONPATH"] = str(root)
+                # The tree this file is in, whatever is installed: its graphs and its package.
+                env["PYTHONPATH"] = os.pathsep.join([str(root / "src"), str(root)])
                 flow = measure(
                     [BATCHGRAPH, "flow", "run", "benchmarks.flow_graphs:graph", str(states),
                      "-p", "openai", "-m", "gpt-4o-mini", "--poll-max", "0.2"],
@@ -79,6 +81,7 @@ def run(quick: bool = False) -> BenchResult:
     return result
 
 
-if __name__ == "__main__":
-    for metric, value in run(quick="--quick" in sys.argv).rows:
+if __name__ == "__main__":  # `python -m benchmarks.bench_flows [--quick] [THREADS ...]`
+    counts = tuple(int(arg) for arg in sys.argv[1:] if arg.isdigit())
+    for metric, value in run(quick="--quick" in sys.argv, sizes=counts).rows:
         print(f"{metric}: {value}")

@@ -154,6 +154,26 @@ def test_a_flow_is_saved_changed_and_listed_newest_first(store: Store) -> None:
         store.get_flow("nothing")
 
 
+def test_a_flow_keeps_its_input_copy_in_parts_and_a_failed_copy_stores_nothing(
+    store: Store,
+) -> None:
+    store.save_flow(FlowRecord("f1", "reviews", {"graph": "g:graph"}), [b'{"a": 1}\n', b"{}\n"])
+    store.save_flow(FlowRecord("f1", "reviews", {"graph": "g:graph"}, status="done"))
+
+    def broken() -> Iterator[bytes]:
+        yield b'{"b": 2}\n'
+        raise ConfigError("the input changed while it was read")
+
+    with pytest.raises(ConfigError):
+        store.save_flow(FlowRecord("f2", "other", {"graph": "g:graph"}), broken())
+
+    assert list(store.flow_input("f1")) == [b'{"a": 1}\n', b"{}\n"]
+    assert store.get_flow("f1").status == "done"
+    assert list(store.flow_input("f2")) == []
+    with pytest.raises(JobNotFound):
+        store.get_flow("f2")
+
+
 def test_set_job_status_keeps_the_report_unless_a_new_one_is_given(store: Store) -> None:
     make_job(store, 1)
     store.set_job_status("job1", JobStatus.DONE, {"counts": {"succeeded": 1}})

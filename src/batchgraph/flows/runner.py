@@ -19,7 +19,6 @@ answers to the calls it waits for now.
 from __future__ import annotations
 
 import contextlib
-import json
 import secrets
 from collections.abc import Iterator
 from pathlib import Path
@@ -29,9 +28,9 @@ from langgraph.pregel import Pregel
 
 from batchgraph.api import Batchgraph
 from batchgraph.errors import ConfigError, JobBusy
+from batchgraph.flows.inputs import check_inputs, input_parts, stored_states
 from batchgraph.flows.loading import load_graph
 from batchgraph.flows.threads import (
-    Call,
     ThreadState,
     advance,
     calls_of,
@@ -39,9 +38,8 @@ from batchgraph.flows.threads import (
     state_of,
     thread_config,
 )
+from batchgraph.flows.waves import ThreadRecords, WaveWriter
 from batchgraph.io import ReadOptions
-from batchgraph.langchain.chat_model import REQUEST_KEY
-from batchgraph.langchain.jobs import write_input
 from batchgraph.model import JSON, OutputSchema
 from batchgraph.store.base import FlowRecord
 
@@ -59,44 +57,38 @@ def create_flow(
 ) -> str:
     """Store a new flow of `graph` (`module:attribute`) over the JSONL `input`; return its id.
 
-    Each input line is one thread's initial state. Nothing runs until the first tick.
+    Each input line is one thread's initial state. Every line is checked before anything is
+    stored; the file is kept in the store with the flow (see `batchgraph.flows.inputs`).
+    Nothing runs until the first tick.
     """
     path = Path(input).resolve()
     if not path.is_file():
         raise ConfigError(f"input file {path} does not exist — give a JSONL file of states")
     load_graph(graph)  # refuse a bad reference now, not at the first tick
-    inputs = list(read_inputs(path))
+    threads, sha256 = check_inputs(path)
     flow = FlowRecord(
         id=secrets.token_hex(6),
         name=name or path.stem,
-        spec={"graph": graph, "inputs": inputs, "provider": provider, "model": model},
+        spec={
+            "graph": graph,
+            "input": str(path),
+            "input_sha256": sha256,
+            "threads": threads,
+            "provider": provider,
+            "model": model,
+        },
         progress={"wave": 0, "jobs": [], "all_jobs": []},
     )
-    bg.store.save_flow(flow)
+    bg.store.save_flow(flow, input_parts(path, sha256))
     return flow.id
 
 
-def read_inputs(path: Path) -> Iterator[JSON]:
-    with path.open(encoding="utf-8") as handle:
-        for number, text in enumerate(handle, start=1):
-            if not text.strip():
-                continue
-            try:
-                value = json.loads(text)
-            except json.JSONDecodeError as err:
-                raise ConfigError(
-                    f"{path}: line {number}: malformed JSON ({err.msg}) — write one JSON object "
-                    "per line, each a thread's initial state"
-                ) from err
-            if not isinstance(value, dict):
-                raise ConfigError(
-                    f"{path}: line {number}: a thread's initial state must be an object {{...}}"
-                )
-            yield value
-
-
 class FlowRunner:
-    """Ticks one flow: its threads, in the store's checkpointer, and its waves of jobs."""
+    """Ticks one flow: its threads, in the store's checkpointer, and its waves of jobs.
+
+    Threads are visited one at a time in input order, their states streamed from the store:
+    nothing held in memory grows with the number of threads.
+    """
 
     def __init__(
         self, bg: Batchgraph, flow_id: str, graph: Pregel[Any, Any, Any, Any] | None = None
@@ -108,9 +100,18 @@ class FlowRunner:
         self.graph = loaded.copy(update={"checkpointer": self.store.checkpointer()})
 
     @property
-    def inputs(self) -> list[dict[str, Any]]:
-        inputs: list[dict[str, Any]] = self.flow.spec["inputs"]
-        return inputs
+    def thread_count(self) -> int:
+        if "inputs" in self.flow.spec:  # a flow stored before inputs were kept as a copy
+            return len(self.flow.spec["inputs"])
+        return int(self.flow.spec["threads"])
+
+    def inputs(self) -> Iterator[dict[str, Any]]:
+        """Each thread's initial state, in input order, one at a time."""
+        if "inputs" in self.flow.spec:
+            inputs: list[dict[str, Any]] = self.flow.spec["inputs"]
+            yield from inputs
+            return
+        yield from stored_states(self.store.flow_input(self.flow.id), str(self.flow.spec["input"]))
 
     def tick(self) -> FlowRecord:
         """One step (see the module docstring); returns the flow as it now stands."""
@@ -121,10 +122,9 @@ class FlowRunner:
             jobs = [str(job) for job in self.flow.progress.get("jobs", [])]
             if not self._jobs_ended(jobs):
                 return self.flow
-            answers = self._answers(jobs)
-            waiting = self._advance_threads(answers)
-            if waiting:
-                self._start_wave(waiting)
+            wave = self._advance_threads(jobs)
+            if wave.groups:
+                self._start_wave(wave)
             else:
                 self.flow.status = DONE
                 self.flow.progress["jobs"] = []
@@ -142,56 +142,42 @@ class FlowRunner:
             ended = ended and self.bg.view(job_id).finished
         return ended
 
-    def _answers(self, jobs: list[str]) -> dict[str, Any]:
-        """Every wave record by wire id, as the payload a waiting call is resumed with."""
-        answers: dict[str, Any] = {}
-        for job_id in jobs:
-            for record in self.store.result_records(job_id):
-                answers[str(record["id"])] = {
-                    "status": record["status"],
-                    "record": record,
-                    "job_id": job_id,
-                    "error_code": record.get("error_code"),
-                    "error_message": record.get("error_message"),
-                }
-        return answers
-
-    def _advance_threads(self, answers: dict[str, Any]) -> list[Call]:
+    def _advance_threads(self, jobs: list[str]) -> WaveWriter:
+        """Move every thread on with its answers from `jobs`; the calls they now wait for are
+        written to the next wave's input files as each thread stops."""
         defaults = {"provider": self.flow.spec["provider"], "model": self.flow.spec.get("model")}
-        waiting: list[Call] = []
-        for thread, initial in enumerate(self.inputs):
-            config = thread_config(self.flow.id, thread, defaults)
-            snapshot = advance(self.graph, config, initial, answers, thread)
-            waiting.extend(calls_of(thread, snapshot))
-        return waiting
+        answers = ThreadRecords(self.store, jobs)
+        wave = WaveWriter(self.bg.deps.data_dir, str(self.flow.spec["provider"]))
+        try:
+            for thread, initial in enumerate(self.inputs()):
+                config = thread_config(self.flow.id, thread, defaults)
+                resume = {str(r["id"]): _answer(job, r) for job, r in answers.of(thread)}
+                snapshot = advance(self.graph, config, initial, resume, thread)
+                wave.add(calls_of(thread, snapshot))
+        except BaseException:
+            wave.discard()
+            raise
+        return wave
 
-    def _start_wave(self, calls: list[Call]) -> None:
-        groups: dict[str, list[Call]] = {}
-        for call in calls:
-            groups.setdefault(_group_of(call), []).append(call)
+    def _start_wave(self, wave: WaveWriter) -> None:
         jobs = []
-        for key in sorted(groups):
-            members = sorted(groups[key], key=lambda c: (c.thread, c.interrupt_id))
-            first = members[0].payload
-            provider = str(first.get("provider") or self.flow.spec["provider"])
-            lines = [{**call.payload[REQUEST_KEY], "id": call.wire_id} for call in members]
-            path = write_input(self.bg.deps.data_dir, lines)
-            schema = first.get("output_schema")
+        for group, path in wave.close():
+            schema = group.output_schema
             options = ReadOptions(
                 output_schema=OutputSchema(schema["name"], schema["schema"]) if schema else None
             )
-            jobs.append(self.bg.submit(path, provider=provider, options=options))
-        wave = int(self.flow.progress.get("wave", 0)) + 1
+            jobs.append(self.bg.submit(path, provider=group.provider, options=options))
+        number = int(self.flow.progress.get("wave", 0)) + 1
         all_jobs = list(self.flow.progress.get("all_jobs", []))
         self.flow.progress = {
-            "wave": wave,
+            "wave": number,
             "jobs": jobs,
             "all_jobs": [*all_jobs, *(job for job in jobs if job not in all_jobs)],
         }
 
     def _report(self) -> dict[str, JSON]:
         counts: dict[str, int] = {}
-        for thread in range(len(self.inputs)):
+        for thread in range(self.thread_count):
             snapshot = self.graph.get_state(thread_config(self.flow.id, thread, {}))
             state = state_of(snapshot).value
             counts[state] = counts.get(state, 0) + 1
@@ -202,7 +188,7 @@ class FlowRunner:
             batch_usd += float(report.get("batch_usd") or 0.0)
             sync_usd += float(report.get("sync_usd") or 0.0)
         return {
-            "threads": len(self.inputs),
+            "threads": self.thread_count,
             "counts": counts,
             "waves": int(self.flow.progress.get("wave", 0)),
             "jobs": all_jobs,
@@ -216,34 +202,34 @@ class FlowRunner:
         return dict(self.graph.get_state(thread_config(self.flow.id, thread, {})).values)
 
     def records(self) -> Iterator[dict[str, Any]]:
-        """One record per input, in input order: its final state, status and model calls."""
-        calls: dict[int, list[int]] = {}
-        for job_id in self.flow.progress.get("all_jobs", []):
-            for record in self.store.result_records(str(job_id)):
-                thread = int(str(record["id"]).split("/", 1)[0])
-                tally = calls.setdefault(thread, [0, 0, 0])
-                tally[0] += 1
-                tally[1] += int(record.get("input_tokens") or 0)
-                tally[2] += int(record.get("output_tokens") or 0)
-        for thread, initial in enumerate(self.inputs):
+        """One record per input, in input order: its final state, status and model calls,
+        streamed (each thread's calls are read from every wave's job as it comes)."""
+        jobs = [str(job) for job in self.flow.progress.get("all_jobs", [])]
+        calls = ThreadRecords(self.store, jobs)
+        for thread, initial in enumerate(self.inputs()):
             snapshot = self.graph.get_state(thread_config(self.flow.id, thread, {}))
             status, error = thread_outcome(snapshot)
-            llm_calls, input_tokens, output_tokens = calls.get(thread, [0, 0, 0])
+            made = [record for _, record in calls.of(thread)]
             yield {
                 "id": initial.get("id", thread),
                 "status": status,
                 "error": error,
                 "state": dict(snapshot.values),
-                "llm_calls": llm_calls,
-                "input_tokens": input_tokens,
-                "output_tokens": output_tokens,
+                "llm_calls": len(made),
+                "input_tokens": sum(int(r.get("input_tokens") or 0) for r in made),
+                "output_tokens": sum(int(r.get("output_tokens") or 0) for r in made),
             }
 
 
-def _group_of(call: Call) -> str:
-    return json.dumps(
-        [call.payload.get("provider"), call.payload.get("output_schema")], sort_keys=True
-    )
+def _answer(job_id: str, record: dict[str, JSON]) -> dict[str, Any]:
+    """A wave record as the payload its waiting call is resumed with."""
+    return {
+        "status": record["status"],
+        "record": record,
+        "job_id": job_id,
+        "error_code": record.get("error_code"),
+        "error_message": record.get("error_message"),
+    }
 
 
 def thread_outcome(snapshot: Any) -> tuple[str, str | None]:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import tempfile
 from collections.abc import Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -32,16 +33,50 @@ def open_store(model: BatchChatModel) -> Batchgraph:
 
 def write_input(data_dir: Path, lines: Iterable[dict[str, JSON]]) -> Path:
     """The lines as a JSONL file in `data_dir`, named after its content."""
-    text = "".join(json.dumps(line, ensure_ascii=False, sort_keys=True) + "\n" for line in lines)
-    digest = hashlib.sha256(text.encode()).hexdigest()[:32]
-    folder = data_dir / INPUTS_DIR
-    folder.mkdir(parents=True, exist_ok=True)
-    path = folder / f"{digest}.jsonl"
-    if not path.exists():
-        partial = path.with_suffix(".part")
-        partial.write_text(text, encoding="utf-8")
-        partial.replace(path)
-    return path
+    writer = InputWriter(data_dir)
+    try:
+        for line in lines:
+            writer.write(line)
+    except BaseException:
+        writer.discard()
+        raise
+    return writer.close()
+
+
+class InputWriter:
+    """A JSONL input written one line at a time and named after its content once closed.
+
+    The lines go to a temporary file beside the inputs while their digest is taken, so a long
+    input never sits in memory; `close` gives it its name (the same lines always make the same
+    file, which may exist already).
+    """
+
+    def __init__(self, data_dir: Path) -> None:
+        self.folder = data_dir / INPUTS_DIR
+        self.folder.mkdir(parents=True, exist_ok=True)
+        self._digest = hashlib.sha256()
+        self._handle = tempfile.NamedTemporaryFile(  # noqa: SIM115 (closed by close/discard)
+            "wb", dir=self.folder, suffix=".part", delete=False
+        )
+
+    def write(self, line: dict[str, JSON]) -> None:
+        data = (json.dumps(line, ensure_ascii=False, sort_keys=True) + "\n").encode()
+        self._digest.update(data)
+        self._handle.write(data)
+
+    def close(self) -> Path:
+        self._handle.close()
+        partial = Path(self._handle.name)
+        path = self.folder / f"{self._digest.hexdigest()[:32]}.jsonl"
+        if path.exists():
+            partial.unlink()
+        else:
+            partial.replace(path)
+        return path
+
+    def discard(self) -> None:
+        self._handle.close()
+        Path(self._handle.name).unlink(missing_ok=True)
 
 
 def read_options(model: BatchChatModel) -> ReadOptions:

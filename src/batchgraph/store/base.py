@@ -120,6 +120,11 @@ class FlowRecord:
     report: dict[str, JSON] | None = None
 
 
+def flow_input_key(flow_id: str) -> str:
+    """Where a flow's input copy is kept among the jobs' copies (no job id has a dash)."""
+    return f"flow-{flow_id}"
+
+
 @dataclass(slots=True)
 class ChunkRecord:
     """One chunk of a job: which round (`attempt`), its batch, and its last known status."""
@@ -249,8 +254,18 @@ class Store(ABC):
 
     # -- flows ------------------------------------------------------------------------------
     @abstractmethod
-    def save_flow(self, flow: FlowRecord) -> None:
-        """Write the flow, new or changed (its `updated_at` is set to now)."""
+    def save_flow(self, flow: FlowRecord, input_copy: Iterable[bytes] = ()) -> None:
+        """Write the flow, new or changed (its `updated_at` is set to now).
+
+        `input_copy` (the parts of its input file, read one at a time) is stored with a new
+        flow in the same transaction: a flow reads its threads' initial states from the store,
+        never from memory or from a file that may have moved. Raising while the parts are read
+        stores nothing.
+        """
+
+    def flow_input(self, flow_id: str) -> Iterator[bytes]:
+        """The parts of the input copy `save_flow` kept for the flow, in order."""
+        return self.input_copy(flow_input_key(flow_id))
 
     @abstractmethod
     def get_flow(self, flow_id: str) -> FlowRecord:

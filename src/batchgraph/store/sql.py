@@ -34,6 +34,7 @@ from batchgraph.store.base import (
     Reuse,
     ReusedAnswers,
     Store,
+    flow_input_key,
 )
 from batchgraph.store.cache_key import request_key
 from batchgraph.store.migrations import MIGRATIONS_TABLE, apply_migrations
@@ -329,7 +330,7 @@ class SqlStore(Store):
                 raise JobNotFound(job_id, self.where)
 
     # -- flows --------------------------------------------------------------------------------
-    def save_flow(self, flow: FlowRecord) -> None:
+    def save_flow(self, flow: FlowRecord, input_copy: Iterable[bytes] = ()) -> None:
         refuse_secrets(flow.spec)
         now = time.time()
         row = (
@@ -360,6 +361,11 @@ class SqlStore(Store):
                         row[5],
                     ),
                 )
+                for part, data in enumerate(input_copy):
+                    tx.execute(
+                        "INSERT INTO bg_inputs (job_id, part, data) VALUES (?, ?, ?)",
+                        (flow_input_key(flow.id), part, data),
+                    )
 
     def get_flow(self, flow_id: str) -> FlowRecord:
         with self._read() as tx:
