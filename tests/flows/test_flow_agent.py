@@ -8,16 +8,8 @@ from pathlib import Path
 import pytest
 from langchain_core.messages import AIMessage, ToolMessage
 
-from batchgraph.api import Batchgraph
-from batchgraph.flows import FlowRunner, create_flow
-
 from . import agent_graph
-
-MODELS = {
-    "sandbox-openai": "gpt-4o-mini",
-    "sandbox-anthropic": "claude-haiku-4-5",
-    "sandbox-mistral": "mistral-small-latest",
-}
+from .running import MODELS, run_to_end
 
 
 @pytest.mark.filterwarnings("ignore::DeprecationWarning")
@@ -28,14 +20,9 @@ def test_a_react_agent_calls_its_tool_and_answers_in_every_thread(
     source = tmp_path / "questions.jsonl"
     questions = [f"How many kettles of model {n} are in stock?" for n in range(12)]
     source.write_text("".join(json.dumps({"messages": [["user", q]]}) + "\n" for q in questions))
-    with Batchgraph.open() as bg:
-        flow_id = create_flow(bg, graph="tests.flows.agent_graph:graph", input=source,
-                              provider=provider, model=MODELS[provider])  # fmt: skip
-        runner = FlowRunner(bg, flow_id, agent_graph.graph)
-        while runner.tick().status != "done":
-            pass
-        flow = bg.store.get_flow(flow_id)
-        finals = [runner.final_state(n) for n in range(len(questions))]
+    flow, finals = run_to_end(
+        "tests.flows.agent_graph:graph", agent_graph.graph, source, provider, len(questions)
+    )
 
     assert flow.report is not None and flow.report["counts"] == {"done": 12}
     assert flow.report["waves"] == 2  # the tool call, then the answer after the tool's result

@@ -13,12 +13,7 @@ from batchgraph.langchain import BatchChatModel
 from batchgraph.sandbox.storage import read_creations
 
 from . import review_graph
-
-MODELS = {
-    "sandbox-openai": "gpt-4o-mini",
-    "sandbox-anthropic": "claude-haiku-4-5",
-    "sandbox-mistral": "mistral-small-latest",
-}
+from .running import MODELS
 
 
 def review(n: int) -> str:
