@@ -1,6 +1,9 @@
 """What a job will cost before it is sent: tokens estimated from the input, priced per model.
 
-Input tokens are counted from the requests. Output length is unknown before the answers exist,
+Input tokens are counted as the provider counts them, from the body the adapter builds for
+each request (a schema's tool, the system prompt and the provider's per-message tokens
+included), with its tokenizer or its counting endpoint where there is one, on a sample of the
+requests (`tokens.count_input`). Output length is unknown before the answers exist,
 so each model's answers are estimated by the best source at hand, in this order:
 
 1. **sample**: `--estimate-sample N` answers N requests of the input now, synchronously
@@ -25,13 +28,15 @@ from pathlib import Path
 from typing import Any
 
 from batchgraph.errors import ConfigError, CostLimitExceeded
-from batchgraph.estimate_sample import Sample
+from batchgraph.estimate_sample import Reservoir, Sample
 from batchgraph.io import ReadOptions
 from batchgraph.jobs import check_input
 from batchgraph.model import Kind, Usage
 from batchgraph.pricing import total_cost
+from batchgraph.providers import adapter_class
 from batchgraph.report import priced_provider
 from batchgraph.store.base import JobRecord, JobStatus
+from batchgraph.tokens import COUNT_SAMPLE, count_input, token_endpoint
 
 DEFAULT_OUTPUT_TOKENS = 150
 """Per answer, when neither history nor a schema says more: a short paragraph."""
@@ -63,6 +68,8 @@ class Estimate:
     """How the output was estimated, for people: "history of 2 jobs", "JSON schema", …"""
     sample_usd: float | None = None
     """What answering the sample cost (at the synchronous price), when one was taken."""
+    input_method: str = ""
+    """How the input tokens were counted: "o200k_base tokenizer", "4 characters a token", …"""
 
 
 def estimate_job(
@@ -71,13 +78,19 @@ def estimate_job(
     options: ReadOptions,
     history: list[JobRecord] | None = None,
     sample: Sample | None = None,
+    data_dir: Path | None = None,
 ) -> Estimate:
     """Validate the input (every line) and price its estimated tokens; nothing is sent.
 
     `history` is the jobs to learn answer lengths from (`Batchgraph.jobs()`); none, none used.
     `sample` is what answering a few requests now showed (`estimate_sample.run_sample`).
+    `data_dir` lets a sandbox provider's token-counting endpoint be asked (a real provider's
+    is asked when its key is set).
     """
-    summary = check_input(path, provider, options)
+    drawn = Reservoir(COUNT_SAMPLE)
+    summary = check_input(path, provider, options, each=drawn.add)
+    endpoint = token_endpoint(provider, data_dir)
+    counted = count_input(adapter_class(provider), summary, drawn.drawn, endpoint)
     embeddings_only = summary.kinds.get(Kind.EMBEDDING, 0) == summary.count
     shape = shape_key(options.to_json())
     central: list[tuple[str, str, Usage]] = []
@@ -96,12 +109,13 @@ def estimate_job(
         mid = min(per_answer * limited, tally.max_output_tokens)
         mid += per_answer * tally.without_max_tokens
         top = tally.max_output_tokens + per_answer * HIGH_FACTOR * tally.without_max_tokens
-        central.append((priced, model, Usage(tally.input_tokens, round(mid))))
-        high.append((priced, model, Usage(tally.input_tokens, round(top))))
+        input_tokens = counted.tokens[model]
+        central.append((priced, model, Usage(input_tokens, round(mid))))
+        high.append((priced, model, Usage(input_tokens, round(top))))
     cost, cost_high = total_cost(central), total_cost(high)
     return Estimate(
         requests=summary.count,
-        input_tokens=summary.input_tokens,
+        input_tokens=sum(counted.tokens.values()),
         output_tokens=sum(usage.output_tokens for _, _, usage in central),
         output_tokens_high=sum(usage.output_tokens for _, _, usage in high),
         batch_usd=cost.batch_usd,
@@ -110,6 +124,7 @@ def estimate_job(
         models=tuple(sorted(summary.models)),
         method="; ".join(sorted(methods)),
         sample_usd=sample.sync_usd if sample is not None else None,
+        input_method=counted.method,
     )
 
 

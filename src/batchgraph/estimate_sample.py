@@ -9,6 +9,7 @@ the N drawn requests, and the same N for the same input (a fixed seed).
 from __future__ import annotations
 
 import asyncio
+import math
 import random
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -33,18 +34,51 @@ class Sample:
     sync_usd: float | None
 
 
+class Reservoir:
+    """`count` requests drawn uniformly from those `add`ed, in one pass, holding only them
+    (reservoir sampling); the same ones for the same input (a fixed seed).
+
+    Li's "Algorithm L": once full, it computes how many requests to skip before the next one
+    it keeps, so a request it skips costs one comparison, not a random draw (an estimate
+    of a million requests runs this a million times)."""
+
+    def __init__(self, count: int, seed: int = SEED) -> None:
+        self.count = count
+        self.drawn: list[Request] = []
+        self._seen = 0
+        self._rng = random.Random(seed)
+        self._weight = 1.0
+        self._next = 0
+
+    def add(self, request: Request) -> None:
+        self._seen += 1
+        if len(self.drawn) < self.count:
+            self.drawn.append(request)
+            if len(self.drawn) == self.count:
+                self._skip()
+        elif self._seen == self._next:
+            self.drawn[self._rng.randrange(self.count)] = request
+            self._skip()
+
+    def _skip(self) -> None:
+        self._weight *= math.exp(math.log(self._uniform()) / self.count)
+        gap = (
+            math.floor(math.log(self._uniform()) / math.log1p(-self._weight))
+            if self._weight < 1
+            else 0
+        )
+        self._next = self._seen + gap + 1
+
+    def _uniform(self) -> float:
+        return 1.0 - self._rng.random()  # in (0, 1]: its logarithm is defined
+
+
 def draw(requests: Iterable[Request], count: int, seed: int = SEED) -> list[Request]:
-    """`count` requests drawn uniformly from `requests` in one pass (reservoir sampling)."""
-    rng = random.Random(seed)
-    drawn: list[Request] = []
-    for seen, request in enumerate(requests):
-        if seen < count:
-            drawn.append(request)
-        else:
-            slot = rng.randint(0, seen)
-            if slot < count:
-                drawn[slot] = request
-    return drawn
+    """`count` requests drawn uniformly from `requests` in one pass (`Reservoir`)."""
+    reservoir = Reservoir(count, seed)
+    for request in requests:
+        reservoir.add(request)
+    return reservoir.drawn
 
 
 def run_sample(

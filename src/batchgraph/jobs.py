@@ -12,7 +12,7 @@ import json
 import secrets
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import replace
 from pathlib import Path
@@ -102,11 +102,18 @@ def job_key(
     return "sha256:" + digest.hexdigest()
 
 
-def check_input(path: Path, provider: str, options: ReadOptions) -> InputSummary:
-    """Read every line and refuse the file, naming each bad line, before anything is sent."""
+def check_input(
+    path: Path,
+    provider: str,
+    options: ReadOptions,
+    each: Callable[[Request], object] | None = None,
+) -> InputSummary:
+    """Read every line and refuse the file, naming each bad line, before anything is sent.
+
+    `each` sees every valid request (`io.validate_input`)."""
     require_input_file(path)
     refuse_unable(provider, options)
-    return validate_input(path, options, check=adapter_class(provider).request_problem)
+    return validate_input(path, options, check=adapter_class(provider).request_problem, each=each)
 
 
 def refuse_unable(provider: str, options: ReadOptions) -> None:

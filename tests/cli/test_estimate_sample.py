@@ -62,6 +62,7 @@ def test_dry_run_with_a_sample_names_it_and_creates_no_batch(home: Path, tmp_pat
 
     assert result.exit_code == 0, result.output
     assert "a sample of 20 answers" in result.output and "synchronous price" in result.output
+    assert "input tokens: o200k_base tokenizer" in result.output
     assert read_creations(home / "sandbox") == []
 
 

@@ -15,6 +15,7 @@ from batchgraph.providers.settings import SANDBOX_API_KEY
 from batchgraph.sandbox import SandboxHandle
 from batchgraph.sandbox.anthropic_results import answer_params
 from batchgraph.sandbox.responder import answer, embedding
+from batchgraph.sandbox.tokens import openai_chat_tokens
 
 
 def openai_client(sandbox: SandboxHandle, provider: str = "openai") -> openai.OpenAI:
@@ -24,16 +25,13 @@ def openai_client(sandbox: SandboxHandle, provider: str = "openai") -> openai.Op
 
 
 def test_openai_chat_completion_gives_the_batch_answer(batchgraph_sandbox: SandboxHandle) -> None:
+    body = {"model": "gpt-4o-mini", "messages": [{"role": "user", "content": "Is the sky blue?"}]}
     with openai_client(batchgraph_sandbox) as client:
-        completion = client.chat.completions.create(
-            model="gpt-4o-mini",
-            messages=[{"role": "user", "content": "Is the sky blue?"}],
-            max_completion_tokens=50,
-        )
+        completion = client.chat.completions.create(**body, max_completion_tokens=50)  # type: ignore[call-overload]
     expected = answer("user: Is the sky blue?", max_tokens=50)
     assert completion.choices[0].message.content == expected.text
     assert completion.usage is not None
-    assert completion.usage.prompt_tokens == expected.input_tokens
+    assert completion.usage.prompt_tokens == openai_chat_tokens(body)
     assert completion.usage.completion_tokens == expected.output_tokens
     calls = batchgraph_sandbox.sync_calls("openai")
     assert [(c.path, c.model, c.status) for c in calls] == [

@@ -322,6 +322,7 @@ def job_command(wait: bool) -> Any:
                         sample=_sample(
                             file, provider, options, estimate_sample, bg, (base_url, api_key_env)
                         ),
+                        data_dir=bg.deps.data_dir,
                     )
                     if dry_run:
                         console.print(estimate_table(estimate))

@@ -22,8 +22,9 @@ def guard_cost(
     strict: bool = False,
     history: list[JobRecord] | None = None,
     sample: Sample | None = None,
+    data_dir: Path | None = None,
 ) -> Estimate:
-    estimate = estimate_job(path, provider, options, history, sample)
+    estimate = estimate_job(path, provider, options, history, sample, data_dir)
     refuse_over(estimate, max_cost, strict=strict)
     return estimate
 
@@ -41,7 +42,9 @@ def estimate_table(estimate: Estimate, title: str = "Dry run: nothing was sent")
     )
     table.add_row("batch price", usd(estimate.batch_usd), usd(estimate.batch_usd_high))
     table.add_row("synchronous price", usd(estimate.sync_usd), "")
-    table.caption = f"output estimated from: {estimate.method}"
+    table.caption = (
+        f"input tokens: {estimate.input_method}\noutput estimated from: {estimate.method}"
+    )
     if estimate.sample_usd is not None:
         table.caption += f" (the sample cost {usd(estimate.sample_usd)}, synchronous price)"
     return table

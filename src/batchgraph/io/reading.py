@@ -90,11 +90,15 @@ def validate_input(
     check: RequestCheck | None = None,
     *,
     limit: int = DEFAULT_LIMIT,
+    each: Callable[[Request], object] | None = None,
 ) -> InputSummary:
-    """Read every line; raise `InputError` naming each bad line (up to `limit`) and its fix."""
+    """Read every line; raise `InputError` naming each bad line (up to `limit`) and its fix.
+
+    `each` sees every valid request on the way (an estimate draws its sample there)."""
     summary = InputSummary(str(path), _existing_format(path, options))
-    for _request in validated_requests(path, options, check, summary=summary, limit=limit):
-        pass
+    for request in validated_requests(path, options, check, summary=summary, limit=limit):
+        if each is not None:
+            each(request)
     return summary
 
 

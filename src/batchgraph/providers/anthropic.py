@@ -12,7 +12,7 @@ still have made a batch: the caller looks the tag up with `find_batch` before tr
 from __future__ import annotations
 
 import json
-from collections.abc import Generator, Iterator
+from collections.abc import Generator, Iterator, Sequence
 from datetime import datetime, timedelta
 from typing import Any, ClassVar
 
@@ -22,7 +22,7 @@ from anthropic.types.messages import MessageBatch
 
 from batchgraph import jsoncodec
 from batchgraph.errors import ProviderCallError, ProviderUnavailable, ResultsGone
-from batchgraph.model import Request, Result
+from batchgraph.model import JSON, Request, Result
 from batchgraph.providers import anthropic_wire as wire
 from batchgraph.providers.base import (
     CLOCK_SLACK,
@@ -64,6 +64,7 @@ class AnthropicProvider(SdkProvider):
     name: ClassVar[str] = spec.name
     caps: ClassVar[Caps] = spec.caps
     finds_only_proven_batches: ClassVar[bool] = False
+    counts_tokens: ClassVar[bool] = True
 
     def __init__(self, settings: ProviderSettings) -> None:
         super().__init__(settings)
@@ -74,6 +75,23 @@ class AnthropicProvider(SdkProvider):
     @classmethod
     def check_request(cls, request: Request) -> str | None:
         return wire.check_request(request)
+
+    @classmethod
+    def wire_body(cls, request: Request) -> dict[str, JSON] | None:
+        return wire.message_params(request)
+
+    @classmethod
+    def prompt_overhead(cls, body: dict[str, JSON]) -> int:
+        return wire.tool_prompt_tokens(body)
+
+    def count_tokens(self, bodies: Sequence[dict[str, JSON]]) -> list[int] | None:
+        """`messages.count_tokens` for each body (Anthropic's tokenizer is not published)."""
+        counts = []
+        for body in bodies:
+            fields = {key: body[key] for key in wire.COUNTED_FIELDS if key in body}
+            counted = self.call("count tokens", None, self._client.messages.count_tokens, **fields)
+            counts.append(counted.input_tokens)
+        return counts
 
     @classmethod
     def wire_size(cls, item: WireItem) -> int:

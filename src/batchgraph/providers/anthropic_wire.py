@@ -126,6 +126,22 @@ def _native_params(request: Request) -> dict[str, JSON]:
     return params
 
 
+COUNTED_FIELDS = ("model", "messages", "system", "tools", "tool_choice", "thinking")
+"""What `messages.count_tokens` takes of a Messages API body."""
+TOOL_PROMPT_TOKENS = {"forced": 313, "auto": 346}
+"""The system prompt Anthropic adds when tools are offered, in tokens: with `tool_choice`
+`any` or `tool` (as a JSON schema is sent), or `auto`/`none` (its figures for Claude 4)."""
+
+
+def tool_prompt_tokens(params: dict[str, JSON]) -> int:
+    """Input tokens Anthropic adds to a body that offers tools (none without tools)."""
+    if not params.get("tools"):
+        return 0
+    choice = params.get("tool_choice")
+    kind = choice.get("type") if isinstance(choice, dict) else None
+    return TOOL_PROMPT_TOKENS["forced" if kind in ("any", "tool") else "auto"]
+
+
 def tool_name(schema_name: str) -> str:
     """A tool name Anthropic accepts (`^[a-zA-Z0-9_-]{1,64}$`) made from a schema's name."""
     return _TOOL_NAME_UNSAFE.sub("_", schema_name)[:64] or "answer"

@@ -16,7 +16,7 @@ from enum import StrEnum
 from typing import TYPE_CHECKING, ClassVar
 
 from batchgraph import jsoncodec
-from batchgraph.model import Kind, Outcome, Request, Result
+from batchgraph.model import JSON, Kind, Outcome, Request, Result
 from batchgraph.providers.registry import SPECS, ProviderSpec
 from batchgraph.providers.registry import (
     Caps as Caps,  # re-exported: adapters' planners read it here
@@ -205,6 +205,33 @@ class Provider(ABC):
                 f"{cls.spec.title} batches do not take embedding requests; send them with "
                 f"--provider {able.replace(', ', ' or --provider ')}"
             )
+        return None
+
+    @classmethod
+    def wire_body(cls, request: Request) -> dict[str, JSON] | None:
+        """The body this provider is sent for `request`, everything the adapter adds included
+        (a schema's tool, a system prompt), so its input tokens can be counted; None when
+        the adapter does not say (the request's own text is counted then)."""
+        return None
+
+    @classmethod
+    def prompt_overhead(cls, body: dict[str, JSON]) -> int:
+        """Input tokens the provider adds around a body's text (per-message markers, a
+        tool-use system prompt), by its published figures."""
+        return 0
+
+    @classmethod
+    def tokenizer(cls, model: str) -> str | None:
+        """The name of the offline tokenizer the provider counts `model`'s input with
+        (`tokens.tokenizers`), or None when none is published."""
+        return None
+
+    counts_tokens: ClassVar[bool] = False
+    """Whether the provider counts a request's input tokens itself (`count_tokens`)."""
+
+    def count_tokens(self, bodies: Sequence[dict[str, JSON]]) -> list[int] | None:
+        """Input tokens of each body, counted by the provider itself (free, nothing is run),
+        or None when it offers no such count."""
         return None
 
     @classmethod

@@ -25,7 +25,7 @@ from mistralai.client.models import BatchJob
 from mistralai.client.utils import BackoffStrategy, RetryConfig
 
 from batchgraph.errors import ProviderCallError, ResultsGone
-from batchgraph.model import Kind, Outcome, Request, Result
+from batchgraph.model import JSON, Kind, Outcome, Request, Result
 from batchgraph.providers import mistral_wire as wire
 from batchgraph.providers.base import (
     CLOCK_SLACK,
@@ -89,6 +89,10 @@ class MistralProvider(SdkProvider):
     spec: ClassVar[ProviderSpec] = spec_for("mistral")
     name: ClassVar[str] = spec.name
     caps: ClassVar[Caps] = spec.caps
+
+    @classmethod
+    def wire_body(cls, request: Request) -> dict[str, JSON] | None:
+        return wire.request_body(request)
 
     def __init__(
         self, settings: ProviderSettings, *, read_retries: RetryConfig = READ_RETRIES

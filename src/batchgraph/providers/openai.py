@@ -23,7 +23,7 @@ import openai
 from openai.types import Batch
 
 from batchgraph.errors import ProviderCallError, ProviderUnavailable, ResultsGone
-from batchgraph.model import Request, Result
+from batchgraph.model import JSON, Request, Result
 from batchgraph.providers import openai_wire as wire
 from batchgraph.providers.base import (
     CLOCK_SLACK,
@@ -95,6 +95,20 @@ class OpenAIProvider(SdkProvider):
         return openai.OpenAI(
             api_key=settings.api_key, base_url=settings.base_url, max_retries=READ_RETRIES
         )
+
+    @classmethod
+    def wire_body(cls, request: Request) -> dict[str, JSON] | None:
+        return wire.request_body(request)
+
+    @classmethod
+    def prompt_overhead(cls, body: dict[str, JSON]) -> int:
+        """3 tokens per chat message and 3 priming the reply (OpenAI's published count)."""
+        messages = body.get("messages")
+        return 3 * len(messages) + 3 if isinstance(messages, list) else 0
+
+    @classmethod
+    def tokenizer(cls, model: str) -> str | None:
+        return wire.tokenizer(model)
 
     @classmethod
     def check_request(cls, request: Request) -> str | None:

@@ -80,6 +80,18 @@ REASONING_MODELS = ("o1", "o3", "o4", "gpt-5")
 `max_completion_tokens`."""
 
 
+_CL100K_MODELS = ("gpt-4-", "gpt-3.5", "text-embedding")
+_O200K_MODELS = ("gpt-4o", "gpt-4.1", "gpt-5", "o1", "o3", "o4", "chatgpt-", "gpt-oss")
+
+
+def tokenizer(model: str) -> str | None:
+    """OpenAI's encoding for `model` (`tiktoken`'s names); None for a model of another
+    maker served over OpenAI's protocol (Groq's, Together's)."""
+    if model == "gpt-4" or model.startswith(_CL100K_MODELS):
+        return "cl100k_base"
+    return "o200k_base" if model.startswith(_O200K_MODELS) else None
+
+
 def request_body(request: Request) -> dict[str, JSON]:
     """The body of one request for its endpoint, model included (OpenAI wants it per line).
 

@@ -13,7 +13,8 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
-from batchgraph.sandbox.responder import count_tokens, text_of
+from batchgraph.sandbox.responder import text_of
+from batchgraph.sandbox.tokens import approximate
 
 _FLOORS = (
     ("claude-haiku-4-5", 4096),
@@ -61,8 +62,7 @@ class PromptCache:
 
 def _marked_prefix(params: dict[str, Any]) -> tuple[str, int] | None:
     """The text up to the last block marked `cache_control`, and its tokens as the sandbox
-    counts them (the system prompt's text; tool definitions key the cache but count nothing,
-    as the sandbox counts no tool tokens anywhere)."""
+    counts them (`sandbox.tokens`: the tool definitions' JSON and the system prompt's text)."""
     tools = params.get("tools") or []
     system = params.get("system")
     blocks = system if isinstance(system, list) else []
@@ -73,4 +73,5 @@ def _marked_prefix(params: dict[str, Any]) -> tuple[str, int] | None:
     kept = blocks[: marks[-1] + 1] if marks else []
     text = text_of(kept) if kept else ""
     key = json.dumps([tools, kept], sort_keys=True)
-    return key, count_tokens(text) if text else 0
+    tool_json = json.dumps(tools, separators=(",", ":")) if tools else ""
+    return key, approximate(tool_json) + approximate(text)

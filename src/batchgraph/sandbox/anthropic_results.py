@@ -17,6 +17,7 @@ from batchgraph.sandbox.anthropic_checks import params_problem
 from batchgraph.sandbox.fate import Fates, fate_id
 from batchgraph.sandbox.responder import Answer, ToolCall, answer, call_tool, text_of
 from batchgraph.sandbox.results import ShuffledLines
+from batchgraph.sandbox.tokens import anthropic_tokens
 
 INJECTED_ERROR = {"type": "api_error", "message": "Internal server error"}
 """What a request that meets an injected failure reports (retryable, as at Anthropic)."""
@@ -78,6 +79,7 @@ def answer_params(
         max_tokens=params["max_tokens"],
         schema=tool.get("input_schema") if tool else None,
         seed=seed,
+        input_tokens=anthropic_tokens(params),
     )
     call = None if tool else _tool_call(params, seed)
     if tool:

@@ -1,5 +1,6 @@
 """Anthropic's synchronous `POST /v1/messages`, answering what the same request in a Message
-Batch answers (`anthropic_results.answer_params`), at the standard service tier."""
+Batch answers (`anthropic_results.answer_params`), at the standard service tier; and
+`POST /v1/messages/count_tokens`, counting a request's input as its batch result reports it."""
 
 from __future__ import annotations
 
@@ -12,7 +13,8 @@ from starlette.routing import BaseRoute, Route
 
 from batchgraph.sandbox.anthropic_results import answer_params
 from batchgraph.sandbox.context import SandboxContext
-from batchgraph.sandbox.sync_api import Refuser, answering
+from batchgraph.sandbox.sync_api import Refuser, answering, json_object
+from batchgraph.sandbox.tokens import anthropic_tokens
 
 NAME = "anthropic"
 
@@ -34,4 +36,19 @@ def routes(ctx: SandboxContext, refuse: Refuser) -> list[BaseRoute]:
         message["usage"]["service_tier"] = "standard"
         return JSONResponse(message, headers={"request-id": "req_" + secrets.token_hex(12)})
 
-    return [Route("/v1/messages", answering(ctx, NAME, answer, refuse), methods=["POST"])]
+    async def count(request: Request) -> Response:
+        """Free and answered at once, as Anthropic's is; not a paid call, so not logged."""
+        body = await json_object(request)
+        if body is None:
+            return refuse("The request body must be a JSON object.")
+        for key in ("model", "messages"):
+            if key not in body:
+                return refuse(f"{key}: Field required")
+        if not isinstance(body["messages"], list) or not body["messages"]:
+            return refuse("messages: List should have at least 1 item after validation")
+        return JSONResponse({"input_tokens": anthropic_tokens(body)})
+
+    return [
+        Route("/v1/messages", answering(ctx, NAME, answer, refuse), methods=["POST"]),
+        Route("/v1/messages/count_tokens", count, methods=["POST"]),
+    ]

@@ -15,6 +15,7 @@ from typing import Any
 
 from batchgraph.sandbox import responder
 from batchgraph.sandbox.models import dimensions_of
+from batchgraph.sandbox.tokens import mistral_chat_tokens
 
 CHAT = "/v1/chat/completions"
 EMBEDDINGS = "/v1/embeddings"
@@ -187,7 +188,11 @@ def success_body(ctx: LineContext, number: int, body: dict[str, Any]) -> dict[st
         return _embedding_body(ctx, response_id, model, body["input"])
     prompt = "\n".join(responder.text_of(m.get("content")) for m in body["messages"])
     answer = responder.answer(
-        prompt, max_tokens=body.get("max_tokens"), schema=_schema_of(body), seed=ctx.seed
+        prompt,
+        max_tokens=body.get("max_tokens"),
+        schema=_schema_of(body),
+        seed=ctx.seed,
+        input_tokens=mistral_chat_tokens(body),
     )
     message: dict[str, Any] = {"role": "assistant", "content": answer.text, "tool_calls": None}
     finish = "length" if answer.truncated else "stop"

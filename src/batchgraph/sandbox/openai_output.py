@@ -23,11 +23,11 @@ from batchgraph.sandbox.responder import (
     answer,
     call_tool,
     chat_tool_call,
-    count_tokens,
     embedding,
     text_of,
 )
 from batchgraph.sandbox.results import ShuffledLines
+from batchgraph.sandbox.tokens import openai_chat_tokens, openai_text_tokens
 
 SERVER_ERROR_BODY = {
     "error": {
@@ -175,7 +175,13 @@ def _chat(body: dict[str, Any], created: int, request_id: str, seed: str, tally:
     prompt = "\n".join(
         f"{m.get('role', '')}: {text_of(m.get('content'))}" for m in messages if isinstance(m, dict)
     )
-    result = answer(prompt, max_tokens=limit, schema=_chat_schema(body), seed=seed)
+    result = answer(
+        prompt,
+        max_tokens=limit,
+        schema=_chat_schema(body),
+        seed=seed,
+        input_tokens=openai_chat_tokens(body),
+    )
     call = chat_tool_call(body, messages, prompt, seed)
     reasoning = _reasoning_tokens(body, result)
     _count(tally, result)
@@ -283,7 +289,7 @@ def _embeddings(
     tokens = 0
     for index, text in enumerate(inputs):
         vector = embedding(text, dimensions=int(dimensions), seed=seed)
-        tokens += count_tokens(text)
+        tokens += openai_text_tokens(str(body["model"]), text)
         encoded: Any = _base64(vector) if base64_wanted else vector
         data.append({"object": "embedding", "index": index, "embedding": encoded})
     tally.input_tokens += tokens

@@ -95,9 +95,13 @@ def answer(
     max_tokens: int | None = None,
     schema: dict[str, Any] | None = None,
     seed: str = "",
+    input_tokens: int | None = None,
 ) -> Answer:
-    """The answer to `prompt` (all message text, system included); JSON when `schema` is set."""
-    input_tokens = count_tokens(prompt)
+    """The answer to `prompt` (all message text, system included); JSON when `schema` is set.
+
+    `input_tokens` is the request's input as its provider counts it (`sandbox.tokens`);
+    by default, the prompt's at four characters a token."""
+    input_tokens = count_tokens(prompt) if input_tokens is None else input_tokens
     cached = (input_tokens // 2) // 128 * 128 if input_tokens >= CACHE_MIN_TOKENS else 0
     if schema is not None:
         parsed = fill(schema, _rng(seed, prompt))

@@ -28,11 +28,8 @@ def answering(ctx: SandboxContext, provider: str, answer: Answerer, refuse: Refu
     """A route handler: parse the body, answer it, log the call."""
 
     async def handler(request: Request) -> Response:
-        try:
-            body = await request.json()
-        except ValueError:
-            body = None
-        if not isinstance(body, dict):
+        body = await json_object(request)
+        if body is None:
             response = refuse("The request body must be a JSON object.")
             model = None
         else:
@@ -44,6 +41,15 @@ def answering(ctx: SandboxContext, provider: str, answer: Answerer, refuse: Refu
         return response
 
     return handler
+
+
+async def json_object(request: Request) -> dict[str, Any] | None:
+    """The request's body when it is a JSON object, else None."""
+    try:
+        body = await request.json()
+    except ValueError:
+        return None
+    return body if isinstance(body, dict) else None
 
 
 def json_response(body: dict[str, Any], headers: dict[str, str] | None = None) -> Response:
