@@ -17,6 +17,13 @@ from .conftest import MODELS, PROVIDERS
 NO_WAIT = Backoff(initial=0.0, cap=0.0)
 
 
+@pytest.fixture(autouse=True)
+def no_anthropic_key(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The estimate would ask the real Anthropic to count tokens when a key is set; these
+    jobs run on the sandbox, so it counts offline, as the sandbox does."""
+    monkeypatch.delenv("ANTHROPIC_API_KEY", raising=False)
+
+
 def actual_usd(bg: Batchgraph, source: Path, provider: str, options: ReadOptions) -> float:
     job_id = bg.submit(source, provider=provider, options=options)
     view = run_job(bg, job_id, NO_WAIT)

@@ -164,8 +164,13 @@ def _text(content: JSON) -> str:
     if isinstance(content, str):
         return content
     if isinstance(content, list):
-        return "\n".join(
-            _text(part.get("text", "")) if isinstance(part, dict) else _text(part)
-            for part in content
-        )
+        return "\n".join(_part_text(part) for part in content)
     return "" if content is None else json.dumps(content, sort_keys=True)
+
+
+def _part_text(part: JSON) -> str:
+    """A content block's text (`{"type": "text", "text": …}`), or a Responses input item's
+    content (`{"role": …, "content": …}`)."""
+    if isinstance(part, dict):
+        return _text(part["text"] if "text" in part else part.get("content"))
+    return _text(part)
