@@ -7,7 +7,11 @@ any moment finds every thread exactly where LangGraph saved it:
 - pending interrupts: waiting for model answers (resumed with all of them at once, by id);
 - stopped part-way (killed mid-step): resume it with `None`, which keeps its pending writes;
 - stopped on an error a node raised: failed, for good;
-- nothing next: finished.
+- no task left, finished or not: done.
+
+"Nothing next" alone does not mean done: when a process dies after every task of a step has
+saved its writes but before the step's checkpoint, LangGraph's snapshot lists no `next` (each
+task has its writes) while `tasks` still holds them; the thread goes on from there with `None`.
 """
 
 from __future__ import annotations
@@ -58,7 +62,7 @@ def state_of(snapshot: StateSnapshot) -> ThreadState:
         return ThreadState.NEW
     if snapshot.interrupts:
         return ThreadState.WAITING
-    if not snapshot.next:
+    if not snapshot.next and not snapshot.tasks:
         return ThreadState.DONE
     if any(task.error is not None for task in snapshot.tasks):
         return ThreadState.FAILED

@@ -3,6 +3,11 @@
 LangGraph has no per-thread lock and discards pending work when a thread with pending tasks gets
 new input; so the caller holds the job's lock, and the input is chosen from the saved state:
 `None` to resume a run that stopped part-way, the job id for a fresh thread, `{}` otherwise.
+
+A run stopped part-way shows either tasks still `next`, or — when the process died after every
+task of a step had saved its writes but before the step's checkpoint — no `next` and those
+tasks in `tasks`. New input then would throw their writes away and run them again, so both
+mean `None`.
 """
 
 from __future__ import annotations
@@ -26,7 +31,7 @@ def choose_input(graph: JobGraph, job_id: str) -> JobState | None:
     snapshot = graph.get_state(thread_config(job_id))
     if not snapshot.values:
         return JobState(job_id=job_id)
-    if snapshot.next:
+    if snapshot.next or snapshot.tasks:
         return None
     return JobState()
 
