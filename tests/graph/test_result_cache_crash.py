@@ -82,7 +82,9 @@ def test_a_second_job_after_a_killed_first_never_pays_for_an_answer_the_first_ha
             time.sleep(0.05)
     # Killed once it holds some answers, at a random moment after that.
     while time.monotonic() < deadline and not answered(home, first):
+        assert runner.poll() is None, f"the first job ended unkilled: {runner.communicate()[1]}"
         time.sleep(0.05)
+    assert answered(home, first), "no answer in the first job after waiting HANG_S"
     time.sleep(rng.uniform(0.0, 1.5))
     runner.send_signal(signal.SIGKILL)
     runner.wait()
