@@ -54,19 +54,25 @@ def batchgraph(*args: str, env: dict[str, str]) -> str:
     return done.stdout
 
 
-def main(workdir: Path = Path("demo-output")) -> None:
+def main(workdir: Path = Path("demo-output"), rows: int | None = None) -> None:
+    """The whole demo in `workdir`; `rows` keeps only the first reviews (the test's short run)."""
     shutil.rmtree(workdir, ignore_errors=True)
     home = workdir / ".batchgraph"
     SandboxContext(SandboxStore(home / "sandbox"), demo_sandbox_config()).save_config()
     data = resources.files("batchgraph") / "data"
     reviews = workdir / "reviews.csv"
     schema = workdir / "review_labels.schema.json"
-    reviews.write_bytes((data / "reviews.csv").read_bytes())
+    lines = (data / "reviews.csv").read_text(encoding="utf-8").splitlines(keepends=True)
+    lines = lines if rows is None else lines[: rows + 1]  # the header and `rows` reviews
+    reviews.write_text("".join(lines), encoding="utf-8")
+    count = len(lines) - 1
     schema.write_bytes((data / "review_labels.schema.json").read_bytes())
     env = {**os.environ, "BATCHGRAPH_HOME": str(home), "COLUMNS": "110"}
     env.pop("BATCHGRAPH_DB", None)
 
-    console.rule(f"[bold]batchgraph demo: 3,000 reviews × {len(MODELS)} providers, offline sandbox")
+    console.rule(
+        f"[bold]batchgraph demo: {count:,} reviews × {len(MODELS)} providers, offline sandbox"
+    )
     jobs: dict[str, str] = {}
     for provider, model in MODELS.items():
         out = batchgraph(
@@ -81,7 +87,7 @@ def main(workdir: Path = Path("demo-output")) -> None:
         out_file = workdir / f"results-{provider.removeprefix(SANDBOX_PREFIX)}.jsonl"
         batchgraph("run", "--job", job_id, "-o", str(out_file), "--poll-max", "2", env=env)
     summarise(home, jobs, workdir)
-    flow_demo(reviews, workdir, env)
+    flow_demo(reviews, workdir, env, count=min(count, 1000))
     deadline_demo(reviews, schema, home, env)
 
 
@@ -117,7 +123,8 @@ def deadline_demo(reviews: Path, schema: Path, home: Path, env: dict[str, str]) 
     console.print(
         "A tenth of this batch's requests never finish. The deadline is 40 s away; 30 s before "
         "it the batch is cancelled, what it finished is kept, and the rest is answered by "
-        "synchronous calls at the synchronous price.",
+        "synchronous calls at the synchronous price. (--no-cache: the same reviews were answered "
+        "above, and the result cache would otherwise answer every one of them at $0.)",
         highlight=False,
     )
     try:
@@ -125,7 +132,7 @@ def deadline_demo(reviews: Path, schema: Path, home: Path, env: dict[str, str]) 
             "run", str(reviews), "--provider", "sandbox-openai", "--model", "gpt-4o-mini",
             "--prompt-template", PROMPT, "--system", SYSTEM, "--id-column", "review_id",
             "--json-schema", str(schema), "--max-tokens", "100", "--name", "reviews-deadline",
-            "--deadline", "40s", "--hedge-margin", "30s", "--poll-max", "1", "--new",
+            "--deadline", "40s", "--hedge-margin", "30s", "--poll-max", "1", "--new", "--no-cache",
             env=env,
         )  # fmt: skip
     finally:
@@ -160,7 +167,8 @@ def summarise(home: Path, jobs: dict[str, str], workdir: Path) -> None:
     with sample.open(encoding="utf-8") as handle:
         for line, _ in zip(handle, range(3), strict=False):
             record = json.loads(line)
-            console.print(f"  {record['id']}: {json.dumps(record.get('parsed'))}", highlight=False)
+            answer = json.dumps(record.get("result_parsed"))  # a CSV's results: result_ columns
+            console.print(f"  {record['result_id']}: {answer}", highlight=False)
 
 
 if __name__ == "__main__":
