@@ -68,13 +68,13 @@ def _text(content: Any) -> str:
 def _schema_json(body: dict[str, Any]) -> str:
     response_format = body.get("response_format")
     if isinstance(response_format, dict) and response_format.get("type") == "json_schema":
-        return json.dumps(response_format.get("json_schema"), separators=(",", ":"))
+        return json.dumps(response_format.get("json_schema"), separators=(",", ":"), sort_keys=True)
     return ""
 
 
 def _tools_json(body: dict[str, Any]) -> str:
     tools = body.get("tools")
-    return json.dumps(tools, separators=(",", ":")) if tools else ""
+    return json.dumps(tools, separators=(",", ":"), sort_keys=True) if tools else ""
 
 
 def _total(count: Callable[[str], int], texts: Iterable[str]) -> int:

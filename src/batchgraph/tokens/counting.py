@@ -98,10 +98,10 @@ def body_texts(body: dict[str, JSON]) -> Iterator[str]:
         if isinstance(message, dict):
             yield _text(message.get("content"))
     if body.get("tools"):
-        yield json.dumps(body["tools"], separators=(",", ":"))
+        yield json.dumps(body["tools"], separators=(",", ":"), sort_keys=True)
     response_format = body.get("response_format")
     if isinstance(response_format, dict) and response_format.get("type") == "json_schema":
-        yield json.dumps(response_format.get("json_schema"), separators=(",", ":"))
+        yield json.dumps(response_format.get("json_schema"), separators=(",", ":"), sort_keys=True)
 
 
 def token_endpoint(provider: str, data_dir: Path | None) -> Provider | None:
