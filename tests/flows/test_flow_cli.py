@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
 from typer.testing import CliRunner
 
 from batchgraph.cli import app
@@ -57,3 +58,39 @@ def test_a_graph_reference_without_an_attribute_is_refused_with_the_form(
 
     assert result.exit_code == 2
     assert "module:attribute" in result.output
+
+
+def _flow_report(output: str) -> dict[str, object]:
+    from batchgraph.api import Batchgraph
+
+    flow_id = output.split("flow ", 1)[1].split(":", 1)[0]
+    with Batchgraph.open() as bg:
+        report = bg.store.get_flow(flow_id).report
+    assert report is not None
+    return report
+
+
+def test_a_second_flow_over_the_same_inputs_is_answered_from_the_cache_unless_no_cache(
+    home: Path, tmp_path: Path
+) -> None:
+    source = tmp_path / "in.jsonl"
+    source.write_text("".join(json.dumps({"review": f"Kettle {n} leaks."}) + "\n"
+                              for n in range(3)))  # fmt: skip
+    run = ["flow", "run", f"{GRAPH}:graph", str(source), "-p", "sandbox-openai",
+           "-m", "gpt-4o-mini", "--poll-max", "0.1"]  # fmt: skip
+
+    first = runner.invoke(app, run)
+    again = runner.invoke(app, run)
+    fresh = runner.invoke(app, [*run, "--no-cache"])
+
+    assert first.exit_code == again.exit_code == fresh.exit_code == 0, fresh.output
+    paid = _flow_report(first.stdout)
+    assert paid["reused_calls"] == 0 and float(paid["batch_usd"]) > 0  # type: ignore[arg-type]
+    cached = _flow_report(again.stdout)
+    assert cached["reused_calls"] == 12 and cached["batch_usd"] == 0
+    assert cached["reused_usd"] == pytest.approx(paid["batch_usd"])
+    assert "12 model calls answered without sending" in again.stdout
+    sent = _flow_report(fresh.stdout)
+    assert sent["reused_calls"] == 0
+    assert sent["batch_usd"] == pytest.approx(paid["batch_usd"])
+    assert "without sending" not in fresh.stdout

@@ -123,3 +123,31 @@ def test_an_unknown_provider_is_refused_with_the_known_ones(bg: Batchgraph) -> N
 
     assert "nosuch" in str(refused.value) and "openai" in str(refused.value)
     assert bg.jobs() == []
+
+
+def test_a_job_the_cache_answers_sends_nothing_and_cache_false_sends_again(
+    bg: Batchgraph, batchgraph_sandbox: SandboxHandle
+) -> None:
+    graph = job_graph(bg).copy(update={"checkpointer": InMemorySaver()})
+    new_job = {"requests": ["one", "two"], "provider": "sandbox-openai", "model": "gpt-4o-mini"}
+
+    paid = run_until_done(graph, "paid", {"new_job": new_job})
+    cached = run_until_done(graph, "cached", {"new_job": new_job})
+    assert len(batchgraph_sandbox.creations("openai")) == 1
+    fresh = run_until_done(graph, "fresh", {"new_job": {**new_job, "cache": False}})
+
+    assert len(batchgraph_sandbox.creations("openai")) == 2
+    assert paid["report"]["reused"]["cache_hits"] == 0
+    assert cached["report"]["reused"]["cache_hits"] == 2
+    assert fresh["report"]["reused"]["cache_hits"] == 0
+    assert [r["text"] for r in fresh["results"]] == [r["text"] for r in paid["results"]]
+
+
+def test_a_cache_setting_that_is_not_true_or_false_is_refused(bg: Batchgraph) -> None:
+    graph = job_graph(bg).copy(update={"checkpointer": InMemorySaver()})
+    new_job = {"requests": ["one"], "provider": "sandbox-openai", "cache": "no"}
+
+    with pytest.raises(ConfigError, match=r"new_job\.cache must be true or false, not 'no'"):
+        graph.invoke({"new_job": new_job}, config("t"))
+
+    assert bg.jobs() == []

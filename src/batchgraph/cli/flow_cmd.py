@@ -43,6 +43,13 @@ ProviderOpt = Annotated[
 ModelOpt = Annotated[
     str | None, typer.Option("--model", "-m", help="Model for calls that name none.")
 ]
+NoCacheOpt = Annotated[
+    bool,
+    typer.Option(
+        "--no-cache",
+        help="Send every model call, even one an earlier job or flow answered (fresh samples).",
+    ),
+]
 OutputOpt = Annotated[
     Path | None, typer.Option("--output", "-o", help="Write one JSONL record per input here.")
 ]
@@ -61,14 +68,16 @@ def _runner(bg: Batchgraph, flow_id: str) -> FlowRunner:
 
 
 def _create(bg: Batchgraph, graph: str | None, file: Path | None, provider: str | None,
-            model: str | None) -> str:  # fmt: skip
+            model: str | None, no_cache: bool) -> str:  # fmt: skip
     from batchgraph.flows import create_flow
 
     if graph is None or file is None:
         raise ConfigError("give a GRAPH (module:attribute) and an INPUT file, or --job FLOW")
     if provider is None:
         raise ConfigError("choose where model calls go with --provider (sandbox-openai offline)")
-    return create_flow(bg, graph=graph, input=file, provider=provider, model=model)
+    return create_flow(
+        bg, graph=graph, input=file, provider=provider, model=model, cache=not no_cache
+    )
 
 
 @flow_app.command("submit")
@@ -78,11 +87,12 @@ def submit(
     file: InputArg = None,
     provider: ProviderOpt = None,
     model: ModelOpt = None,
+    no_cache: NoCacheOpt = False,
     db: DbOpt = None,
 ) -> None:
     """Start every thread up to its first model calls, send them as batches, print the id."""
     with _open(db) as bg:
-        flow_id = _create(bg, graph, file, provider, model)
+        flow_id = _create(bg, graph, file, provider, model, no_cache)
         _runner(bg, flow_id).tick()
         console.print(flow_id)
         console.print(
@@ -118,6 +128,7 @@ def run(
         str | None, typer.Option("--job", help="Resume this flow instead of starting one.")
     ] = None,
     output: OutputOpt = None,
+    no_cache: NoCacheOpt = False,
     poll_max: Annotated[
         float, typer.Option(help="Longest pause between checks, in seconds.")
     ] = 60.0,
@@ -125,7 +136,7 @@ def run(
 ) -> None:
     """Run the graph over every input to the end (Ctrl-C leaves it safe; --job resumes)."""
     with _open(db) as bg:
-        flow_id = job or _create(bg, graph, file, provider, model)
+        flow_id = job or _create(bg, graph, file, provider, model, no_cache)
         runner = _runner(bg, flow_id)
         delay, shown = 0.2, None
         try:
@@ -193,6 +204,12 @@ def _print_status(record: FlowRecord) -> None:
             f"{usd(report['batch_usd'])} against {usd(report.get('sync_usd'))} synchronous",
             highlight=False,
         )
+        if report.get("reused_calls"):
+            console.print(
+                f"{report['reused_calls']:,} model calls answered without sending (result "
+                f"cache or repeated calls): saved {usd(report.get('reused_usd'))}",
+                highlight=False,
+            )
         return
     progress = flow.get("progress", {})
     console.print(

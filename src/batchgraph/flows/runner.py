@@ -54,12 +54,15 @@ def create_flow(
     provider: str,
     model: str | None = None,
     name: str | None = None,
+    cache: bool = True,
 ) -> str:
     """Store a new flow of `graph` (`module:attribute`) over the JSONL `input`; return its id.
 
     Each input line is one thread's initial state. Every line is checked before anything is
     stored; the file is kept in the store with the flow (see `batchgraph.flows.inputs`).
-    Nothing runs until the first tick.
+    Nothing runs until the first tick. With `cache` (the default) a model call an earlier job
+    or flow answered is answered from the store's result cache at no cost, as in a job;
+    `cache=False` sends every call (fresh samples from a graph that wants them).
     """
     path = Path(input).resolve()
     if not path.is_file():
@@ -76,6 +79,7 @@ def create_flow(
             "threads": threads,
             "provider": provider,
             "model": model,
+            **({} if cache else {"cache": False}),
         },
         progress={"wave": 0, "jobs": [], "all_jobs": []},
     )
@@ -98,6 +102,11 @@ class FlowRunner:
         self.flow = self.store.get_flow(flow_id)
         loaded = graph if graph is not None else load_graph(str(self.flow.spec["graph"]))
         self.graph = loaded.copy(update={"checkpointer": self.store.checkpointer()})
+
+    @property
+    def cache(self) -> bool:
+        """Whether the flow's calls may be answered from the result cache (`create_flow`)."""
+        return bool(self.flow.spec.get("cache", True))
 
     @property
     def thread_count(self) -> int:
@@ -166,7 +175,9 @@ class FlowRunner:
             options = ReadOptions(
                 output_schema=OutputSchema(schema["name"], schema["schema"]) if schema else None
             )
-            jobs.append(self.bg.submit(path, provider=group.provider, options=options))
+            jobs.append(
+                self.bg.submit(path, provider=group.provider, options=options, cache=self.cache)
+            )
         number = int(self.flow.progress.get("wave", 0)) + 1
         all_jobs = list(self.flow.progress.get("all_jobs", []))
         self.flow.progress = {
@@ -182,11 +193,15 @@ class FlowRunner:
             state = state_of(snapshot).value
             counts[state] = counts.get(state, 0) + 1
         all_jobs = [str(job) for job in self.flow.progress.get("all_jobs", [])]
-        batch_usd = sync_usd = 0.0
+        batch_usd = sync_usd = saved_usd = 0.0
+        reused = 0
         for job_id in all_jobs:
             report = self.store.get_job(job_id).report or {}
             batch_usd += float(report.get("batch_usd") or 0.0)
             sync_usd += float(report.get("sync_usd") or 0.0)
+            found = report.get("reused") or {}
+            reused += int(found.get("cache_hits") or 0) + int(found.get("duplicates") or 0)
+            saved_usd += float(found.get("saved_usd") or 0.0)
         return {
             "threads": self.thread_count,
             "counts": counts,
@@ -195,6 +210,8 @@ class FlowRunner:
             "batch_usd": batch_usd,
             "sync_usd": sync_usd,
             "saving_usd": sync_usd - batch_usd,
+            "reused_calls": reused,
+            "reused_usd": saved_usd,
         }
 
     def final_state(self, thread: int) -> dict[str, Any]:

@@ -130,6 +130,7 @@ class BatchNodes:
                     batch_size=spec.batch_size,
                     key=f"langgraph:{job_id}",
                     job_id=job_id,
+                    cache=spec.cache,
                 )
             except InputError as error:
                 raise (inline_error(error) if inline else error) from None

@@ -58,6 +58,9 @@ class JobOptions(TypedDict, total=False):
     batch_size: int
     approve_cost: bool
     """Pause with the estimate (an interrupt) before anything is sent: resume True or False."""
+    cache: bool
+    """Answer requests an earlier job answered from the result cache (default true); false
+    sends every request (fresh samples)."""
     inline_results: int
     """Results carried in the state when the job has at most this many requests."""
     page_size: int
@@ -90,6 +93,7 @@ class JobSpec:
     max_attempts: int = DEFAULT_MAX_ATTEMPTS
     batch_size: int | None = None
     approve_cost: bool = False
+    cache: bool = True
     inline_results: int = DEFAULT_INLINE_RESULTS
     page_size: int = DEFAULT_PAGE_SIZE
     settings: dict[str, Any] = field(default_factory=dict)
@@ -134,7 +138,8 @@ def resolve_spec(
         name=merged.get("name"),
         max_attempts=_whole(merged, "max_attempts", DEFAULT_MAX_ATTEMPTS, where),
         batch_size=_whole(merged, "batch_size", None, where),
-        approve_cost=bool(merged.get("approve_cost", False)),
+        approve_cost=_flag(merged, "approve_cost", False, where),
+        cache=_flag(merged, "cache", True, where),
         inline_results=_whole(merged, "inline_results", DEFAULT_INLINE_RESULTS, where, least=0),
         page_size=_whole(merged, "page_size", DEFAULT_PAGE_SIZE, where),
         settings={**merged, "read": read},
@@ -223,4 +228,11 @@ def _whole(given: dict[str, Any], key: str, default: int | None, where: str, lea
         raise ConfigError(
             f"{where}.{key} must be a whole number of at least {least}, not {value!r}"
         )
+    return value
+
+
+def _flag(given: dict[str, Any], key: str, default: bool, where: str) -> bool:
+    value = given.get(key, default)
+    if not isinstance(value, bool):
+        raise ConfigError(f"{where}.{key} must be true or false, not {value!r}")
     return value
