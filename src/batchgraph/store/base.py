@@ -410,6 +410,11 @@ class Store(ABC):
     def cache_size(self) -> int:
         """How many answers the cache holds."""
 
+    @abstractmethod
+    def known_keys(self, keys: Sequence[bytes]) -> set[bytes]:
+        """Those of the request keys `keys` (`store.cache_key`) the cache holds an answer for:
+        what a dry run expects it to answer."""
+
     # -- coordination -----------------------------------------------------------------------
 
     @abstractmethod

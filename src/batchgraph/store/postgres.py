@@ -23,7 +23,8 @@ from psycopg.rows import DictRow, dict_row
 from psycopg_pool import ConnectionPool
 
 from batchgraph.errors import ConfigError, JobBusy
-from batchgraph.store.sql import Dialect, SqlStore, Tx
+from batchgraph.store.sql import SqlStore
+from batchgraph.store.transactions import Dialect, Tx
 
 POOL_SIZE = 4
 CONNECT_TIMEOUT_S = 10

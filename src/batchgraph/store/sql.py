@@ -1,8 +1,9 @@
 """The `Store` methods written once in SQL that SQLite and PostgreSQL both speak.
 
 A backend supplies a `Dialect` (type names, row locking), and two ways to run statements: a
-short read and one write transaction (`Tx`). Everything else — the ledger queries, the bounded
-result transactions, the replay guard — lives here, so the backends cannot drift apart.
+short read and one write transaction (`Tx`, in `store.transactions`). Everything else — the
+ledger queries, the bounded result transactions, the replay guard, and through
+`store.result_cache` the result cache — lives here, so the backends cannot drift apart.
 
 Streams (`pending_stored`, `chunk_stored`, `ledger`, `result_records`) read in pages by idx,
 each page in its own short read: memory stays flat, no transaction is held open between pages,
@@ -12,16 +13,16 @@ and callers may write to the same rows while iterating (the planner moves pendin
 from __future__ import annotations
 
 import time
-from abc import ABC, abstractmethod
+from abc import abstractmethod
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import AbstractContextManager
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 from itertools import islice
 from typing import Any
 
 from batchgraph.errors import JobNotFound
 from batchgraph.model import JSON, Outcome, Request, Result, Usage
-from batchgraph.store import rows
+from batchgraph.store import result_cache, rows
 from batchgraph.store.base import (
     ChunkRecord,
     ChunkStatus,
@@ -31,7 +32,6 @@ from batchgraph.store.base import (
     LedgerRow,
     LedgerStatus,
     Placement,
-    Reuse,
     ReusedAnswers,
     Store,
     flow_input_key,
@@ -39,6 +39,7 @@ from batchgraph.store.base import (
 from batchgraph.store.cache_key import request_key
 from batchgraph.store.migrations import MIGRATIONS_TABLE, apply_migrations
 from batchgraph.store.secrets import refuse_secrets
+from batchgraph.store.transactions import Dialect, Tx, index_runs, marks
 
 REQUEUE_STATUSES = frozenset(
     {LedgerStatus.FAILED, LedgerStatus.EXPIRED, LedgerStatus.MISSING, LedgerStatus.CANCELLED}
@@ -57,100 +58,10 @@ _SET_TEXT_RESULT = ", ".join(
 )
 _SUCCEEDED = LedgerStatus.SUCCEEDED.value
 _LEDGER_INSERT = ("job_id", "idx", "request", "status", "attempt", "chunk", "request_key")
-_RESULTS = ", ".join(rows.RESULT_COLUMNS)
-_ANSWER_FROM_CACHE = (
-    # One probe of the cache's key per row of the new job; the answer is copied, tokens and
-    # all (what it would have cost), into a row that belongs to no chunk and so costs nothing.
-    f"UPDATE bg_ledger SET status = '{_SUCCEEDED}', attempt = 0, chunk = NULL, "
-    f"reused = '{Reuse.CACHE.value}', ({_RESULTS}) = ("
-    f"SELECT {', '.join('s.' + c for c in rows.RESULT_COLUMNS)} FROM bg_cache c "
-    "JOIN bg_ledger s ON s.job_id = c.job_id AND s.idx = c.idx "
-    "WHERE c.request_key = bg_ledger.request_key) "
-    "WHERE job_id = ? AND EXISTS (SELECT 1 FROM bg_cache c "
-    "JOIN bg_ledger s ON s.job_id = c.job_id AND s.idx = c.idx "
-    f"WHERE c.request_key = bg_ledger.request_key AND s.status = '{_SUCCEEDED}')"
-)
-_MARK_DUPLICATES = (
-    # Every row asking what an earlier row of the job asks leaves its chunk and waits for that
-    # row's answer (`answer_duplicates`); a job without duplicates changes nothing.
-    f"UPDATE bg_ledger SET status = '{_QUEUED}', attempt = 0, chunk = NULL, "
-    f"reused = '{Reuse.DUPLICATE.value}', same_as = d.first "
-    "FROM (SELECT idx, MIN(idx) OVER (PARTITION BY request_key) AS first FROM bg_ledger "
-    "WHERE job_id = ? AND reused IS NULL AND request_key IS NOT NULL) AS d "
-    "WHERE bg_ledger.job_id = ? AND bg_ledger.idx = d.idx AND d.first < d.idx"
-)
-_ANY_DUPLICATE = (
-    "SELECT 1 FROM bg_ledger WHERE job_id = ? AND reused IS NULL AND request_key IS NOT NULL "
-    "GROUP BY request_key HAVING COUNT(*) > 1 LIMIT 1"
-)
-_ANSWER_DUPLICATES = (
-    f"UPDATE bg_ledger SET status = o.status, ({_RESULTS}) = "
-    f"({', '.join('o.' + c for c in rows.RESULT_COLUMNS)}) "
-    "FROM bg_ledger AS o "
-    f"WHERE bg_ledger.job_id = ? AND bg_ledger.reused = '{Reuse.DUPLICATE.value}' "
-    f"AND bg_ledger.status = '{_QUEUED}' AND o.job_id = bg_ledger.job_id "
-    f"AND o.idx = bg_ledger.same_as AND o.status NOT IN ('{_QUEUED}', '{_PENDING}')"
-)
-_CACHE_ANSWERS = (
-    # The answers a result batch wrote, in the same transaction: an answer stored is an
-    # answer cached, whenever the process dies. The first answer to a key stays.
-    "INSERT INTO bg_cache (request_key, job_id, idx, created_at) "
-    "SELECT request_key, job_id, idx, ? FROM bg_ledger "
-    "WHERE job_id = ? AND idx >= ? AND idx <= ? AND chunk = ? "
-    f"AND status = '{_SUCCEEDED}' AND request_key IS NOT NULL "
-    "ON CONFLICT (request_key) DO NOTHING"
-)
-
-
-@dataclass(frozen=True, slots=True)
-class Dialect:
-    """What differs between the backends' SQL."""
-
-    name: str
-    types: dict[str, str] = field(default_factory=dict)
-    """Type names for the migrations' `{INT}`, `{BIGINT}`, `{REAL}` and `{BLOB}`."""
-    for_update: str = ""
-    """Appended to a SELECT that guards an UPDATE in the same transaction."""
-    migration_lock: str | None = None
-    """Run first in the migration transaction so that two processes never migrate at once."""
-    analyze: str | None = None
-    """Run after a big job is written, so the planner walks the ledger by index at once
-    (PostgreSQL without statistics sorts the whole remaining job for every page)."""
-    json_text: str = "{column} ->> '{key}'"
-    """An expression reading the string `key` of the JSON object in the TEXT `column`."""
-
-
-class Tx(ABC):
-    """Statements inside one transaction (or one read). Placeholders are written `?`."""
-
-    @abstractmethod
-    def execute(self, sql: str, params: Sequence[Any] = ()) -> int:
-        """Run one statement; return the rows it changed."""
-
-    @abstractmethod
-    def executemany(self, sql: str, params: Iterable[Sequence[Any]]) -> int:
-        """Run one statement per parameter row; return the rows changed in total."""
-
-    @abstractmethod
-    def fetchall(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]: ...
-
-    @abstractmethod
-    def insert_many(
-        self, table: str, columns: Sequence[str], values: Iterable[Sequence[Any]]
-    ) -> None:
-        """Insert many rows as fast as the backend can (COPY, executemany)."""
-
-    def fetchone(self, sql: str, params: Sequence[Any] = ()) -> tuple[Any, ...] | None:
-        found = self.fetchall(sql, params)
-        return found[0] if found else None
-
-
-def _marks(count: int) -> str:
-    return ", ".join("?" * count)
 
 
 _INSERT_CHUNK = (
-    f"INSERT INTO bg_chunks ({rows.CHUNK_COLUMNS}) VALUES ({_marks(rows.CHUNK_COLUMN_COUNT)})"
+    f"INSERT INTO bg_chunks ({rows.CHUNK_COLUMNS}) VALUES ({marks(rows.CHUNK_COLUMN_COUNT)})"
 )
 
 
@@ -246,7 +157,7 @@ class SqlStore(Store):
             if tx.fetchone("SELECT 1 FROM bg_jobs WHERE id = ?", (job.id,)):
                 raise ValueError(f"job {job.id!r} already exists; job ids are never reused")
             tx.execute(
-                f"INSERT INTO bg_jobs ({rows.JOB_COLUMNS}) VALUES ({_marks(9)})",
+                f"INSERT INTO bg_jobs ({rows.JOB_COLUMNS}) VALUES ({marks(9)})",
                 rows.job_to_row(stored),
             )
             tx.insert_many("bg_ledger", _LEDGER_INSERT, ledger)
@@ -254,7 +165,7 @@ class SqlStore(Store):
                 _INSERT_CHUNK,
                 (rows.chunk_to_row(c, c.size) for c in chunks()),
             )
-            reused = self._reuse_answers(tx, job)
+            reused = result_cache.reuse_answers(tx, job)
             for part, data in enumerate(input_copy):
                 tx.execute(
                     "INSERT INTO bg_inputs (job_id, part, data) VALUES (?, ?, ?)",
@@ -267,30 +178,6 @@ class SqlStore(Store):
             with self._read() as tx:
                 tx.execute(self.dialect.analyze)
         return counter.count
-
-    @staticmethod
-    def _reuse_answers(tx: Tx, job: JobRecord) -> int:
-        """Take out of the job's chunks, before anyone sees them, every row the cache answers
-        and every row asking what an earlier row asks; then shrink the chunks to what is left
-        and drop the emptied ones; return how many rows were taken out. A job whose spec says
-        `cache: false` reuses nothing."""
-        if job.spec.get("cache", True) is False:
-            return 0
-        moved = 0
-        if tx.fetchone("SELECT 1 FROM bg_cache LIMIT 1") is not None:
-            moved += tx.execute(_ANSWER_FROM_CACHE, (job.id,))
-        # Finding none costs one grouping pass; only a job with duplicates pays for marking.
-        if tx.fetchone(_ANY_DUPLICATE, (job.id,)) is not None:
-            moved += tx.execute(_MARK_DUPLICATES, (job.id, job.id))
-        if moved:
-            tx.execute(
-                "UPDATE bg_chunks SET size = (SELECT COUNT(*) FROM bg_ledger l "
-                "WHERE l.job_id = bg_chunks.job_id AND l.chunk = bg_chunks.chunk) "
-                "WHERE job_id = ?",
-                (job.id,),
-            )
-            tx.execute("DELETE FROM bg_chunks WHERE job_id = ? AND size = 0", (job.id,))
-        return moved
 
     def get_job(self, job_id: str) -> JobRecord:
         with self._read() as tx:
@@ -349,7 +236,7 @@ class SqlStore(Store):
             )
             if not changed:
                 tx.execute(
-                    f"INSERT INTO bg_flows ({rows.FLOW_COLUMNS}) VALUES ({_marks(8)})",
+                    f"INSERT INTO bg_flows ({rows.FLOW_COLUMNS}) VALUES ({marks(8)})",
                     (
                         flow.id,
                         flow.name,
@@ -404,7 +291,7 @@ class SqlStore(Store):
                 "WHERE job_id = ? AND idx >= ? AND idx <= ? AND status = ?",
                 (
                     (_QUEUED, chunk.chunk, chunk.job_id, first, last, _PENDING)
-                    for first, last in _runs(indices)
+                    for first, last in index_runs(indices)
                 ),
             )
             if moved != len(indices):
@@ -523,18 +410,8 @@ class SqlStore(Store):
             if others:
                 tx.executemany(f"UPDATE bg_ledger SET status = ?, {_SET_RESULT} {where}", others)
             if cache:
-                now = time.time()
-                tx.executemany(
-                    _CACHE_ANSWERS,
-                    (
-                        (now, job_id, start, end, chunk)
-                        for start, end in _runs(
-                            idx
-                            for idx, result in sorted(first.items())
-                            if result.outcome is Outcome.SUCCEEDED
-                        )
-                    ),
-                )
+                succeeded = (i for i, r in sorted(first.items()) if r.outcome is Outcome.SUCCEEDED)
+                result_cache.cache_answers(tx, time.time(), job_id, chunk, succeeded)
 
     @staticmethod
     def _sum_usage(tx: Tx, job_id: str, chunk: int) -> Usage:
@@ -572,7 +449,7 @@ class SqlStore(Store):
         others = sorted(s.value for s in statuses if s is not LedgerStatus.FAILED)
         conditions, params = [], []
         if others:
-            conditions.append(f"status IN ({_marks(len(others))})")
+            conditions.append(f"status IN ({marks(len(others))})")
             params.extend(others)
         if LedgerStatus.FAILED in statuses:
             conditions.append("(status = ? AND error_retryable = 1)")
@@ -641,45 +518,30 @@ class SqlStore(Store):
         for row in self._stream(columns, None, (job_id,)):
             yield rows.result_record_from_row(row)
 
-    # -- the result cache -----------------------------------------------------------------------
+    # -- the result cache (`store.result_cache`) ----------------------------------------------
     def answer_duplicates(self, job_id: str) -> int:
         with self._write() as tx:
-            return tx.execute(_ANSWER_DUPLICATES, (job_id,))
+            return result_cache.answer_duplicates(tx, job_id)
 
     def reused_answers(self, job_id: str) -> list[ReusedAnswers]:
-        model = self.dialect.json_text.format(column="request", key="model")
         with self._read() as tx:
-            found = tx.fetchall(
-                f"SELECT reused, {model}, COUNT(*), COALESCE(SUM(input_tokens), 0), "
-                "COALESCE(SUM(output_tokens), 0), COALESCE(SUM(cached_tokens), 0) "
-                "FROM bg_ledger WHERE job_id = ? AND reused IS NOT NULL "
-                f"AND status NOT IN ('{_QUEUED}', '{_PENDING}') "
-                f"GROUP BY reused, {model} ORDER BY reused, {model}",
-                (job_id,),
-            )
-        return [
-            ReusedAnswers(Reuse(reuse), name, int(n), Usage(int(i), int(o), int(c)))
-            for reuse, name, n, i, o, c in found
-        ]
+            return result_cache.reused_answers(tx, self.dialect, job_id)
+
+    def known_keys(self, keys: Sequence[bytes]) -> set[bytes]:
+        with self._read() as tx:
+            return result_cache.known_keys(tx, keys)
 
     def prune_cache(self, before: float) -> int:
         with self._write() as tx:
-            return tx.execute("DELETE FROM bg_cache WHERE created_at < ?", (before,))
+            return result_cache.prune(tx, before)
 
     def answered_models(self, provider: str) -> set[str]:
         with self._read() as tx:
-            found = tx.fetchall(
-                "SELECT DISTINCT c.model FROM bg_chunks c JOIN bg_jobs j ON j.id = c.job_id "
-                "WHERE j.provider = ? AND c.host IS NULL AND c.model IS NOT NULL "
-                "AND c.output_tokens + c.input_tokens > 0",
-                (provider,),
-            )
-        return {model for (model,) in found}
+            return result_cache.answered_models(tx, provider)
 
     def cache_size(self) -> int:
         with self._read() as tx:
-            found = tx.fetchone("SELECT COUNT(*) FROM bg_cache")
-        return int(found[0]) if found else 0
+            return result_cache.size(tx)
 
     # -- helpers ------------------------------------------------------------------------------
     def _stream(
@@ -715,24 +577,6 @@ class SqlStore(Store):
             self._require_job(tx, job_id)
             raise LookupError(f"job {job_id!r} has no chunk {chunk}")
         return rows.chunk_from_row(row)
-
-
-def _runs(indices: Iterable[int]) -> Iterator[tuple[int, int]]:
-    """(first, last) of each run of consecutive ascending integers, in the order given.
-
-    A repeated or descending position starts a new run, so every position is counted once
-    per time it appears.
-    """
-    first = last = None
-    for idx in indices:
-        if last is not None and idx == last + 1:
-            last = idx
-            continue
-        if first is not None and last is not None:
-            yield first, last
-        first = last = idx
-    if first is not None and last is not None:
-        yield first, last
 
 
 def _ledger_rows(

@@ -21,7 +21,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from batchgraph.errors import ConfigError, JobBusy
-from batchgraph.store.sql import Dialect, SqlStore, Tx
+from batchgraph.store.sql import SqlStore
+from batchgraph.store.transactions import Dialect, Tx
 
 if TYPE_CHECKING:
     from langgraph.checkpoint.base import BaseCheckpointSaver
