@@ -10,7 +10,12 @@ import pytest
 
 import batchgraph
 
-EXAMPLE_MODULES = ["batchgraph", "batchgraph.api", "batchgraph.langchain.chat_model"]
+EXAMPLE_MODULES = [
+    "batchgraph",
+    "batchgraph.api",
+    "batchgraph.estimate_reuse",
+    "batchgraph.langchain.chat_model",
+]
 """Every module whose docstrings hold `>>>` examples (the test below keeps this list whole)."""
 
 

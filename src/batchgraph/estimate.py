@@ -28,10 +28,11 @@ from pathlib import Path
 from typing import Any
 
 from batchgraph.errors import ConfigError, CostLimitExceeded
+from batchgraph.estimate_reuse import ReuseForecast
 from batchgraph.estimate_sample import Reservoir, Sample
 from batchgraph.io import ReadOptions
 from batchgraph.jobs import check_input
-from batchgraph.model import Kind, Usage
+from batchgraph.model import Kind, Request, Usage
 from batchgraph.pricing import total_cost
 from batchgraph.providers import adapter_class
 from batchgraph.report import priced_provider
@@ -70,6 +71,10 @@ class Estimate:
     """What answering the sample cost (at the synchronous price), when one was taken."""
     input_method: str = ""
     """How the input tokens were counted: "o200k_base tokenizer", "4 characters a token", …"""
+    cache_hits: int = 0
+    """Requests the result cache will answer at no cost (priced at nothing above)."""
+    repeats: int = 0
+    """Requests that repeat an earlier one of the input: sent once, priced once."""
 
 
 def estimate_job(
@@ -79,6 +84,7 @@ def estimate_job(
     history: list[JobRecord] | None = None,
     sample: Sample | None = None,
     data_dir: Path | None = None,
+    reuse: ReuseForecast | None = None,
 ) -> Estimate:
     """Validate the input (every line) and price its estimated tokens; nothing is sent.
 
@@ -86,9 +92,21 @@ def estimate_job(
     `sample` is what answering a few requests now showed (`estimate_sample.run_sample`).
     `data_dir` lets a sandbox provider's token-counting endpoint be asked (a real provider's
     is asked when its key is set).
+    `reuse`, for a job that will use the result cache, prices only the requests it will send:
+    not those the cache answers nor repeats of an earlier request (`estimate_reuse`).
     """
     drawn = Reservoir(COUNT_SAMPLE)
-    summary = check_input(path, provider, options, each=drawn.add)
+
+    def each(request: Request) -> None:
+        drawn.add(request)
+        if reuse is not None:
+            reuse.add(request)
+
+    try:
+        summary = check_input(path, provider, options, each=each)
+    finally:
+        if reuse is not None:
+            reuse.finish()
     endpoint = token_endpoint(provider, data_dir)
     counted = count_input(adapter_class(provider), summary, drawn.drawn, endpoint)
     embeddings_only = summary.kinds.get(Kind.EMBEDDING, 0) == summary.count
@@ -110,12 +128,15 @@ def estimate_job(
         mid += per_answer * tally.without_max_tokens
         top = tally.max_output_tokens + per_answer * HIGH_FACTOR * tally.without_max_tokens
         input_tokens = counted.tokens[model]
+        if reuse is not None:  # what is answered without sending costs nothing
+            share = reuse.sent_share(model, tally.requests)
+            mid, top, input_tokens = mid * share, top * share, round(input_tokens * share)
         central.append((priced, model, Usage(input_tokens, round(mid))))
         high.append((priced, model, Usage(input_tokens, round(top))))
     cost, cost_high = total_cost(central), total_cost(high)
     return Estimate(
         requests=summary.count,
-        input_tokens=sum(counted.tokens.values()),
+        input_tokens=sum(usage.input_tokens for _, _, usage in central),
         output_tokens=sum(usage.output_tokens for _, _, usage in central),
         output_tokens_high=sum(usage.output_tokens for _, _, usage in high),
         batch_usd=cost.batch_usd,
@@ -125,6 +146,8 @@ def estimate_job(
         method="; ".join(sorted(methods)),
         sample_usd=sample.sync_usd if sample is not None else None,
         input_method=counted.method,
+        cache_hits=sum(reuse.hits.values()) if reuse is not None else 0,
+        repeats=sum(reuse.repeats.values()) if reuse is not None else 0,
     )
 
 

@@ -76,3 +76,25 @@ def test_cache_prune_help_says_what_stays(home: Path) -> None:
 
     assert result.exit_code == 0
     assert "--older-than" in result.output and "Jobs and their results stay" in result.output
+
+
+def test_a_dry_run_prices_only_what_the_cache_does_not_answer(
+    home: Path, reviews: Path, tmp_path: Path
+) -> None:
+    dry_run = ["submit", str(reviews), "-p", "sandbox-openai", "-m", "gpt-4o-mini",
+               "--prompt-template", "Rate: {text}", "--dry-run"]  # fmt: skip
+    before = runner.invoke(app, dry_run, terminal_width=200)
+    run_reviews(reviews, tmp_path / "first.jsonl")
+
+    after = runner.invoke(app, dry_run, terminal_width=200)
+    fresh = runner.invoke(app, [*dry_run, "--no-cache"], terminal_width=200)
+
+    assert before.exit_code == after.exit_code == fresh.exit_code == 0, after.output
+    shown = " ".join(after.output.split())  # the table's cells and caption, unwrapped
+    assert "answered without sending" not in before.output
+    assert "answered without sending │ 3 │" in shown and "sent │ 0 │" in shown
+    assert "not priced: 3 answered by the result cache, 0 repeating an earlier request" in shown
+    assert "batch price │ $0.0000 │ $0.0000" in shown
+    # --no-cache: every request priced again (answer lengths now come from the first job)
+    assert "answered without sending" not in fresh.output
+    assert "batch price │ $0.0000 │ $0.0000" not in " ".join(fresh.output.split())

@@ -310,6 +310,7 @@ def job_command(wait: bool) -> Any:
                     # validation is the only pass before the ledger is written.
                     from batchgraph.cli.estimate import estimate_table, guard_cost
                     from batchgraph.estimate import check_max_cost
+                    from batchgraph.estimate_reuse import ReuseForecast
 
                     check_max_cost(max_cost)
                     estimate = guard_cost(
@@ -323,6 +324,7 @@ def job_command(wait: bool) -> Any:
                             file, provider, options, estimate_sample, bg, (base_url, api_key_env)
                         ),
                         data_dir=bg.deps.data_dir,
+                        reuse=None if no_cache else ReuseForecast(bg.store, provider),
                     )
                     if dry_run:
                         console.print(estimate_table(estimate))

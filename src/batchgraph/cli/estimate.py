@@ -8,6 +8,7 @@ from rich.table import Table
 
 from batchgraph.cli.output import usd
 from batchgraph.estimate import Estimate, estimate_job, refuse_over
+from batchgraph.estimate_reuse import ReuseForecast
 from batchgraph.estimate_sample import Sample
 from batchgraph.io import ReadOptions
 from batchgraph.store.base import JobRecord
@@ -23,8 +24,9 @@ def guard_cost(
     history: list[JobRecord] | None = None,
     sample: Sample | None = None,
     data_dir: Path | None = None,
+    reuse: ReuseForecast | None = None,
 ) -> Estimate:
-    estimate = estimate_job(path, provider, options, history, sample, data_dir)
+    estimate = estimate_job(path, provider, options, history, sample, data_dir, reuse)
     refuse_over(estimate, max_cost, strict=strict)
     return estimate
 
@@ -35,6 +37,13 @@ def estimate_table(estimate: Estimate, title: str = "Dry run: nothing was sent")
     table.add_column("estimate", justify="right")
     table.add_column("up to", justify="right")
     table.add_row("requests", f"{estimate.requests:,}", "")
+    if estimate.cache_hits or estimate.repeats:
+        table.add_row("sent", f"{estimate.requests - estimate.cache_hits - estimate.repeats:,}", "")
+        table.add_row(
+            "answered without sending",
+            f"{estimate.cache_hits + estimate.repeats:,}",
+            "",
+        )
     table.add_row("models", ", ".join(estimate.models), "")
     table.add_row("input tokens", f"{estimate.input_tokens:,}", "")
     table.add_row(
@@ -45,6 +54,11 @@ def estimate_table(estimate: Estimate, title: str = "Dry run: nothing was sent")
     table.caption = (
         f"input tokens: {estimate.input_method}\noutput estimated from: {estimate.method}"
     )
+    if estimate.cache_hits or estimate.repeats:
+        table.caption += (
+            f"\nnot priced: {estimate.cache_hits:,} answered by the result cache, "
+            f"{estimate.repeats:,} repeating an earlier request (--no-cache sends them all)"
+        )
     if estimate.sample_usd is not None:
         table.caption += f" (the sample cost {usd(estimate.sample_usd)}, synchronous price)"
     return table

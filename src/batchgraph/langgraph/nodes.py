@@ -71,9 +71,13 @@ class BatchNodes:
         estimate = None
         if spec.approve_cost:
             from batchgraph.estimate import estimate_job
+            from batchgraph.estimate_reuse import ReuseForecast
 
+            bg = self.bg
+            reuse = ReuseForecast(bg.store, spec.provider) if spec.cache else None
             try:
-                estimate = asdict(estimate_job(path, spec.provider, spec.read, self.bg.jobs()))
+                found = estimate_job(path, spec.provider, spec.read, bg.jobs(), reuse=reuse)
+                estimate = asdict(found)
             except InputError as error:
                 raise (inline_error(error) if spec.requests is not None else error) from None
             estimate["models"] = list(estimate["models"])
