@@ -151,3 +151,21 @@ def test_a_cache_setting_that_is_not_true_or_false_is_refused(bg: Batchgraph) ->
         graph.invoke({"new_job": new_job}, config("t"))
 
     assert bg.jobs() == []
+
+
+def test_a_subgraph_built_with_cache_false_sends_what_an_earlier_job_answered(
+    bg: Batchgraph, batchgraph_sandbox: SandboxHandle
+) -> None:
+    options = {"provider": "sandbox-openai", "model": "gpt-4o-mini"}
+    cached = batch_subgraph(bg, **options).copy(update={"checkpointer": InMemorySaver()})
+    fresh = batch_subgraph(bg, cache=False, **options)
+    fresh = fresh.copy(update={"checkpointer": InMemorySaver()})
+
+    run_until_done(cached, "a", {"requests": ["one", "two"]})
+    again = run_until_done(cached, "b", {"requests": ["one", "two"]})
+    assert len(batchgraph_sandbox.creations("openai")) == 1
+    sent = run_until_done(fresh, "c", {"requests": ["one", "two"]})
+
+    assert again["report"]["reused"]["cache_hits"] == 2
+    assert sent["report"]["reused"]["cache_hits"] == 0
+    assert len(batchgraph_sandbox.creations("openai")) == 2

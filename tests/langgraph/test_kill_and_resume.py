@@ -95,7 +95,7 @@ def test_user_graph_killed_and_resumed_at_random_moments_creates_each_batch_once
         time.sleep(0.2)
 
     assert len(set(stages)) >= KILLS // 2, stages  # the kills fell at many points of the job
-    assert out.split()[-2:] == ["done", str(TOPICS)]
+    assert out.split()[-2:] == ["done", str(TOPICS)], (out, err)
     with Batchgraph.open(str(home / "batchgraph.db"), data_dir=home) as bg:
         (job,) = bg.jobs()
         chunks = bg.view(job.id).chunks

@@ -58,6 +58,7 @@ def batch_subgraph(
     model: str | None = None,
     read: ReadSpec | None = None,
     approve_cost: bool = False,
+    cache: bool = True,
     max_attempts: int | None = None,
     batch_size: int | None = None,
     inline_results: int = DEFAULT_INLINE_RESULTS,
@@ -68,10 +69,14 @@ def batch_subgraph(
 
     `bg` is batchgraph's store (a `Batchgraph`, a function opening one, or None for
     `Batchgraph.open()`). The other arguments are defaults that the input's `options` may
-    override; `approve_cost=True` pauses with the estimated cost before anything is sent.
+    override; `approve_cost=True` pauses with the estimated cost before anything is sent;
+    `cache=False` sends every request, even one an earlier job answered (fresh samples).
     """
     options: dict[str, Any] = {
         "approve_cost": approve_cost,
+        # Only when off: a job's id hashes its settings, and jobs asked for before this
+        # option existed must keep theirs.
+        **({} if cache else {"cache": False}),
         "inline_results": inline_results,
         "page_size": page_size,
     }
