@@ -93,7 +93,7 @@ def test_a_dry_run_prices_only_what_the_cache_does_not_answer(
     shown = " ".join(after.output.split())  # the table's cells and caption, unwrapped
     assert "answered without sending" not in before.output
     assert "answered without sending │ 3 │" in shown and "sent │ 0 │" in shown
-    assert "not priced: 3 answered by the result cache, 0 repeating an earlier request" in shown
+    assert "not sent, not priced: 3 from the result cache" in shown
     assert "batch price │ $0.0000 │ $0.0000" in shown
     # --no-cache: every request priced again (answer lengths now come from the first job)
     assert "answered without sending" not in fresh.output

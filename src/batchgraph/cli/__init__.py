@@ -35,18 +35,18 @@ RUN_EXAMPLES = """[bold]Examples[/]
 
 
 def _register() -> None:
-    from batchgraph.cli import cache_cmd, commands, flow_cmd, sandbox_cmd
+    from batchgraph.cli import cache_cmd, commands, flow_cmd, sandbox_cmd, submit_cmd
 
     app.command(
         "submit",
         help="Validate FILE, submit it as batches, print the job id and return.",
         epilog=SUBMIT_EXAMPLES,
-    )(commands.job_command(wait=False))
+    )(submit_cmd.job_command(wait=False))
     app.command(
         "run",
         help="Submit FILE (or resume --job) and wait until every request is done.",
         epilog=RUN_EXAMPLES,
-    )(commands.job_command(wait=True))
+    )(submit_cmd.job_command(wait=True))
     app.command("status")(commands.status)
     app.command("collect")(commands.collect)
     app.command("results")(commands.results)

@@ -36,7 +36,7 @@ def prune(
 ) -> None:
     """Forget cached answers older than --older-than. Jobs and their results stay; later jobs
     only stop reusing those answers (and pay for them again)."""
-    from batchgraph.cli.commands import _open_existing
+    from batchgraph.cli.opening import open_existing
     from batchgraph.execution import parse_duration
 
     try:
@@ -46,7 +46,7 @@ def prune(
             f"--older-than {older_than!r} is not a duration; write a number and a unit, "
             "e.g. 30d, 12h, 90m or 45s"
         ) from None
-    reading = _open_existing(db)
+    reading = open_existing(db)
     if reading is None:
         console.print("the result cache is empty: there is no database yet")
         return

@@ -54,11 +54,11 @@ def estimate_table(estimate: Estimate, title: str = "Dry run: nothing was sent")
     table.caption = (
         f"input tokens: {estimate.input_method}\noutput estimated from: {estimate.method}"
     )
-    if estimate.cache_hits or estimate.repeats:
-        table.caption += (
-            f"\nnot priced: {estimate.cache_hits:,} answered by the result cache, "
-            f"{estimate.repeats:,} repeating an earlier request (--no-cache sends them all)"
-        )
+    reused = [f"{estimate.cache_hits:,} from the result cache"] if estimate.cache_hits else []
+    if estimate.repeats:
+        reused.append(f"{estimate.repeats:,} repeating earlier lines")
+    if reused:
+        table.caption += f"\nnot sent, not priced: {', '.join(reused)}"
     if estimate.sample_usd is not None:
         table.caption += f" (the sample cost {usd(estimate.sample_usd)}, synchronous price)"
     return table

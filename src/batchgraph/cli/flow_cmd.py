@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
+from batchgraph.cli.opening import DbOpt, open_store
 from batchgraph.cli.output import console, err_console, friendly, usd
 from batchgraph.errors import ConfigError
 
@@ -24,10 +25,6 @@ flow_app = typer.Typer(
     no_args_is_help=True,
 )
 
-DbOpt = Annotated[
-    str | None,
-    typer.Option("--db", envvar="BATCHGRAPH_DB", help="SQLite file or postgresql:// URL."),
-]
 FlowArg = Annotated[str, typer.Argument(help="The flow id that `flow submit` printed.")]
 GraphArg = Annotated[
     str | None,
@@ -53,12 +50,6 @@ NoCacheOpt = Annotated[
 OutputOpt = Annotated[
     Path | None, typer.Option("--output", "-o", help="Write one JSONL record per input here.")
 ]
-
-
-def _open(db: str | None) -> Batchgraph:
-    from batchgraph.api import Batchgraph
-
-    return Batchgraph.open(db)
 
 
 def _runner(bg: Batchgraph, flow_id: str) -> FlowRunner:
@@ -91,7 +82,7 @@ def submit(
     db: DbOpt = None,
 ) -> None:
     """Start every thread up to its first model calls, send them as batches, print the id."""
-    with _open(db) as bg:
+    with open_store(db) as bg:
         flow_id = _create(bg, graph, file, provider, model, no_cache)
         _runner(bg, flow_id).tick()
         console.print(flow_id)
@@ -105,7 +96,7 @@ def submit(
 def collect(flow: FlowArg, db: DbOpt = None) -> None:
     """One step: check the current wave; when it has ended, resume the threads and send the
     next wave."""
-    with _open(db) as bg:
+    with open_store(db) as bg:
         _print_status(_runner(bg, flow).tick())
 
 
@@ -113,7 +104,7 @@ def collect(flow: FlowArg, db: DbOpt = None) -> None:
 @friendly
 def status(flow: FlowArg, db: DbOpt = None) -> None:
     """Where the flow stands: its wave and jobs, or its report."""
-    with _open(db) as bg:
+    with open_store(db) as bg:
         _print_status(bg.store.get_flow(flow))
 
 
@@ -135,7 +126,7 @@ def run(
     db: DbOpt = None,
 ) -> None:
     """Run the graph over every input to the end (Ctrl-C leaves it safe; --job resumes)."""
-    with _open(db) as bg:
+    with open_store(db) as bg:
         flow_id = job or _create(bg, graph, file, provider, model, no_cache)
         runner = _runner(bg, flow_id)
         delay, shown = 0.2, None
@@ -162,7 +153,7 @@ def run(
 @friendly
 def results(flow: FlowArg, output: OutputOpt = None, db: DbOpt = None) -> None:
     """One JSONL record per input, in input order: final state, status, model calls, tokens."""
-    with _open(db) as bg:
+    with open_store(db) as bg:
         runner = _runner(bg, flow)
         if output is None:
             for record in runner.records():
