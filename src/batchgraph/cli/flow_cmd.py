@@ -47,6 +47,21 @@ NoCacheOpt = Annotated[
         help="Send every model call, even one an earlier job or flow answered (fresh samples).",
     ),
 ]
+BaseUrlOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--base-url",
+        help="openai-compatible: your server's address, for the calls of models that name "
+        "no provider of their own.",
+    ),
+]
+ApiKeyEnvOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--api-key-env",
+        help="openai-compatible: the environment variable holding your server's key.",
+    ),
+]
 OutputOpt = Annotated[
     Path | None, typer.Option("--output", "-o", help="Write one JSONL record per input here.")
 ]
@@ -59,16 +74,17 @@ def _runner(bg: Batchgraph, flow_id: str) -> FlowRunner:
 
 
 def _create(bg: Batchgraph, graph: str | None, file: Path | None, provider: str | None,
-            model: str | None, no_cache: bool) -> str:  # fmt: skip
+            model: str | None, no_cache: bool, address: tuple[str | None, str | None],
+            ) -> str:  # fmt: skip
     from batchgraph.flows import create_flow
 
     if graph is None or file is None:
         raise ConfigError("give a GRAPH (module:attribute) and an INPUT file, or --job FLOW")
     if provider is None:
         raise ConfigError("choose where model calls go with --provider (sandbox-openai offline)")
-    return create_flow(
-        bg, graph=graph, input=file, provider=provider, model=model, cache=not no_cache
-    )
+    base_url, api_key_env = address
+    return create_flow(bg, graph=graph, input=file, provider=provider, model=model,
+                       cache=not no_cache, base_url=base_url, api_key_env=api_key_env)  # fmt: skip
 
 
 @flow_app.command("submit")
@@ -79,11 +95,13 @@ def submit(
     provider: ProviderOpt = None,
     model: ModelOpt = None,
     no_cache: NoCacheOpt = False,
+    base_url: BaseUrlOpt = None,
+    api_key_env: ApiKeyEnvOpt = None,
     db: DbOpt = None,
 ) -> None:
     """Start every thread up to its first model calls, send them as batches, print the id."""
     with open_store(db) as bg:
-        flow_id = _create(bg, graph, file, provider, model, no_cache)
+        flow_id = _create(bg, graph, file, provider, model, no_cache, (base_url, api_key_env))
         _runner(bg, flow_id).tick()
         console.print(flow_id)
         console.print(
@@ -120,6 +138,8 @@ def run(
     ] = None,
     output: OutputOpt = None,
     no_cache: NoCacheOpt = False,
+    base_url: BaseUrlOpt = None,
+    api_key_env: ApiKeyEnvOpt = None,
     poll_max: Annotated[
         float, typer.Option(help="Longest pause between checks, in seconds.")
     ] = 60.0,
@@ -127,7 +147,8 @@ def run(
 ) -> None:
     """Run the graph over every input to the end (Ctrl-C leaves it safe; --job resumes)."""
     with open_store(db) as bg:
-        flow_id = job or _create(bg, graph, file, provider, model, no_cache)
+        address = (base_url, api_key_env)
+        flow_id = job or _create(bg, graph, file, provider, model, no_cache, address)
         runner = _runner(bg, flow_id)
         delay, shown = 0.2, None
         try:

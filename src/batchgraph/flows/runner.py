@@ -55,6 +55,8 @@ def create_flow(
     model: str | None = None,
     name: str | None = None,
     cache: bool = True,
+    base_url: str | None = None,
+    api_key_env: str | None = None,
 ) -> str:
     """Store a new flow of `graph` (`module:attribute`) over the JSONL `input`; return its id.
 
@@ -63,10 +65,15 @@ def create_flow(
     Nothing runs until the first tick. With `cache` (the default) a model call an earlier job
     or flow answered is answered from the store's result cache at no cost, as in a job;
     `cache=False` sends every call (fresh samples from a graph that wants them).
+    `base_url` and `api_key_env` are the address of an `openai-compatible` `provider`, for the
+    calls of models that name no provider of their own.
     """
     path = Path(input).resolve()
     if not path.is_file():
         raise ConfigError(f"input file {path} does not exist — give a JSONL file of states")
+    from batchgraph.providers.settings import HostAddress, check_address
+
+    check_address(provider, HostAddress(base_url, api_key_env))  # a name, an address, now
     load_graph(graph)  # refuse a bad reference now, not at the first tick
     threads, sha256 = check_inputs(path)
     flow = FlowRecord(
@@ -80,6 +87,8 @@ def create_flow(
             "provider": provider,
             "model": model,
             **({} if cache else {"cache": False}),
+            **({"base_url": base_url} if base_url else {}),
+            **({"api_key_env": api_key_env} if api_key_env else {}),
         },
         progress={"wave": 0, "jobs": [], "all_jobs": []},
     )
@@ -154,7 +163,8 @@ class FlowRunner:
     def _advance_threads(self, jobs: list[str]) -> WaveWriter:
         """Move every thread on with its answers from `jobs`; the calls they now wait for are
         written to the next wave's input files as each thread stops."""
-        defaults = {"provider": self.flow.spec["provider"], "model": self.flow.spec.get("model")}
+        spec = self.flow.spec
+        defaults = {key: spec.get(key) for key in ("provider", "model", "base_url", "api_key_env")}
         answers = ThreadRecords(self.store, jobs)
         wave = WaveWriter(self.bg.deps.data_dir, str(self.flow.spec["provider"]))
         try:
@@ -176,7 +186,14 @@ class FlowRunner:
                 output_schema=OutputSchema(schema["name"], schema["schema"]) if schema else None
             )
             jobs.append(
-                self.bg.submit(path, provider=group.provider, options=options, cache=self.cache)
+                self.bg.submit(
+                    path,
+                    provider=group.provider,
+                    options=options,
+                    cache=self.cache,
+                    base_url=group.base_url,
+                    api_key_env=group.api_key_env,
+                )
             )
         number = int(self.flow.progress.get("wave", 0)) + 1
         all_jobs = list(self.flow.progress.get("all_jobs", []))

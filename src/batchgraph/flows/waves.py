@@ -23,12 +23,15 @@ from batchgraph.store.base import Store
 
 @dataclass(slots=True)
 class WaveGroup:
-    """The calls of a wave that go to one job: one provider and one answer schema."""
+    """The calls of a wave that go to one job: one provider (at one address) and one answer
+    schema."""
 
     provider: str
     output_schema: dict[str, Any] | None
     writer: InputWriter
     calls: int = 0
+    base_url: str | None = None
+    api_key_env: str | None = None
 
 
 @dataclass(slots=True)
@@ -49,6 +52,8 @@ class WaveWriter:
                     provider=str(call.payload.get("provider") or self.default_provider),
                     output_schema=call.payload.get("output_schema"),
                     writer=InputWriter(self.data_dir),
+                    base_url=call.payload.get("base_url"),
+                    api_key_env=call.payload.get("api_key_env"),
                 )
                 self.groups[key] = group
             group.writer.write({**call.payload[REQUEST_KEY], "id": call.wire_id})
@@ -64,9 +69,13 @@ class WaveWriter:
 
 
 def group_key(call: Call) -> str:
-    return json.dumps(
-        [call.payload.get("provider"), call.payload.get("output_schema")], sort_keys=True
-    )
+    """Calls with one key go to one job. The address joins the key only when there is one, so
+    the groups of a flow begun before addresses existed stay as they were."""
+    payload = call.payload
+    key = [payload.get("provider"), payload.get("output_schema")]
+    if payload.get("base_url") or payload.get("api_key_env"):
+        key += [payload.get("base_url"), payload.get("api_key_env")]
+    return json.dumps(key, sort_keys=True)
 
 
 class ThreadRecords:

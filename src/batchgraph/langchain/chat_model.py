@@ -68,6 +68,12 @@ class BatchChatModel(BaseChatModel):
     None in a flow: the flow's `--provider`."""
     model: str | None = None
     """None in a flow: the flow's `--model`."""
+    base_url: str | None = None
+    """`openai-compatible`: your server's address (http://localhost:8000/v1 for vLLM), as the
+    CLI's `--base-url`; kept with each job."""
+    api_key_env: str | None = None
+    """`openai-compatible`: the environment variable holding your server's key, if it needs
+    one (its name is kept with each job, never the key)."""
     temperature: float | None = None
     max_tokens: int | None = None
     db: str | None = None
@@ -79,6 +85,16 @@ class BatchChatModel(BaseChatModel):
     """Set by `with_structured_output`: answers are JSON following it."""
     schema_name: str = "answer"
 
+    def __init__(self, **settings: Any) -> None:
+        """An unknown provider, or an address where the provider takes none (or none where it
+        needs one), is refused when the model is made, not at its first call (here, not in a
+        validator: pydantic would wrap batchgraph's message in a validation error)."""
+        super().__init__(**settings)
+        if self.provider is not None:
+            from batchgraph.providers.settings import HostAddress, check_address
+
+            check_address(self.provider, HostAddress(self.base_url, self.api_key_env))
+
     @classmethod
     def wrap(cls, chat_model: BaseChatModel, provider: str | None = None) -> BatchChatModel:
         """A batch model with the settings of a configured `ChatOpenAI`, `AzureChatOpenAI`,
@@ -86,9 +102,12 @@ class BatchChatModel(BaseChatModel):
 
         `provider` overrides the one the class names (`sandbox-openai` to try offline). Keys
         are not copied: batchgraph reads them from the environment, as the wrapped model does.
+        A `ChatOpenAI` pointed at another server (`base_url=`) is that server's model:
+        `openai-compatible` at that address, never OpenAI's own host.
         """
         kind = type(chat_model).__name__
-        provider = provider or _WRAPPED_PROVIDERS.get(kind)
+        base_url = getattr(chat_model, "openai_api_base", None) if kind == "ChatOpenAI" else None
+        provider = provider or ("openai-compatible" if base_url else _WRAPPED_PROVIDERS.get(kind))
         if provider is None:
             known = ", ".join(sorted(_WRAPPED_PROVIDERS))
             raise ConfigError(
@@ -100,6 +119,7 @@ class BatchChatModel(BaseChatModel):
             model=str(model) if model else None,
             temperature=getattr(chat_model, "temperature", None),
             max_tokens=getattr(chat_model, "max_tokens", None),
+            base_url=base_url if provider == "openai-compatible" else None,
         )
 
     @property
@@ -120,10 +140,13 @@ class BatchChatModel(BaseChatModel):
     ) -> ChatResult:
         flow = _flow_settings()
         if flow is not None:
+            own = self.provider is not None  # its own host, or the flow's
             bound = self.model_copy(
                 update={
                     "provider": self.provider or flow.get("provider"),
                     "model": self.model or flow.get("model"),
+                    "base_url": self.base_url if own else flow.get("base_url"),
+                    "api_key_env": self.api_key_env if own else flow.get("api_key_env"),
                 }
             )
             message = bound._deferred(bound._line("0", messages, stop, kwargs))
@@ -147,6 +170,8 @@ class BatchChatModel(BaseChatModel):
                 "request_hash": expected,
                 "provider": self.provider,
                 "output_schema": schema,
+                "base_url": self.base_url,
+                "api_key_env": self.api_key_env,
             }
         )
         if not isinstance(answer, dict) or answer.get("request_hash") != expected:

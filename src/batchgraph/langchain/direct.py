@@ -37,16 +37,18 @@ def answer_now(model: BatchChatModel, line: dict[str, JSON]) -> AIMessage:
     from batchgraph.deps import default_data_dir
     from batchgraph.langchain.chat_model import BatchCallFailed
     from batchgraph.langchain.jobs import read_options, require_target
-    from batchgraph.providers import open_provider
+    from batchgraph.providers import HostAddress, open_provider
 
     provider_name, _ = require_target(model)
     entry = plain_entry(line, 1, read_options(model))
     if entry.request is None:
         raise InputError("BatchChatModel call", list(entry.problems))
     sandbox_dir = (model.data_dir or default_data_dir()) / "sandbox"
+    address = HostAddress(model.base_url, model.api_key_env)
+    where = (str(model.base_url), str(model.api_key_env))
     result = DIRECT_CALLS.send(
-        (provider_name, str(sandbox_dir), _provider_environment()),
-        lambda: open_provider(provider_name, sandbox_dir=sandbox_dir),
+        (provider_name, str(sandbox_dir), *where, _provider_environment()),
+        lambda: open_provider(provider_name, sandbox_dir=sandbox_dir, address=address),
         entry.request,
     )
     if result.outcome is not Outcome.SUCCEEDED:

@@ -100,7 +100,13 @@ def submit_lines(model: BatchChatModel, lines: list[dict[str, JSON]]) -> str:
     provider, _ = require_target(model)
     with open_store(model) as bg:
         path = write_input(bg.deps.data_dir, lines)
-        return bg.submit(path, provider=provider, options=read_options(model))
+        return bg.submit(
+            path,
+            provider=provider,
+            options=read_options(model),
+            base_url=model.base_url,
+            api_key_env=model.api_key_env,
+        )
 
 
 def job_answers(model: BatchChatModel, job_id: str, *, wait: bool) -> list[Any] | None:
