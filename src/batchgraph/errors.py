@@ -6,6 +6,7 @@
     ├── ProviderCallError           a provider refused a call; retrying will not fix it
     │   └── ProviderUnavailable     a rate limit, a 5xx or no answer: a later try may succeed
     ├── JobNotFound                 no such job in the store
+    │   └── FlowNotFound            no such flow in the store
     ├── JobBusy                     another process holds the job's lock
     ├── HostStopped                 a host refuses every call until the user acts; the job
     │   │                           stays resumable
@@ -118,6 +119,20 @@ class JobNotFound(BatchgraphError):
         super().__init__(
             f"no job {job_id!r} in {where}; `batchgraph list` shows its jobs, and --db (or "
             "BATCHGRAPH_DB, or BATCHGRAPH_HOME) chooses another database"
+        )
+
+
+class FlowNotFound(JobNotFound):
+    """No flow with that id in the store (a `JobNotFound`, as callers that look up either
+    catch)."""
+
+    def __init__(self, flow_id: str, where: str = "this database") -> None:
+        self.job_id = flow_id
+        self.where = where
+        BatchgraphError.__init__(
+            self,
+            f"no flow {flow_id!r} in {where}; `batchgraph flow list` shows its flows, and --db "
+            "(or BATCHGRAPH_DB, or BATCHGRAPH_HOME) chooses another database",
         )
 
 

@@ -94,3 +94,29 @@ def test_a_second_flow_over_the_same_inputs_is_answered_from_the_cache_unless_no
     assert sent["reused_calls"] == 0
     assert sent["batch_usd"] == pytest.approx(paid["batch_usd"])
     assert "without sending" not in fresh.stdout
+
+
+def test_flow_list_shows_the_flows_and_reading_a_missing_flow_creates_no_store(
+    home: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("BATCHGRAPH_HOME")  # the store in the current directory, as by default
+    empty = runner.invoke(app, ["flow", "list"])
+    missing = runner.invoke(app, ["flow", "status", "abc123"])
+    assert not (tmp_path / ".batchgraph").exists()
+    source = tmp_path / "in.jsonl"
+    source.write_text('{"review": "Fine pan."}\n')
+    submitted = runner.invoke(app, ["flow", "submit", f"{GRAPH}:graph", str(source),
+                                    "-p", "sandbox-openai", "-m", "gpt-4o-mini"])  # fmt: skip
+    flow_id = submitted.stdout.split()[0]
+
+    listed = runner.invoke(app, ["flow", "list"], terminal_width=200)
+    as_json = runner.invoke(app, ["flow", "list", "--json"])
+    unknown = runner.invoke(app, ["flow", "results", "abc123"])
+
+    assert "no flows: there is no database" in empty.stdout and "flow submit" in empty.stdout
+    assert missing.exit_code == 2
+    assert "no flow 'abc123'" in missing.output and "batchgraph flow list" in missing.output
+    assert flow_id in listed.stdout and "sandbox-openai" in listed.stdout
+    assert [flow["id"] for flow in json.loads(as_json.stdout)] == [flow_id]
+    assert unknown.exit_code == 2 and "no flow 'abc123' in .batchgraph" in unknown.output

@@ -10,7 +10,15 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from batchgraph.cli.opening import DbOpt, open_store
+from batchgraph.cli.opening import (
+    DbOpt,
+    JsonOpt,
+    no_database,
+    open_existing,
+    open_for_job,
+    open_store,
+    print_json,
+)
 from batchgraph.cli.output import console, err_console, friendly, usd
 from batchgraph.errors import ConfigError
 
@@ -122,8 +130,23 @@ def collect(flow: FlowArg, db: DbOpt = None) -> None:
 @friendly
 def status(flow: FlowArg, db: DbOpt = None) -> None:
     """Where the flow stands: its wave and jobs, or its report."""
-    with open_store(db) as bg:
+    with open_for_job(db, flow, flow=True) as bg:
         _print_status(bg.store.get_flow(flow))
+
+
+@flow_app.command("list")
+@friendly
+def list_flows(as_json: JsonOpt = False, db: DbOpt = None) -> None:
+    """All flows, newest first."""
+    from batchgraph.cli.views import flows_table, to_json
+
+    reading = open_existing(db)
+    if reading is None:
+        return no_database(db, as_json, "flows", "flow submit")
+    with reading as bg:
+        if as_json:
+            return print_json([to_json(flow) for flow in bg.store.list_flows()])
+        console.print(flows_table(bg.store.list_flows()))
 
 
 @flow_app.command("run")
@@ -174,7 +197,7 @@ def run(
 @friendly
 def results(flow: FlowArg, output: OutputOpt = None, db: DbOpt = None) -> None:
     """One JSONL record per input, in input order: final state, status, model calls, tokens."""
-    with open_store(db) as bg:
+    with open_for_job(db, flow, flow=True) as bg:
         runner = _runner(bg, flow)
         if output is None:
             for record in runner.records():

@@ -47,24 +47,28 @@ def open_existing(db: str | None) -> Batchgraph | None:
     return None
 
 
-def open_for_job(db: str | None, job: str) -> Batchgraph:
-    """The existing store, for reading one job; a missing store is a job not found there."""
+def open_for_job(db: str | None, job: str, *, flow: bool = False) -> Batchgraph:
+    """The existing store, for reading one job (or `flow`); a missing store is a job (a flow)
+    not found there."""
     from batchgraph.deps import store_location
-    from batchgraph.errors import JobNotFound
+    from batchgraph.errors import FlowNotFound, JobNotFound
 
     found = open_existing(db)
     if found is None:
-        raise JobNotFound(job, f"{store_location(db)}, which does not exist")
+        missing = FlowNotFound if flow else JobNotFound
+        raise missing(job, f"{store_location(db)}, which does not exist")
     return found
 
 
-def no_database(db: str | None, as_json: bool) -> None:
-    """What a listing says when there is no store yet."""
+def no_database(db: str | None, as_json: bool, what: str = "jobs", maker: str = "submit") -> None:
+    """What a listing (of `what`, which `maker` starts) says when there is no store yet."""
     from batchgraph.deps import store_location
 
     if as_json:
         return print_json([])
-    console.print(f"no jobs: there is no database at {store_location(db)} yet (submit makes one)")
+    console.print(
+        f"no {what}: there is no database at {store_location(db)} yet ({maker} makes one)"
+    )
 
 
 def print_json(value: object) -> None:

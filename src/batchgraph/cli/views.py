@@ -12,7 +12,7 @@ from batchgraph.cli.output import usd
 
 if TYPE_CHECKING:
     from batchgraph.api import JobView
-    from batchgraph.store.base import ChunkRecord, JobRecord
+    from batchgraph.store.base import ChunkRecord, FlowRecord, JobRecord
 
 OUTCOME_STYLES = {
     "succeeded": "green",
@@ -40,6 +40,25 @@ def jobs_table(jobs: list[JobRecord]) -> Table:
     for job in jobs:
         table.add_row(
             job.id, job.name, job.provider, job.status.value, f"{job.total:,}", age(job.created_at)
+        )
+    return table
+
+
+def flows_table(flows: list[FlowRecord]) -> Table:
+    table = Table(title="Flows", title_justify="left")
+    for column in ("flow", "name", "graph", "provider", "status", "threads", "wave", "created"):
+        table.add_column(column, justify="right" if column in ("threads", "wave") else "left")
+    for flow in flows:
+        threads = flow.spec.get("threads")
+        table.add_row(
+            flow.id,
+            flow.name,
+            str(flow.spec.get("graph", "")),
+            str(flow.spec.get("provider", "")),
+            flow.status,
+            f"{threads:,}" if isinstance(threads, int) else "",
+            str(flow.progress.get("wave", "")),
+            age(flow.created_at),
         )
     return table
 
@@ -98,8 +117,8 @@ def cost_table(report: dict[str, Any]) -> Table:
     return table
 
 
-def to_json(record: JobRecord | ChunkRecord) -> dict[str, Any]:
-    """A job or chunk as `--json` prints it: every field, under its own name."""
+def to_json(record: JobRecord | ChunkRecord | FlowRecord) -> dict[str, Any]:
+    """A job, chunk or flow as `--json` prints it: every field, under its own name."""
     return dataclasses.asdict(record)
 
 

@@ -269,7 +269,7 @@ class Store(ABC):
 
     @abstractmethod
     def get_flow(self, flow_id: str) -> FlowRecord:
-        """The flow, or `JobNotFound` naming it."""
+        """The flow, or `FlowNotFound` naming it and the database."""
 
     @abstractmethod
     def list_flows(self) -> list[FlowRecord]:

@@ -20,7 +20,7 @@ from dataclasses import replace
 from itertools import islice
 from typing import Any
 
-from batchgraph.errors import JobNotFound
+from batchgraph.errors import FlowNotFound, JobNotFound
 from batchgraph.model import JSON, Outcome, Request, Result, Usage
 from batchgraph.store import result_cache, rows
 from batchgraph.store.base import (
@@ -258,7 +258,7 @@ class SqlStore(Store):
         with self._read() as tx:
             row = tx.fetchone(f"SELECT {rows.FLOW_COLUMNS} FROM bg_flows WHERE id = ?", (flow_id,))
         if row is None:
-            raise JobNotFound(flow_id)
+            raise FlowNotFound(flow_id, self.where)
         return rows.flow_from_row(row)
 
     def list_flows(self) -> list[FlowRecord]:
