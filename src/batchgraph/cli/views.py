@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import time
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from rich.table import Table
@@ -35,7 +36,8 @@ def age(timestamp: float) -> str:
 
 def jobs_table(jobs: list[JobRecord]) -> Table:
     table = Table(title="Jobs", title_justify="left")
-    for column in ("job", "name", "provider", "status", "requests", "created"):
+    table.add_column("job", no_wrap=True)  # an id is copied whole: never broken over lines
+    for column in ("name", "provider", "status", "requests", "created"):
         table.add_column(column, justify="right" if column == "requests" else "left")
     for job in jobs:
         table.add_row(
@@ -46,14 +48,15 @@ def jobs_table(jobs: list[JobRecord]) -> Table:
 
 def flows_table(flows: list[FlowRecord]) -> Table:
     table = Table(title="Flows", title_justify="left")
-    for column in ("flow", "name", "graph", "provider", "status", "threads", "wave", "created"):
+    table.add_column("flow", no_wrap=True)  # an id is copied whole: never broken over lines
+    for column in ("name", "graph", "provider", "status", "threads", "wave", "created"):
         table.add_column(column, justify="right" if column in ("threads", "wave") else "left")
     for flow in flows:
         threads = flow.spec.get("threads")
         table.add_row(
             flow.id,
             flow.name,
-            str(flow.spec.get("graph", "")),
+            graph_name(str(flow.spec.get("graph", ""))),
             str(flow.spec.get("provider", "")),
             flow.status,
             f"{threads:,}" if isinstance(threads, int) else "",
@@ -61,6 +64,15 @@ def flows_table(flows: list[FlowRecord]) -> Table:
             age(flow.created_at),
         )
     return table
+
+
+def graph_name(reference: str) -> str:
+    """A flow's graph as a table shows it: `review_flow.py:graph` for a file's, whatever the
+    folder it was given in; a module's reference as it is."""
+    path, _, attribute = reference.rpartition(":")
+    if path.endswith(".py"):
+        return f"{Path(path).name}:{attribute}"
+    return reference
 
 
 def counts_table(view: JobView) -> Table:
