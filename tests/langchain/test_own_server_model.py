@@ -57,6 +57,8 @@ def test_wrap_of_a_chat_openai_on_another_server_stays_on_that_server(
     assert len(batchgraph_sandbox.sync_calls("local")) == 1
     plain = BatchChatModel.wrap(ChatOpenAI(model="gpt-4o-mini", api_key="unused"))
     assert (plain.provider, plain.base_url) == ("openai", None)
+    official = ChatOpenAI(model="gpt-4o-mini", base_url="https://api.openai.com/v1", api_key="u")
+    assert BatchChatModel.wrap(official).provider == "openai"
 
 
 def test_an_address_that_does_not_fit_the_provider_is_refused_when_the_model_is_made() -> None:

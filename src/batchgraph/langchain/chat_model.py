@@ -106,7 +106,7 @@ class BatchChatModel(BaseChatModel):
         `openai-compatible` at that address, never OpenAI's own host.
         """
         kind = type(chat_model).__name__
-        base_url = getattr(chat_model, "openai_api_base", None) if kind == "ChatOpenAI" else None
+        base_url = _own_server(chat_model) if kind == "ChatOpenAI" else None
         provider = provider or ("openai-compatible" if base_url else _WRAPPED_PROVIDERS.get(kind))
         if provider is None:
             known = ", ".join(sorted(_WRAPPED_PROVIDERS))
@@ -295,6 +295,15 @@ class BatchChatModel(BaseChatModel):
                 raise answer
             out.append(answer)
         return out
+
+
+def _own_server(chat_model: BaseChatModel) -> str | None:
+    """The address a `ChatOpenAI` was given with `base_url=`, unless it is OpenAI's own host
+    (which the `openai` provider serves at batch price)."""
+    base_url = getattr(chat_model, "openai_api_base", None)
+    if not base_url or str(base_url).startswith("https://api.openai.com"):
+        return None
+    return str(base_url)
 
 
 def _flow_settings() -> dict[str, Any] | None:
